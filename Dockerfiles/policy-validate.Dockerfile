@@ -1,0 +1,18 @@
+# The policy-validate KRM function: ResourceList on stdin, ResourceList on stdout.
+#
+#   make images    (or, after the base image is built:)
+#   docker build -f Dockerfiles/policy-validate.Dockerfile \
+#     --build-arg BASE_IMAGE=ghcr.io/krmfn/base:v0.1.0 -t ghcr.io/krmfn/policy-validate:v0.1.0 .
+#   docker run --rm -i --network none --read-only ghcr.io/krmfn/policy-validate:v0.1.0 < rl.yaml
+
+ARG BASE_IMAGE=ghcr.io/krmfn/base:v0.1.0
+FROM ${BASE_IMAGE}
+
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="policy-validate" \
+      org.opencontainers.image.description="Checks a package against policies and reports violations as results" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+USER 65534:65534
+ENTRYPOINT ["/opt/venv/bin/policy-validate"]
