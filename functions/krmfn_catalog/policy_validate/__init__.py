@@ -1,0 +1,1 @@
+"""policy-validate: check resources against Kyverno validation policies, offline."""
