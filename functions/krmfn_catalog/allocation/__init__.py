@@ -1,0 +1,11 @@
+"""Allocation of IP prefixes and VLAN IDs for claims, shared by ipam-inject and vlan-assign.
+
+Pure logic over dataclasses, no YAML. Import what you use from its module, so that code
+without a ledger file never loads sqlite3 and VLAN code never loads netaddr:
+
+- `ipam`: `allocate_ips(instances, claims, ledger=None)`
+- `vlan`: `allocate_vlans(indexes, claims, ledger=None)`
+- `results`: `AllocationResult` (allocations by owner key, per-claim errors)
+- `ledger`: the `Ledger` protocol, `PackageLedger`, `LedgerError`
+- `sqlite_ledger`: `SqliteLedger(path)`, one file shared by concurrent renders
+"""

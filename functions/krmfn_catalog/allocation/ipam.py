@@ -1,0 +1,407 @@
+"""IP prefix allocation for IPClaims: pools, loopbacks and per-network subnets.
+
+Claims are answered in a fixed order so the answer never depends on input order: static
+requests first, then statuses that are still valid, then what the ledger remembers for the
+same owner, then new allocations (by namespace/name, lowest free first). A `network` claim
+gets a host address in the subnet shared by its (cluster, instance, network, family); the
+subnet's first usable address is the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import netaddr  # type: ignore[import-untyped,unused-ignore]
+
+from ._common import SOURCES, Holder, Rejected, is_hard
+from ._ip_space import (
+    DEFAULT_SUBNET,
+    LARGEST_SUBNET_LENGTH,
+    MAX_LENGTH,
+    NETWORK_NAME_LABEL,
+    PREFIX_KIND_LABEL,
+    Pools,
+    Space,
+    gateway_of,
+    host_prefix,
+    is_usable_host,
+    parse_pools,
+    parse_prefix,
+    select_pools,
+)
+from .ledger import IPRecord, Ledger, LedgerSession, PackageLedger
+from .results import AllocationError, AllocationResult
+
+__all__ = [
+    "ADDRESS_FAMILIES",
+    "CLAIM_KINDS",
+    "NETWORK_NAME_LABEL",
+    "PREFIX_KIND_LABEL",
+    "SUBNET_RECORD_KIND",
+    "IPAllocation",
+    "IPClaimRequest",
+    "PoolPrefix",
+    "allocate_ips",
+    "subnet_key",
+]
+
+CLAIM_KINDS = ("network", "loopback", "pool")
+ADDRESS_FAMILIES = ("ipv4", "ipv6")
+SUBNET_RECORD_KIND = "subnet"
+
+_VERSION = {"ipv4": 4, "ipv6": 6}
+
+
+@dataclass(frozen=True)
+class PoolPrefix:
+    """One prefix of a network instance, with its Nephio labels."""
+
+    prefix: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IPClaimRequest:
+    """One IPClaim as the allocator needs it; its strings are checked, not trusted.
+
+    `kind` is one of CLAIM_KINDS, `family` one of ADDRESS_FAMILIES, `key` the stable owner
+    key the ledger files the answer under (e.g. "edge-01/default/n3-ipv4").
+    `current_gateway` is informative only: the gateway always follows from the subnet.
+    """
+
+    key: str
+    namespace: str
+    name: str
+    instance: str
+    kind: str
+    family: str
+    prefix_length: int | None = None
+    cluster: str | None = None
+    network_name: str | None = None
+    static_prefix: str | None = None
+    current_prefix: str | None = None
+    current_gateway: str | None = None
+
+
+@dataclass(frozen=True)
+class IPAllocation:
+    """What goes into the claim's status: `prefix`, and `gateway` for network claims."""
+
+    key: str
+    prefix: str
+    gateway: str | None = None
+
+
+def subnet_key(instance: str, cluster: str | None, network: str | None, family: str) -> str:
+    """The ledger key of the subnet one (cluster, instance, network, family) shares.
+
+    `|` cannot appear in Kubernetes names, so this never collides with a claim's key.
+    """
+    return "|".join((SUBNET_RECORD_KIND, instance, cluster or "", network or "", family))
+
+
+def allocate_ips(
+    instances: Mapping[str, Sequence[PoolPrefix]],
+    claims: Sequence[IPClaimRequest],
+    ledger: Ledger | None = None,
+) -> AllocationResult[IPAllocation]:
+    """Answer every claim; record the answers in the ledger only when none failed."""
+    with (ledger or PackageLedger()).session() as session:
+        run = _Run(instances, claims)
+        run.load(session)
+        result = run.solve()
+        if result.ok:
+            session.put_ip(run.records())
+    return result
+
+
+@dataclass
+class _Claim:
+    position: int
+    request: IPClaimRequest
+    version: int
+    pools: netaddr.IPSet
+    length: int | None
+    static: netaddr.IPNetwork | None
+    current: netaddr.IPNetwork | None
+    group: str = ""
+    allocation: IPAllocation | None = None
+    failed: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.request.namespace}/{self.request.name}"
+
+    @property
+    def pending(self) -> bool:
+        return self.allocation is None and not self.failed
+
+    def subnet_holder(self, in_package: bool) -> Holder:
+        r = self.request
+        network, cluster = r.network_name or "(unnamed)", r.cluster or "(none)"
+        return Holder(
+            f"the {r.family} subnet of network {network} for cluster {cluster}", in_package
+        )
+
+
+class _Run:
+    def __init__(
+        self, instances: Mapping[str, Sequence[PoolPrefix]], requests: Sequence[IPClaimRequest]
+    ) -> None:
+        self.instances = instances
+        self.pools: dict[str, Pools | Rejected] = {}
+        self.spaces: dict[str, Space] = {}
+        self.claims: list[_Claim] = []
+        self.errors: list[tuple[int, AllocationError]] = []
+        self.own: dict[str, IPRecord] = {}
+        owners: dict[str, str] = {}
+        ordered = sorted(requests, key=lambda r: (r.namespace, r.name, r.key, repr(r)))
+        for position, request in enumerate(ordered):
+            label = f"{request.namespace}/{request.name}"
+            try:
+                if request.key in owners:
+                    raise Rejected(
+                        f"owner key {request.key!r} is also {owners[request.key]}'s", True
+                    )
+                owners[request.key] = label
+                self.claims.append(self._prepare(position, request))
+            except Rejected as rejected:
+                self.errors.append((position, AllocationError(request.key, f"{label}: {rejected}")))
+
+    def _instance_pools(self, instance: str) -> Pools:
+        if instance not in self.pools:
+            prefixes = [(pool.prefix, pool.labels) for pool in self.instances[instance]]
+            try:
+                self.pools[instance] = parse_pools(instance, prefixes)
+            except Rejected as rejected:
+                self.pools[instance] = rejected
+        pools = self.pools[instance]
+        if isinstance(pools, Rejected):
+            raise pools
+        return pools
+
+    def _prepare(self, position: int, r: IPClaimRequest) -> _Claim:
+        if r.kind not in CLAIM_KINDS:
+            raise Rejected(f"kind {r.kind!r} is not one of {', '.join(CLAIM_KINDS)}", True)
+        if r.family not in ADDRESS_FAMILIES:
+            raise Rejected(f"address family {r.family!r} is not ipv4 or ipv6", True)
+        if r.instance not in self.instances:
+            raise Rejected(f"unknown network instance {r.instance!r}", True)
+        version = _VERSION[r.family]
+        pools = select_pools(self._instance_pools(r.instance), r.kind, version, r.network_name)
+        if not pools:
+            message = (
+                f"network instance {r.instance!r} has no {r.family} prefix for {r.kind} claims"
+            )
+            raise Rejected(message, True)
+        static = _parse_claim_prefix(r.static_prefix, "static prefix", r)
+        if static is not None and static.version != version:
+            raise Rejected(f"static prefix {r.static_prefix} is not {r.family}", True)
+        current = _parse_claim_prefix(r.current_prefix, "status prefix", r)
+        if current is not None and current.version != version:
+            current = None  # the claim changed family: its old status is void
+        claim = _Claim(position, r, version, pools, _length(r, version), static, current)
+        if r.kind == "network":
+            claim.group = subnet_key(r.instance, r.cluster, r.network_name, r.family)
+        self.spaces.setdefault(r.instance, Space())
+        return claim
+
+    def load(self, session: LedgerSession) -> None:
+        """Take what others hold in the ledger; remember our own earlier answers."""
+        keys = {claim.request.key for claim in self.claims}
+        groups: dict[str, _Claim] = {}
+        for claim in self.claims:
+            if claim.group:
+                groups.setdefault(claim.group, claim)
+        for instance, space in sorted(self.spaces.items()):
+            hosts: list[tuple[netaddr.IPAddress, Holder]] = []
+            shared: list[tuple[str, netaddr.IPNetwork]] = []
+            subnets: list[netaddr.IPNetwork] = []
+            for record in session.ip_records(instance):
+                try:
+                    net = parse_prefix(record.prefix, "recorded prefix")
+                except Rejected:
+                    continue
+                holder = Holder(f"owner {record.key}", in_package=False)
+                if record.key in keys:
+                    self.own[record.key] = record
+                elif record.key in groups:
+                    shared.append((record.key, net.cidr))
+                elif record.kind == "network":
+                    hosts.append((net.ip, holder))
+                else:
+                    space.reserve(net.cidr, holder)
+                    if record.kind == SUBNET_RECORD_KIND:
+                        subnets.append(net.cidr)
+            for group, subnet in shared:
+                member = groups[group]
+                if _fits_subnet(subnet, member) and space.holder_of(subnet) is None:
+                    space.subnets[group] = subnet
+                    space.reserve(subnet, member.subnet_holder(in_package=False))
+                    subnets.append(subnet)
+            for address, holder in hosts:
+                # A host outside every known subnet still must not be handed out again.
+                inside = any(address in subnet for subnet in subnets)
+                if inside or space.holder_of(host_prefix(address)) is not None:
+                    space.hosts[address] = holder
+                else:
+                    space.reserve(host_prefix(address), holder)
+
+    def solve(self) -> AllocationResult[IPAllocation]:
+        for source in SOURCES:
+            for claim in [c for c in self.claims if c.pending]:
+                net = self._candidate(claim, source)
+                if net is not None:
+                    self._attempt(claim, net, source)
+        for claim in [c for c in self.claims if c.pending]:
+            self._attempt(claim, None, "new")
+        allocations = {c.request.key: c.allocation for c in self.claims if c.allocation}
+        errors = [error for _, error in sorted(self.errors, key=lambda pair: pair[0])]
+        return AllocationResult(allocations, errors)
+
+    def records(self) -> list[IPRecord]:
+        records: set[IPRecord] = set()
+        for claim in self.claims:
+            r, answer = claim.request, claim.allocation
+            if answer is None:
+                continue
+            records.add(IPRecord(r.key, r.instance, r.kind, answer.prefix, answer.gateway))
+            if claim.group:
+                subnet = str(self.spaces[r.instance].subnets[claim.group])
+                records.add(IPRecord(claim.group, r.instance, SUBNET_RECORD_KIND, subnet))
+        return sorted(records, key=lambda record: record.key)
+
+    def _candidate(self, claim: _Claim, source: str) -> netaddr.IPNetwork | None:
+        if source != "ledger":
+            return claim.static if source == "static" else claim.current
+        record = self.own.get(claim.request.key)
+        if record is None or record.kind != claim.request.kind:
+            return None
+        net = parse_prefix(record.prefix, "recorded prefix")  # checked in load()
+        return net if net.version == claim.version else None
+
+    def _attempt(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> None:
+        try:
+            if claim.request.kind == "network":
+                claim.allocation = self._fit_host(claim, net, source)
+            else:
+                claim.allocation = self._fit_block(claim, net, source)
+        except Rejected as rejected:
+            if source == "ledger":
+                return  # our own earlier answer no longer fits: allocate afresh
+            if rejected.hard or source in ("static", "new"):
+                claim.failed = True
+                error = AllocationError(claim.request.key, f"{claim.label}: {rejected}")
+                self.errors.append((claim.position, error))
+
+    def _fit_block(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> IPAllocation:
+        r, space = claim.request, self.spaces[claim.request.instance]
+        if net is None:
+            if claim.length is None:
+                raise Rejected("a pool claim needs a prefixLength", True)
+            net = space.lowest_free(claim.pools, claim.length)
+            if net is None:
+                where = f"the {r.kind} prefixes of network instance {r.instance!r}"
+                raise Rejected(f"no free /{claim.length} left in {where}", True)
+        what = f"{source} prefix {net}"
+        if net.ip != net.network:
+            raise Rejected(f"{what} is not a network prefix (host bits set)", False)
+        if claim.length is not None and net.prefixlen != claim.length:
+            raise Rejected(f"{what} is not a /{claim.length}", False)
+        if net not in claim.pools:
+            raise Rejected(f"{what} is outside the {r.kind} prefixes of {r.instance!r}", False)
+        holder = space.holder_of(net)
+        if holder is not None:
+            raise Rejected(f"{what} overlaps {holder.label}", is_hard(source, holder))
+        space.reserve(net, Holder(f"claim {claim.label}", True))
+        return IPAllocation(r.key, str(net))
+
+    def _fit_host(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> IPAllocation:
+        r, space = claim.request, self.spaces[claim.request.instance]
+        if net is not None and claim.length is not None and net.prefixlen != claim.length:
+            raise Rejected(f"{source} prefix {net} is not in a /{claim.length}", False)
+        subnet = space.subnets.get(claim.group)
+        if subnet is None:
+            subnet = self._place_subnet(claim, net, source)
+        if net is None:
+            if claim.length is not None and subnet.prefixlen != claim.length:
+                raise Rejected(
+                    f"the subnet of this network is {subnet}, not a /{claim.length}", True
+                )
+            address = space.lowest_free_host(subnet)
+            if address is None:
+                raise Rejected(f"subnet {subnet} has no free address left", True)
+            net = netaddr.IPNetwork(f"{address}/{subnet.prefixlen}")
+        what = f"{source} prefix {net}"
+        if net.cidr != subnet:
+            raise Rejected(f"{what} is outside {subnet}, the subnet of this network", False)
+        if not is_usable_host(net.ip, subnet):
+            raise Rejected(f"{what} is the network, gateway or broadcast address", False)
+        holder = space.hosts.get(net.ip)
+        if holder is not None:
+            raise Rejected(f"{what}: {net.ip} is held by {holder.label}", is_hard(source, holder))
+        space.hosts[net.ip] = Holder(f"claim {claim.label}", True)
+        return IPAllocation(r.key, str(net), str(gateway_of(subnet)))
+
+    def _place_subnet(
+        self, claim: _Claim, net: netaddr.IPNetwork | None, source: str
+    ) -> netaddr.IPNetwork:
+        """Give the claim's network its subnet: the one a static or status is in, or a new one."""
+        r, space = claim.request, self.spaces[claim.request.instance]
+        if net is None:
+            length = DEFAULT_SUBNET[claim.version] if claim.length is None else claim.length
+            subnet = space.lowest_free(claim.pools, length)
+            if subnet is None:
+                network = r.network_name or "(unnamed)"
+                where = f"network {network} in network instance {r.instance!r}"
+                raise Rejected(f"no free /{length} subnet left for {where}", True)
+        else:
+            subnet, what = net.cidr, f"{source} prefix {net}"
+            if not _fits_subnet(subnet, claim):
+                raise Rejected(f"{what} is not in a network prefix of {r.instance!r}", False)
+            if not is_usable_host(net.ip, subnet):
+                raise Rejected(f"{what} is the network, gateway or broadcast address", False)
+            holder = space.holder_of(subnet)
+            if holder is not None:
+                raise Rejected(
+                    f"{what}: its subnet overlaps {holder.label}", is_hard(source, holder)
+                )
+        space.subnets[claim.group] = subnet
+        space.reserve(subnet, claim.subnet_holder(in_package=True))
+        return subnet
+
+
+def _length(request: IPClaimRequest, version: int) -> int | None:
+    asked, largest = request.prefix_length, MAX_LENGTH[version]
+    if asked is not None and (type(asked) is not int or not 0 <= asked <= largest):
+        raise Rejected(f"prefixLength {asked!r} is out of range for {request.family}", True)
+    if request.kind == "loopback":
+        if asked not in (None, largest):
+            raise Rejected(f"a loopback claim is a /{largest}, not a /{asked}", True)
+        return largest
+    if request.kind == "network" and asked is not None and asked > LARGEST_SUBNET_LENGTH[version]:
+        raise Rejected(f"prefixLength {asked} leaves no room for a gateway and a host", True)
+    return asked
+
+
+def _parse_claim_prefix(
+    text: str | None, what: str, request: IPClaimRequest
+) -> netaddr.IPNetwork | None:
+    """A bare address is a host for pools and loopbacks, an address in a subnet for networks."""
+    if text is None:
+        return None
+    net = parse_prefix(text, what)
+    if request.kind == "network" and "/" not in text:
+        asked = request.prefix_length
+        length = DEFAULT_SUBNET[net.version] if asked is None else asked
+        net = netaddr.IPNetwork(f"{net.ip}/{min(length, MAX_LENGTH[net.version])}")
+    return net
+
+
+def _fits_subnet(subnet: netaddr.IPNetwork, claim: _Claim) -> bool:
+    return bool(
+        subnet.version == claim.version
+        and subnet.prefixlen <= LARGEST_SUBNET_LENGTH[subnet.version]
+        and subnet in claim.pools
+    )
