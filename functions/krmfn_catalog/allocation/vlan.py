@@ -1,0 +1,200 @@
+"""VLAN ID allocation for VLANClaims: unique within a VLAN index, 1..4094.
+
+Same order as for IPs: static requests, then valid statuses, then what the ledger
+remembers for the owner, then the lowest free ID, claims taken by namespace/name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ._common import SOURCES, Holder, Rejected, is_hard
+from .ledger import Ledger, LedgerSession, PackageLedger, VLANRecord
+from .results import AllocationError, AllocationResult
+
+__all__ = [
+    "DEFAULT_RANGES",
+    "VLAN_ID_MAX",
+    "VLAN_ID_MIN",
+    "VLANAllocation",
+    "VLANClaimRequest",
+    "VLANIndex",
+    "allocate_vlans",
+]
+
+VLAN_ID_MIN, VLAN_ID_MAX = 1, 4094
+# VLAN 1 is the default VLAN of most switches: only handed out when a range asks for it.
+DEFAULT_RANGES: tuple[tuple[int, int], ...] = ((2, VLAN_ID_MAX),)
+
+
+@dataclass(frozen=True)
+class VLANIndex:
+    """The IDs one index may hand out: inclusive ranges, minus reserved IDs."""
+
+    ranges: tuple[tuple[int, int], ...] = DEFAULT_RANGES
+    reserved: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class VLANClaimRequest:
+    """One VLANClaim as the allocator needs it; `key` is its stable owner key."""
+
+    key: str
+    namespace: str
+    name: str
+    index: str
+    static_id: int | None = None
+    current_id: int | None = None
+
+
+@dataclass(frozen=True)
+class VLANAllocation:
+    """What goes into the claim's status: `vlanID`."""
+
+    key: str
+    vlan_id: int
+
+
+def allocate_vlans(
+    indexes: Mapping[str, VLANIndex],
+    claims: Sequence[VLANClaimRequest],
+    ledger: Ledger | None = None,
+) -> AllocationResult[VLANAllocation]:
+    """Answer every claim; record the answers in the ledger only when none failed."""
+    with (ledger or PackageLedger()).session() as session:
+        run = _Run(indexes, claims)
+        run.load(session)
+        result = run.solve()
+        if result.ok:
+            session.put_vlan(run.records())
+    return result
+
+
+@dataclass
+class _Claim:
+    position: int
+    request: VLANClaimRequest
+    allowed: frozenset[int]
+    allocation: VLANAllocation | None = None
+    failed: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.request.namespace}/{self.request.name}"
+
+    @property
+    def pending(self) -> bool:
+        return self.allocation is None and not self.failed
+
+
+def _is_id(value: object) -> bool:
+    return type(value) is int
+
+
+def _allowed_ids(name: str, index: VLANIndex) -> frozenset[int]:
+    allowed: set[int] = set()
+    for bounds in index.ranges:
+        low, high = bounds if isinstance(bounds, tuple | list) and len(bounds) == 2 else (0, 0)
+        if not (_is_id(low) and _is_id(high) and VLAN_ID_MIN <= low <= high <= VLAN_ID_MAX):
+            raise Rejected(f"VLAN index {name!r} has a bad range {bounds!r}", True)
+        allowed.update(range(low, high + 1))
+    return frozenset(allowed - set(index.reserved))
+
+
+class _Run:
+    def __init__(
+        self, indexes: Mapping[str, VLANIndex], requests: Sequence[VLANClaimRequest]
+    ) -> None:
+        self.indexes = indexes
+        self.claims: list[_Claim] = []
+        self.errors: list[tuple[int, AllocationError]] = []
+        self.taken: dict[str, dict[int, Holder]] = {}
+        self.own: dict[str, VLANRecord] = {}
+        owners: dict[str, str] = {}
+        ordered = sorted(requests, key=lambda r: (r.namespace, r.name, r.key, repr(r)))
+        for position, r in enumerate(ordered):
+            label = f"{r.namespace}/{r.name}"
+            try:
+                if r.key in owners:
+                    raise Rejected(f"owner key {r.key!r} is also {owners[r.key]}'s", True)
+                owners[r.key] = label
+                if r.index not in indexes:
+                    raise Rejected(f"unknown VLAN index {r.index!r}", True)
+                for what, value in (("static", r.static_id), ("status", r.current_id)):
+                    if value is not None and not _is_id(value):
+                        raise Rejected(f"{what} VLAN ID {value!r} is not an integer", True)
+                allowed = _allowed_ids(r.index, indexes[r.index])
+                self.claims.append(_Claim(position, r, allowed))
+                self.taken.setdefault(r.index, {})
+            except Rejected as rejected:
+                self.errors.append((position, AllocationError(r.key, f"{label}: {rejected}")))
+
+    def load(self, session: LedgerSession) -> None:
+        """Take what others hold in the ledger; remember our own earlier answers."""
+        keys = {claim.request.key for claim in self.claims}
+        for index, taken in sorted(self.taken.items()):
+            for record in session.vlan_records(index):
+                if record.key in keys:
+                    self.own[record.key] = record
+                else:
+                    taken[record.vlan_id] = Holder(f"owner {record.key}", in_package=False)
+
+    def solve(self) -> AllocationResult[VLANAllocation]:
+        for source in SOURCES:
+            for claim in [c for c in self.claims if c.pending]:
+                vlan_id = self._candidate(claim, source)
+                if vlan_id is not None:
+                    self._attempt(claim, vlan_id, source)
+        for claim in [c for c in self.claims if c.pending]:
+            self._attempt(claim, None, "new")
+        allocations = {c.request.key: c.allocation for c in self.claims if c.allocation}
+        errors = [error for _, error in sorted(self.errors, key=lambda pair: pair[0])]
+        return AllocationResult(allocations, errors)
+
+    def records(self) -> list[VLANRecord]:
+        return [
+            VLANRecord(c.request.key, c.request.index, c.allocation.vlan_id)
+            for c in self.claims
+            if c.allocation is not None
+        ]
+
+    def _candidate(self, claim: _Claim, source: str) -> int | None:
+        if source == "static":
+            return claim.request.static_id
+        if source == "status":
+            return claim.request.current_id
+        record = self.own.get(claim.request.key)
+        return None if record is None or record.index != claim.request.index else record.vlan_id
+
+    def _attempt(self, claim: _Claim, vlan_id: int | None, source: str) -> None:
+        try:
+            claim.allocation = self._fit(claim, vlan_id, source)
+        except Rejected as rejected:
+            if source == "ledger":
+                return  # our own earlier answer no longer fits: allocate afresh
+            if rejected.hard or source in ("static", "new"):
+                claim.failed = True
+                error = AllocationError(claim.request.key, f"{claim.label}: {rejected}")
+                self.errors.append((claim.position, error))
+
+    def _fit(self, claim: _Claim, vlan_id: int | None, source: str) -> VLANAllocation:
+        index = claim.request.index
+        taken = self.taken[index]
+        if vlan_id is None:
+            free = [value for value in claim.allowed if value not in taken]
+            if not free:
+                raise Rejected(f"no free VLAN ID left in VLAN index {index!r}", True)
+            vlan_id = min(free)
+        what = f"{source} VLAN ID {vlan_id}"
+        if not VLAN_ID_MIN <= vlan_id <= VLAN_ID_MAX:
+            raise Rejected(f"{what} is out of range {VLAN_ID_MIN}-{VLAN_ID_MAX}", False)
+        if vlan_id in self.indexes[index].reserved:
+            raise Rejected(f"{what} is reserved in VLAN index {index!r}", False)
+        if vlan_id not in claim.allowed:
+            raise Rejected(f"{what} is outside the ranges of VLAN index {index!r}", False)
+        holder = taken.get(vlan_id)
+        if holder is not None:
+            raise Rejected(f"{what} is held by {holder.label}", is_hard(source, holder))
+        taken[vlan_id] = Holder(f"claim {claim.label}", in_package=True)
+        return VLANAllocation(claim.request.key, vlan_id)
