@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly DIR=${1:-.cache/wheelhouse}
 readonly PYTHON=${PYTHON:-python3}
-readonly ARCH=$(uname -m)
+ARCH="$(uname -m)"
+readonly ARCH
 
 mapfile -t requirements < <(
     "$PYTHON" - <<'EOF'
