@@ -1,10 +1,10 @@
 """Why a policy cannot be applied, kept apart from findings about resources.
 
-    Exception
-     +-- KyvernoPolicyError (ValueError)   the policy is malformed: fix the policy
-     +-- NotEvaluable                      a valid rule this engine cannot evaluate here
-          +-- UnsupportedFeature           ...because it uses a feature not implemented
-          +-- VariableNotFound             ...because a variable has no value
+Exception
+ +-- KyvernoPolicyError (ValueError)   the policy is malformed: fix the policy
+ +-- NotEvaluable                      a valid rule this engine cannot evaluate here
+      +-- UnsupportedFeature           ...because it uses a feature not implemented
+      +-- VariableNotFound             ...because a variable has no value
 """
 
 from __future__ import annotations

@@ -21,14 +21,18 @@ from .kyverno_errors import KyvernoPolicyError, UnsupportedFeature
 from .kyverno_wildcard import has_wildcard, wildcard_match
 
 __all__ = [
+    "Block",
     "KindSelector",
     "NamespaceLabels",
     "ResourceFilter",
+    "Selection",
     "is_excluded",
     "is_matched",
     "parse_block",
     "parse_filter",
     "parse_kind",
+    "parse_selection",
+    "selector_matches",
 ]
 
 NamespaceLabels = Mapping[str, Mapping[str, str]]
@@ -167,18 +171,62 @@ def parse_filter(data: object, where: str) -> ResourceFilter:
     )
 
 
+@dataclass(frozen=True)
+class Block:
+    """A parsed `match` or `exclude` block."""
+
+    mode: str
+    filters: tuple[ResourceFilter, ...]
+
+    def matches(
+        self, resource: Mapping[str, Any], namespace_labels: NamespaceLabels | None
+    ) -> bool:
+        # Without an admission request user criteria are ignored, as `kyverno apply` does; a
+        # filter made only of them selects nothing.
+        outcomes = (
+            one.has_resource_criteria and one.matches_resource(resource, namespace_labels)
+            for one in self.filters
+        )
+        return any(outcomes) if self.mode == "any" else all(outcomes)
+
+    def excludes(
+        self, resource: Mapping[str, Any], namespace_labels: NamespaceLabels | None
+    ) -> bool:
+        # No request, no user: a filter with user criteria excludes nothing.
+        outcomes = (
+            one.has_resource_criteria
+            and not one.has_user_criteria
+            and one.matches_resource(resource, namespace_labels)
+            for one in self.filters
+        )
+        return any(outcomes) if self.mode == "any" else all(outcomes)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A rule's `match` and `exclude`, read once and applied to many resources."""
+
+    match: Block
+    exclude: Block | None
+
+    def selects(
+        self, resource: Mapping[str, Any], namespace_labels: NamespaceLabels | None = None
+    ) -> bool:
+        if not self.match.matches(resource, namespace_labels):
+            return False
+        return self.exclude is None or not self.exclude.excludes(resource, namespace_labels)
+
+
+def parse_selection(match: object, exclude: object, where: str) -> Selection:
+    excluded = None if exclude is None else parse_block(exclude, f"{where}: exclude")
+    return Selection(parse_block(match, f"{where}: match", must_select=True), excluded)
+
+
 def is_matched(
     block: object, resource: Mapping[str, Any], namespace_labels: NamespaceLabels | None = None
 ) -> bool:
     """Whether a rule's `match` block selects the resource."""
-    mode, filters = parse_block(block, "match", must_select=True)
-    # Without an admission request user criteria are ignored, as `kyverno apply` does; a
-    # filter made only of them selects nothing.
-    outcomes = (
-        one.has_resource_criteria and one.matches_resource(resource, namespace_labels)
-        for one in filters
-    )
-    return any(outcomes) if mode == "any" else all(outcomes)
+    return parse_block(block, "match", must_select=True).matches(resource, namespace_labels)
 
 
 def is_excluded(
@@ -187,14 +235,7 @@ def is_excluded(
     """Whether a rule's `exclude` block removes the resource (absent block: never)."""
     if block is None:
         return False
-    mode, filters = parse_block(block, "exclude")
-    outcomes = (
-        one.has_resource_criteria
-        and not one.has_user_criteria
-        and one.matches_resource(resource, namespace_labels)
-        for one in filters
-    )
-    return any(outcomes) if mode == "any" else all(outcomes)
+    return parse_block(block, "exclude").excludes(resource, namespace_labels)
 
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
@@ -242,9 +283,7 @@ def _annotations_match(wanted: Mapping[str, str], annotations: Mapping[str, Any]
     )
 
 
-def parse_block(
-    block: object, where: str, *, must_select: bool = False
-) -> tuple[str, list[ResourceFilter]]:
+def parse_block(block: object, where: str, *, must_select: bool = False) -> Block:
     """Read a `match` or `exclude` block into its mode (`any` or `all`) and filters.
 
     `must_select` (for `match`) refuses an empty filter: it would select nothing, silently.
@@ -264,7 +303,7 @@ def parse_block(
     for one in filters:
         if must_select and not one.has_resource_criteria and not one.has_user_criteria:
             raise KyvernoPolicyError(f"{where} has a filter that selects nothing")
-    return mode, filters
+    return Block(mode, tuple(filters))
 
 
 def _gvk(resource: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -29,7 +29,7 @@ from .kyverno_anchor import Anchor, AnchorKind, parse_key
 from .kyverno_scalar import Scalar, is_scalar, scalar_matches
 from .kyverno_wildcard import has_wildcard, wildcard_match
 
-__all__ = ["Mismatch", "PatternOutcome", "check_pattern", "describe", "join_path"]
+__all__ = ["Mismatch", "PatternOutcome", "check_pattern", "join_path"]
 
 
 class _Missing:
@@ -85,7 +85,7 @@ def join_path(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def describe(value: object) -> str:
+def _describe(value: object) -> str:
     """A short rendering of a resource value for messages."""
     if value is _MISSING:
         return "nothing"
@@ -137,7 +137,7 @@ def _check(pattern: object, value: object, path: str, trail: _Trail) -> PatternO
 def _structure_message(expected: str, value: object) -> str:
     if value is _MISSING:
         return f"field is missing, expected {expected}"
-    return f"expected {expected}, found {describe(value)}"
+    return f"expected {expected}, found {_describe(value)}"
 
 
 def _check_scalar(pattern: Scalar, value: object, path: str) -> PatternOutcome:
@@ -155,7 +155,7 @@ def _scalar_mismatch(pattern: Scalar, value: object, path: str) -> Mismatch | No
     if value is _MISSING:
         return Mismatch(path, f"field is missing, expected {_show(pattern)}")
     if isinstance(value, dict | list):
-        return Mismatch(path, f"expected {_show(pattern)}, found {describe(value)}")
+        return Mismatch(path, f"expected {_show(pattern)}, found {_describe(value)}")
     return Mismatch(path, f"value {_show(value)} does not match {_show(pattern)}")
 
 
@@ -242,7 +242,7 @@ def _check_existence(anchor: Anchor, sub: object, value: object, path: str) -> P
     if not isinstance(sub, list) or not sub or not all(isinstance(p, dict) for p in sub):
         return _fail(path, f"the pattern of {anchor.raw} must be a non-empty list of maps")
     if not isinstance(value, list):
-        return _fail(path, f"{anchor.raw} needs a list, found {describe(value)}")
+        return _fail(path, f"{anchor.raw} needs a list, found {_describe(value)}")
     mismatches = [
         Mismatch(path, f"no element matches {_show(wanted)} ({anchor.raw})")
         for wanted in sub
