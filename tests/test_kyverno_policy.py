@@ -395,13 +395,17 @@ def rule_policy(rule: dict[str, Any], **spec: Any) -> dict[str, Any]:
     }
 
 
-CONFIG_MAP = {
+CONFIG_MAP: dict[str, Any] = {
     "apiVersion": "v1",
     "kind": "ConfigMap",
-    "metadata": {"name": "settings", "namespace": "shop"},
+    "metadata": {
+        "name": "settings",
+        "namespace": "shop",
+        "labels": {"app.kubernetes.io/name": "settings"},
+    },
     "data": {"mode": "fast"},
 }
-FAST_MODE = {"validate": {"pattern": {"data": {"mode": "fast"}}}}
+FAST_MODE: dict[str, Any] = {"validate": {"pattern": {"data": {"mode": "fast"}}}}
 
 
 @pytest.mark.parametrize(
@@ -601,6 +605,23 @@ class TestPreconditions:
             ({"key": 3, "operator": "GreaterThanOrEquals", "value": 5}, False),
             ({"key": "90s", "operator": "GreaterThan", "value": "1m"}, True),
             ({"key": 7, "operator": "AnyIn", "value": "1-10"}, True),
+            (
+                {
+                    "key": '{{ request.object.metadata.labels."app.kubernetes.io/name" }}',
+                    "operator": "Equals",
+                    "value": "settings",
+                },
+                True,
+            ),
+            ({"key": "{{ request.name }}", "operator": "Equals", "value": "settings"}, True),
+            (
+                {
+                    "key": "{{ request.object.data.missing || `3` }}",
+                    "operator": "LessThan",
+                    "value": 4,
+                },
+                True,
+            ),
         ],
     )
     def test_conditions(self, condition: dict[str, Any], applies: bool) -> None:
