@@ -1,0 +1,76 @@
+"""The krmfn catalog: small functions that each do one narrow job on a package.
+
+`CATALOG` is the code's own list; `catalog.yaml` at the repository root publishes it and a
+test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CATALOG", "VERSION", "CatalogEntry", "entry"]
+
+VERSION = "v0.1.0"
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    module: str
+    description: str
+    config_kinds: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    @property
+    def image(self) -> str:
+        return f"ghcr.io/krmfn/{self.name}:{VERSION}"
+
+    @property
+    def local_image(self) -> str:
+        return f"localhost/krmfn/{self.name}:{VERSION}"
+
+    @property
+    def directory(self) -> Path:
+        return HERE / self.module
+
+    @property
+    def readme(self) -> Path:
+        return self.directory / "README.md"
+
+    @property
+    def examples(self) -> list[Path]:
+        root = self.directory / "examples"
+        return sorted(p for p in root.iterdir() if (p / "Kptfile").exists()) if root.is_dir() else []
+
+
+CATALOG: tuple[CatalogEntry, ...] = (
+    CatalogEntry("set-namespace", "set_namespace",
+                 "Set the namespace of every namespaced resource, and what refers to it.",
+                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/SetNamespace"),
+                 ("mutator", "namespace", "kpt-catalog-compatible")),
+    CatalogEntry("ipam-inject", "ipam_inject",
+                 "Allocate IP prefixes and addresses for claims and inject them into NADs.",
+                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/IpamInject"),
+                 ("mutator", "ipam", "nephio", "networking")),
+    CatalogEntry("vlan-assign", "vlan_assign",
+                 "Allocate VLAN IDs for claims and attachments, unique per index.",
+                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/VlanAssign"),
+                 ("mutator", "vlan", "nephio", "networking")),
+    CatalogEntry("site-specialize", "site_specialize",
+                 "Specialize a blueprint for a site: injection, setters, labels, patches.",
+                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/SiteSpecialize"),
+                 ("mutator", "specialization", "nephio", "setters")),
+    CatalogEntry("policy-validate", "policy_validate",
+                 "Validate resources against Kyverno policies and network integrity checks.",
+                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/PolicyValidate"),
+                 ("validator", "policy", "kyverno", "nephio")),
+)
+
+
+def entry(name: str) -> CatalogEntry:
+    for e in CATALOG:
+        if e.name == name:
+            return e
+    raise KeyError(name)

@@ -1,0 +1,170 @@
+"""The command line of every function: kpt's stdin/stdout protocol, or standalone over
+files and directories (`set-namespace DIR namespace=prod --in-place`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from krmfn._function import Function
+
+__all__ = ["run_cli"]
+
+_USAGE = """usage: {name} [-h] [--config FILE] [--in-place] [PATH ...] [KEY=VALUE ...]
+
+Reads a ResourceList on stdin and writes one on stdout (kpt's function protocol).
+With PATHs (files or directories of YAML) it runs standalone: the resources are read
+from the files and written to stdout as a ResourceList, or back into the files with
+--in-place (atomically; nothing is written if the function reports an error).
+KEY=VALUE pairs form a ConfigMap functionConfig; --config FILE reads one from a file.
+"""
+
+
+def run_cli(fn: Function, argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        sys.stdout.write(fn.usage())
+        sys.stdout.write("\n" + _USAGE.format(name=fn.name))
+        return 0
+    try:
+        paths, pairs, config_file, in_place = _parse_args(argv)
+    except ValueError as exc:
+        sys.stderr.write(f"{fn.name}: error: {exc}\n")
+        return 2
+    from krmfn._errors import InputError
+
+    try:
+        if not paths:
+            if in_place:
+                raise InputError("--in-place needs PATHs")
+            return _run_stdin(fn, pairs, config_file)
+        return _run_files(fn, paths, pairs, config_file, in_place)
+    except InputError as exc:
+        sys.stderr.write(fn._stderr_line(str(exc)))
+        return 1
+
+
+def _parse_args(argv: list[str]) -> tuple[list[str], dict[str, str], str | None, bool]:
+    paths: list[str] = []
+    pairs: dict[str, str] = {}
+    config: str | None = None
+    in_place = False
+    it = iter(argv)
+    for arg in it:
+        if arg == "--in-place":
+            in_place = True
+        elif arg == "--config":
+            config = next(it, None)
+            if config is None:
+                raise ValueError("--config needs a FILE")
+        elif arg.startswith("--config="):
+            config = arg.partition("=")[2]
+        elif arg == "--":
+            continue
+        elif arg.startswith("-") and arg != "-":
+            raise ValueError(f"unknown option {arg} (see --help)")
+        elif "=" in arg and not arg.startswith(("/", ".")):
+            key, _, value = arg.partition("=")
+            pairs[key] = value
+        else:
+            paths.append(arg)
+    if config and pairs:
+        raise ValueError("give either --config or KEY=VALUE pairs, not both")
+    return paths, pairs, config, in_place
+
+
+def _config_object(pairs: dict[str, str], config_file: str | None) -> object | None:
+    from krmfn._errors import InputError
+    from krmfn._object import KubeObject
+
+    if config_file:
+        try:
+            with open(config_file, encoding="utf-8") as fh:
+                return KubeObject.from_yaml(fh.read())
+        except OSError as exc:
+            raise InputError(f"{config_file}: {exc.strerror}") from None
+    if pairs:
+        return KubeObject.from_dict({"apiVersion": "v1", "kind": "ConfigMap",
+                                     "metadata": {"name": "function-input"}, "data": pairs})
+    return None
+
+
+def _read_stdin() -> str:
+    from krmfn._errors import InputError
+
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"input is not UTF-8 text (byte {exc.start})") from None
+
+
+def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> int:
+    text = _read_stdin()
+    fc = _config_object(pairs, config_file)
+    if fc is not None:
+        from krmfn._resource_list import ResourceList
+
+        rl = ResourceList.parse(text)
+        rl.function_config = fc  # type: ignore[assignment]
+        text = rl.to_text()
+    out = fn.run_text(text)
+    sys.stdout.write(out.stdout)
+    sys.stderr.write(out.stderr)
+    return out.exit_code
+
+
+def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
+               config_file: str | None, in_place: bool) -> int:
+    from krmfn._object import KubeObject
+    from krmfn._package import read_package
+
+    rl, pkg = read_package(paths)
+    fc = _config_object(pairs, config_file)
+    rl.function_config = fc if isinstance(fc, KubeObject) else None
+    if not in_place:
+        for obj in rl.items:
+            if obj._origin:
+                _annotate(obj, *obj._origin)
+        out = fn.run_text(rl.to_text())
+        sys.stdout.write(out.stdout)
+        sys.stderr.write(out.stderr)
+        return out.exit_code
+    out_rl, code, err = fn_in_place(fn, rl)
+    sys.stderr.write(err)
+    if code == 0:
+        written = pkg.write(out_rl)
+        for line in (r.summary() for r in out_rl.results):
+            sys.stderr.write(f"{fn.name}: {line}\n")
+        sys.stderr.write(f"{fn.name}: {len(written)} file(s) changed\n")
+    return code
+
+
+def fn_in_place(fn: Function, rl: object) -> tuple[object, int, str]:
+    """Run in process on items read from files; on failure nothing will be written."""
+    from krmfn._errors import KrmfnError
+    from krmfn._function import _results_for
+    from krmfn._resource_list import ResourceList
+
+    assert isinstance(rl, ResourceList)
+    try:
+        fn.process(rl)
+    except KrmfnError as exc:
+        results = _results_for(exc)
+        return rl, 1, fn._stderr_line(results[0].summary())
+    errors = [r for r in rl.results if r.is_error]
+    if errors:
+        return rl, 1, fn._stderr_line(errors[0].summary())
+    return rl, 0, ""
+
+
+def _annotate(obj: object, path: str, index: int) -> None:
+    from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
+
+    assert isinstance(obj, KubeObject)
+    for key in PATH_ANNOTATIONS:
+        if obj.get_annotation(key) is None:
+            obj.set_annotation(key, path)
+    for key in INDEX_ANNOTATIONS:
+        if obj.get_annotation(key) is None:
+            obj.set_annotation(key, str(index))

@@ -1,0 +1,180 @@
+"""Typed functionConfig: a ConfigMap's `data` or a `fn.kpt.dev/v1alpha1` kind, decoded into
+a dataclass. Loading goes parse -> default -> validate and reports every problem at once,
+each naming its field, so a user fixes a config in one round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, TypeVar, Union
+
+from krmfn._errors import ConfigError
+
+if typing.TYPE_CHECKING:
+    from krmfn._object import KubeObject
+
+__all__ = ["CONFIG_GROUP", "decode", "load_config"]
+
+T = TypeVar("T")
+CONFIG_GROUP = "fn.kpt.dev"
+_META_KEYS = frozenset({"apiVersion", "kind", "metadata"})
+
+
+def load_config(fc: KubeObject | None, cls: type[T], kind: str) -> T:
+    """Decode `fc` into `cls`. A ConfigMap's string values are converted to the field types
+    (kpt's `-- key=value` arguments arrive that way); a typed kind is checked as it is."""
+    problems: list[tuple[str, str]] = []
+    if fc is None:
+        data: dict[str, Any] = {}
+        strings = False
+    elif fc.kind == "ConfigMap" and fc.api_version == "v1":
+        raw = fc.get("data") or {}
+        if not isinstance(raw, dict):
+            raise ConfigError([("data", "expected a map")])
+        data, strings = raw, True
+    elif fc.kind == kind and fc.group == CONFIG_GROUP:
+        raw = fc.to_dict()
+        data = {k: v for k, v in raw.items() if k not in _META_KEYS}
+        strings = False
+    else:
+        raise ConfigError([("", f"functionConfig {fc.api_version}/{fc.kind} is not supported: "
+                                f"use a v1 ConfigMap or {CONFIG_GROUP}/v1alpha1 {kind}")])
+    value = decode(cls, data, "data" if strings else "", problems, strings=strings)
+    if not problems:
+        validate = getattr(value, "validate", None)
+        if callable(validate):
+            for item in validate() or []:
+                problems.append(item)
+    if problems:
+        raise ConfigError(problems)
+    return typing.cast(T, value)
+
+
+def _yaml_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
+           strings: bool = False) -> Any:
+    """Check `value` against the annotation `tp`, collecting (field, message) problems."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return decode(inner[0], value, path, problems, strings=strings)
+        for a in inner:
+            trial: list[tuple[str, str]] = []
+            out = decode(a, value, path, trial, strings=strings)
+            if not trial:
+                return out
+        problems.append((path, f"expected one of {', '.join(_name(a) for a in inner)}"))
+        return None
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _decode_dataclass(tp, value, path, problems, strings=strings)
+    if strings and isinstance(value, str) and tp is not str:
+        value = _from_string(tp, value, path, problems)
+        if value is None:
+            return None
+    if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
+        if not isinstance(value, list):
+            problems.append((path, f"expected a list, got {_kind(value)}"))
+            return []
+        (item_tp,) = typing.get_args(tp)[:1] or (Any,)
+        items = [decode(item_tp, v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        return origin(items) if origin in (tuple, set, frozenset) else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            problems.append((path, f"expected a map, got {_kind(value)}"))
+            return {}
+        args = typing.get_args(tp)
+        val_tp = args[1] if len(args) == 2 else Any
+        return {str(k): decode(val_tp, v, _join(path, str(k)), problems)
+                for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (isinstance(tp, type) and not isinstance(value, tp)) or (
+        tp is int and isinstance(value, bool)
+    ):
+        problems.append((path, f"expected {_name(tp)}, got {_kind(value)}"))
+        return None
+    return value
+
+
+def _decode_dataclass(cls: type, value: Any, path: str, problems: list[tuple[str, str]], *,
+                      strings: bool) -> Any:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        problems.append((path, f"expected a map, got {_kind(value)}"))
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {(f.metadata.get("name") or _yaml_name(f.name)): f
+              for f in dataclasses.fields(cls) if f.init}
+    kwargs: dict[str, Any] = {}
+    for key, v in value.items():
+        f = fields.get(str(key))
+        if f is None:
+            known = ", ".join(sorted(fields))
+            problems.append((_join(path, str(key)), f"unknown field (known: {known})"))
+            continue
+        kwargs[f.name] = decode(hints[f.name], v, _join(path, str(key)), problems,
+                                strings=strings)
+    for key, f in fields.items():
+        if f.name not in kwargs and f.default is dataclasses.MISSING and (
+            f.default_factory is dataclasses.MISSING
+        ):
+            problems.append((_join(path, key), "is required"))
+    if problems:
+        return None
+    return cls(**kwargs)
+
+
+def _from_string(tp: Any, value: str, path: str, problems: list[tuple[str, str]]) -> Any:
+    """ConfigMap data are strings: read numbers, booleans and YAML lists/maps out of them."""
+    if tp is bool:
+        low = value.strip().lower()
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off", ""):
+            return False
+        problems.append((path, f"expected true or false, got {value!r}"))
+        return None
+    if tp in (int, float):
+        try:
+            return tp(value.strip())
+        except ValueError:
+            problems.append((path, f"expected {_name(tp)}, got {value!r}"))
+            return None
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        problems.append((path, "is not valid YAML"))
+        return None
+    if typing.get_origin(tp) is list and isinstance(parsed, str):
+        return [p.strip() for p in parsed.split(",") if p.strip()]
+    return parsed
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _name(tp: Any) -> str:
+    return {str: "a string", int: "an integer", bool: "a boolean", float: "a number",
+            list: "a list", dict: "a map"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _name(type(value))

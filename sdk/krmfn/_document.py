@@ -1,0 +1,444 @@
+"""An editable YAML node tree that writes itself back by splicing its source text.
+
+Reads walk libyaml's nodes; writes change the tree and record *where* in the source the
+change goes. Rendering copies the source and replaces only the recorded spans, so every
+byte a function did not deliberately change (comments, quotes, block scalars, flow style,
+key order) comes out as it came in. What cannot be spliced safely (an item whose nodes are
+shared through YAML aliases) is re-rendered whole instead: correct, but without comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from krmfn._errors import FieldError
+from krmfn._nodes import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    construct,
+    find_key,
+    is_synthetic,
+    line_end,
+    line_start,
+)
+from krmfn._path import Match, Segment, format_path
+from krmfn._render import render_block, render_flow, render_scalar, scalar_tag
+
+__all__ = ["Doc", "to_node"]
+
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+def to_node(value: Any) -> Node:
+    """A synthetic node (no source text) holding a plain Python value."""
+    if isinstance(value, Mapping):
+        return MappingNode(_MAP, [(to_node(str(k)), to_node(v)) for k, v in value.items()])
+    if isinstance(value, (list, tuple)):
+        return SequenceNode(_SEQ, [to_node(v) for v in value])
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    else:
+        text = repr(value) if isinstance(value, float) else str(value)
+    return ScalarNode(scalar_tag(value), text)
+
+
+class _Edit:
+    __slots__ = ("ctx", "end", "kind", "node", "seq", "start", "style")
+
+    def __init__(self, kind: str, start: int, end: int, seq: int, node: Node | None = None,
+                 ctx: tuple[Any, ...] = (), style: str | None = None) -> None:
+        self.kind, self.start, self.end, self.seq = kind, start, end, seq
+        self.node, self.ctx, self.style = node, ctx, style
+
+
+class Doc:
+    """A node tree over `text`; `render()` gives `text` with the edits spliced in."""
+
+    __slots__ = ("_edits", "_orig_end", "_scalar_edits", "end", "rewrite", "root", "start",
+                 "text", "wide_lists")
+
+    def __init__(self, text: str, root: Node, *, start: int = 0, end: int | None = None,
+                 rewrite: bool = False) -> None:
+        self.text = text
+        self.root = root
+        self.start = start
+        self.end = len(text) if end is None else end
+        self.rewrite = rewrite
+        self.wide_lists = False
+        self._edits: list[_Edit] = []
+        self._scalar_edits: dict[int, _Edit] = {}
+        self._orig_end: dict[int, int] = {}
+
+    @property
+    def changed(self) -> bool:
+        return bool(self._edits)
+
+    # ----------------------------------------------------------------- reading
+    def lookup(self, segs: tuple[Segment, ...]) -> Node | None:
+        node: Node | None = self.root
+        for seg in segs:
+            node = _child(node, seg)
+            if node is None:
+                return None
+        return node
+
+    # ----------------------------------------------------------------- writing
+    def set(self, segs: tuple[Segment, ...], value: Any) -> None:
+        parent: Node = self.root
+        for i, seg in enumerate(segs):
+            node = _child(parent, seg)
+            if node is None:
+                if not isinstance(seg, str) or not isinstance(parent, MappingNode):
+                    where = format_path(segs[: i + 1])
+                    raise FieldError(where, "no such field (only map keys are created)")
+                if not all(isinstance(s, str) for s in segs[i + 1 :]):
+                    raise FieldError(format_path(segs), "cannot create list elements")
+                nested: Any = value
+                for s in reversed(segs[i + 1 :]):
+                    nested = {s: nested}
+                self._insert_pair(parent, seg, nested)
+                return
+            if i == len(segs) - 1:
+                self._assign(parent, seg, node, value)
+                return
+            parent = node
+
+    def delete(self, segs: tuple[Segment, ...]) -> bool:
+        parent = self.lookup(segs[:-1]) if len(segs) > 1 else self.root
+        seg = segs[-1]
+        if isinstance(parent, MappingNode) and isinstance(seg, str):
+            idx = find_key(parent, seg)
+            if idx < 0:
+                return False
+            self._remove(parent, idx)
+            return True
+        if isinstance(parent, SequenceNode):
+            idx = _seq_index(parent, seg)
+            if idx is None:
+                return False
+            self._remove(parent, idx)
+            return True
+        return False
+
+    def append(self, segs: tuple[Segment, ...], value: Any) -> None:
+        seq = self.lookup(segs)
+        if seq is None:
+            self.set(segs, [value])
+            return
+        if not isinstance(seq, SequenceNode):
+            raise FieldError(format_path(segs), "is not a list")
+        self._append(seq, value)
+
+    # -------------------------------------------------------------- internals
+    def _assign(self, parent: Node, seg: Segment, old: Node, value: Any) -> None:
+        """Make `old` (the child `seg` of `parent`) hold `value`, changing as little text
+        as possible: equal values are left alone, maps and lists are merged key by key."""
+        if isinstance(old, MappingNode) and isinstance(value, Mapping):
+            for k, v in value.items():
+                k = str(k)
+                idx = find_key(old, k)
+                if idx < 0:
+                    self._insert_pair(old, k, v)
+                else:
+                    self._assign(old, k, old.value[idx][1], v)
+            for idx in range(len(old.value) - 1, -1, -1):
+                if old.value[idx][0].value not in value:
+                    self._remove(old, idx)
+            return
+        if isinstance(old, SequenceNode) and isinstance(value, (list, tuple)):
+            for i, v in enumerate(value[: len(old.value)]):
+                self._assign(old, i, old.value[i], v)
+            for v in value[len(old.value) :]:
+                self._append(old, v)
+            for idx in range(len(old.value) - 1, len(value) - 1, -1):
+                self._remove(old, idx)
+            return
+        if isinstance(old, ScalarNode) and not isinstance(value, (Mapping, list, tuple)):
+            if _same_scalar(old, value):
+                return
+            if not is_synthetic(old) and old.style not in ("|", ">"):
+                self._set_scalar(old, value, parent)
+                return
+        self._replace(parent, seg, old, to_node(value))
+
+    def _set_scalar(self, node: ScalarNode, value: Any, parent: Node) -> None:
+        if id(node) not in self._scalar_edits:
+            edit = _Edit("scalar", node.start_mark.index, node.end_mark.index, len(self._edits),
+                         node, (bool(parent.flow_style),), node.style)
+            self._scalar_edits[id(node)] = edit
+            self._edits.append(edit)
+        fresh = to_node(value)
+        node.value, node.tag = fresh.value, fresh.tag
+
+    def _replace(self, parent: Node, seg: Segment, old: Node, new: Node) -> None:
+        slot = _slot(parent, seg)
+        if isinstance(parent, MappingNode):
+            parent.value[slot] = (parent.value[slot][0], new)
+        else:
+            parent.value[slot] = new
+        if is_synthetic(parent) or is_synthetic(old):
+            if id(old) in self._orig_end:
+                self._orig_end[id(new)] = self._orig_end[id(old)]
+            for e in self._edits:
+                if e.node is old:
+                    e.node = new
+            return
+        end = self._region_end(old)
+        self._orig_end[id(new)] = end
+        if isinstance(parent, MappingNode):
+            key = parent.value[slot][0]
+            colon = self.text.index(":", key.end_mark.index)
+            start, ctx = colon + 1, ("map", key.start_mark.column)
+        else:
+            start, ctx = old.start_mark.index, ("seq", old.start_mark.column)
+        if parent.flow_style:
+            start, ctx = old.start_mark.index, ("flow", self._json_like(parent))
+        self._edits.append(_Edit("value", start, end, len(self._edits), new, ctx))
+
+    def _insert_pair(self, mapping: MappingNode, key: str, value: Any) -> None:
+        pair = (to_node(key), to_node(value))
+        if is_synthetic(mapping):
+            mapping.value.append(pair)
+            return
+        if mapping.flow_style:
+            pos, ctx = self._flow_insert_pos(mapping), ("flow", self._json_like(mapping))
+        else:
+            pos, ctx = self._block_insert_pos(mapping), ("map", self._block_column(mapping))
+        mapping.value.append(pair)
+        self._edits.append(_Edit("insert", pos, pos, len(self._edits), pair[1], (*ctx, pair[0])))
+
+    def _append(self, seq: SequenceNode, value: Any) -> None:
+        node = to_node(value)
+        if is_synthetic(seq):
+            seq.value.append(node)
+            return
+        if seq.flow_style:
+            pos, ctx = self._flow_insert_pos(seq), ("flow", self._json_like(seq))
+        else:
+            pos, ctx = self._block_insert_pos(seq), ("seq", self._block_column(seq))
+        seq.value.append(node)
+        self._edits.append(_Edit("insert", pos, pos, len(self._edits), node, (*ctx, None)))
+
+    def _remove(self, parent: MappingNode | SequenceNode, idx: int) -> None:
+        item = parent.value[idx]
+        node = item[1] if isinstance(parent, MappingNode) else item
+        first = item[0] if isinstance(parent, MappingNode) else item
+        if is_synthetic(parent):
+            del parent.value[idx]
+            return
+        if len(parent.value) == 1 and not parent.flow_style:
+            self._replace_with_empty(parent)
+            del parent.value[idx]
+            return
+        if is_synthetic(first):
+            self._edits = [e for e in self._edits if e.node is not node]
+            del parent.value[idx]
+            return
+        text = self.text
+        if parent.flow_style:
+            if idx + 1 < len(parent.value):
+                nxt = parent.value[idx + 1]
+                nxt_start = (nxt[0] if isinstance(parent, MappingNode) else nxt).start_mark
+                start, end = first.start_mark.index, nxt_start.index
+            else:
+                prev = parent.value[idx - 1]
+                prev_node = prev[1] if isinstance(parent, MappingNode) else prev
+                start, end = self._end_of(prev_node), node.end_mark.index
+        else:
+            ls = line_start(text, first.start_mark.index)
+            prefix = text[ls : first.start_mark.index]
+            end = self._region_end(node)
+            end = end + 1 if end < len(text) and text[end] == "\n" else end
+            if prefix.strip() and isinstance(parent, MappingNode) and idx + 1 < len(parent.value):
+                start, end = first.start_mark.index, parent.value[idx + 1][0].start_mark.index
+            else:
+                start = ls
+        del parent.value[idx]
+        self._edits.append(_Edit("delete", start, end, len(self._edits)))
+
+    def _replace_with_empty(self, parent: MappingNode | SequenceNode) -> None:
+        """A block collection that loses its last entry becomes `{}` / `[]` in place."""
+        empty: Any = {} if isinstance(parent, MappingNode) else []
+        holder, seg = self._parent_of(parent)
+        if holder is None or seg is None:
+            raise FieldError("", "cannot remove the last field of the whole object")
+        self._replace(holder, seg, parent, to_node(empty))
+
+    def _parent_of(self, target: Node) -> tuple[Node | None, Segment | None]:
+        stack: list[Node] = [self.root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, MappingNode):
+                for k, v in node.value:
+                    if v is target:
+                        return node, k.value
+                    stack.append(v)
+            elif isinstance(node, SequenceNode):
+                for i, v in enumerate(node.value):
+                    if v is target:
+                        return node, i
+                    stack.append(v)
+        return None, None
+
+    # ------------------------------------------------------------ positions
+    def _end_of(self, node: Node) -> int:
+        """Where a node's own text ends; for block collections the end of their last leaf,
+        not libyaml's end mark (which lies past comments that belong to what follows)."""
+        while True:
+            if id(node) in self._orig_end:
+                return self._orig_end[id(node)]
+            if isinstance(node, ScalarNode) or node.flow_style or not node.value:
+                end = int(node.end_mark.index)
+                if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+                    end = end - 1 if self.text[end - 1] == "\n" else end
+                return end
+            children = node.value if isinstance(node, SequenceNode) else [v for _, v in
+                                                                          node.value]
+            originals = [c for c in children if not is_synthetic(c) or id(c) in self._orig_end]
+            node = originals[-1]
+
+    def _region_end(self, node: Node) -> int:
+        """End of the text a node occupies: the end of its last line for block collections
+        (comments on that line go with it); its end mark for scalars and flow collections."""
+        end = self._end_of(node)
+        if isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style:
+            return line_end(self.text, end)
+        return end
+
+    def _block_insert_pos(self, node: MappingNode | SequenceNode) -> int:
+        end = min(line_end(self.text, self._end_of(node)), self.end)
+        return end + 1 if end < self.end else end
+
+    def _flow_insert_pos(self, node: MappingNode | SequenceNode) -> int:
+        originals = [c for c in node.value if not is_synthetic(c[0] if isinstance(c, tuple)
+                                                                 else c)]
+        if not originals:
+            return int(node.start_mark.index) + 1
+        last = originals[-1]
+        return self._end_of(last[1] if isinstance(last, tuple) else last)
+
+    def _block_column(self, node: MappingNode | SequenceNode) -> int:
+        return int(node.start_mark.column)
+
+    def _json_like(self, node: Node) -> bool:
+        first = node.value[0] if node.value else None
+        if isinstance(first, tuple):
+            first = first[0]
+        return isinstance(first, ScalarNode) and first.style == '"'
+
+    # ------------------------------------------------------------ rendering
+    def render(self) -> str:
+        """The source text with every edit spliced in (the whole tree if rewriting)."""
+        if self.rewrite:
+            raise RuntimeError("rewrite-mode documents are rendered by their owner")
+        text = self.text
+        if not self._edits:
+            return text if self.start == 0 and self.end == len(text) else text[
+                self.start : self.end]
+        out: list[str] = []
+        pos = self.start
+        # Inserts sort before replacements at the same place; an edit that starts inside a
+        # span already replaced belongs to text that no longer exists, so it is dropped.
+        for e in sorted(self._edits, key=lambda e: (e.start, e.kind != "insert", e.seq)):
+            if e.start < pos:
+                continue
+            out.append(text[pos : e.start])
+            out.append(self._render_edit(e))
+            pos = max(pos, e.end)
+        out.append(text[pos : self.end])
+        return "".join(out)
+
+    def _render_edit(self, e: _Edit) -> str:
+        if e.kind == "delete":
+            return ""
+        node = e.node
+        assert node is not None
+        value = construct(node)
+        if e.kind == "scalar":
+            return render_scalar(value, style=e.style, flow=e.ctx[0])
+        kind = e.ctx[0]
+        if kind == "flow":
+            json_style = e.ctx[1]
+            if e.kind == "value":
+                return render_flow(value, json_style=json_style)
+            key = e.ctx[2]
+            sep = "" if e.start == 0 or self.text[e.start - 1] in "{[" else ", "
+            if key is None:
+                return sep + render_flow(value, json_style=json_style)
+            k = render_scalar(construct(key), flow=True, json_style=json_style)
+            return f"{sep}{k}: {render_flow(value, json_style=json_style)}"
+        col = e.ctx[1]
+        if e.kind == "value":
+            body = self._render_value(value, kind, col)
+            return body[1:] if kind == "seq" and body.startswith(" ") else body
+        key = e.ctx[2]
+        head = " " * col + ("- " if key is None else f"{render_scalar(construct(key))}:")
+        body = self._render_value(value, "seq" if key is None else "map", col)
+        if key is None:
+            body = body[1:] if body.startswith(" ") else body
+        line = head + body
+        if e.start >= self.end and not self.text[self.start : self.end].endswith("\n"):
+            return "\n" + line
+        return line + "\n"
+
+    def _render_value(self, value: Any, kind: str, col: int) -> str:
+        """A value placed after `key:` (kind "map") or after `- ` (kind "seq")."""
+        if not isinstance(value, (Mapping, list, tuple)) or not value:
+            return " " + (render_scalar(value) if not isinstance(value, (Mapping, list, tuple))
+                          else ("{}" if isinstance(value, Mapping) else "[]"))
+        if kind == "map":
+            child = col + 2 if isinstance(value, Mapping) or self.wide_lists else col
+            return "\n" + "\n".join(render_block(value, child, wide_lists=self.wide_lists))
+        lines = render_block(value, col + 2, wide_lists=self.wide_lists)
+        lines[0] = lines[0][col + 2 :]
+        return "\n".join(lines)
+
+
+def _child(node: Node | None, seg: Segment) -> Node | None:
+    if isinstance(node, MappingNode):
+        if not isinstance(seg, str):
+            return None
+        idx = find_key(node, seg)
+        return node.value[idx][1] if idx >= 0 else None
+    if isinstance(node, SequenceNode):
+        idx = _seq_index(node, seg)
+        return node.value[idx] if idx is not None else None
+    return None
+
+
+def _seq_index(node: SequenceNode, seg: Segment) -> int | None:
+    if isinstance(seg, int):
+        n = len(node.value)
+        return seg + n if -n <= seg < 0 else (seg if 0 <= seg < n else None)
+    if isinstance(seg, Match):
+        for i, item in enumerate(node.value):
+            if isinstance(item, MappingNode):
+                idx = find_key(item, seg.key)
+                if idx >= 0 and construct(item.value[idx][1]) == _coerce(seg.value):
+                    return i
+    return None
+
+
+def _coerce(text: str) -> Any:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _slot(parent: Node, seg: Segment) -> int:
+    if isinstance(parent, MappingNode):
+        assert isinstance(seg, str)
+        return find_key(parent, seg)
+    assert isinstance(parent, SequenceNode)
+    idx = _seq_index(parent, seg)
+    assert idx is not None
+    return idx
+
+
+def _same_scalar(node: ScalarNode, value: Any) -> bool:
+    current = construct(node)
+    return type(current) is type(value) and current == value

@@ -1,0 +1,168 @@
+"""A KRM function: a callable over a ResourceList plus what kpt and users need around it
+(config type, usage text), and the rules that turn its outcome into output and exit code.
+
+Two ways to fail stay apart: exceptions mean the function could not run (its input and
+output are left as they came, plus an error result); results are findings.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from krmfn._errors import ConfigError, FieldError, InputError, KrmfnError
+
+if TYPE_CHECKING:
+    from krmfn._resource_list import ResourceList
+    from krmfn._results import Result
+
+__all__ = ["Function", "RunOutput", "function"]
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What one run printed and returned: the in-memory twin of a process."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+
+
+class Function:
+    """Wraps `fn(rl)` or `fn(rl, config)`; call `.main()` from a console script."""
+
+    def __init__(self, fn: Callable[..., Any], *, name: str, config: type | None = None,
+                 config_kind: str | None = None, readme: str | Path | None = None,
+                 summary: str = "") -> None:
+        self.fn = fn
+        self.name = name
+        self.config = config
+        self.config_kind = config_kind or "".join(p.capitalize() for p in name.split("-"))
+        self.readme = Path(readme) if readme else None
+        self.summary = summary or (inspect.getdoc(fn) or "").split("\n\n")[0]
+
+    def __call__(self, rl: ResourceList) -> None:
+        """Run on a ResourceList in process (config from its functionConfig)."""
+        self.process(rl)
+
+    # ------------------------------------------------------------ processing
+    def load_config(self, rl: ResourceList) -> Any:
+        from krmfn._config import load_config
+
+        assert self.config is not None
+        return load_config(rl.function_config, self.config, self.config_kind)
+
+    def process(self, rl: ResourceList) -> None:
+        """Load the config and run; raises KrmfnError when the function cannot run."""
+        if self.config is None:
+            self.fn(rl)
+        else:
+            self.fn(rl, self.load_config(rl))
+
+    def run_text(self, text: str) -> RunOutput:
+        """ResourceList text in, ResourceList text out, never raising for bad input."""
+        from krmfn._resource_list import ResourceList
+
+        try:
+            rl = ResourceList.parse(text)
+        except InputError as exc:
+            return RunOutput("", self._stderr_line(str(exc)), 1)
+        if rl.input_errors:
+            rl.results.extend(rl.input_errors)
+            return self._finish(rl)
+        try:
+            self.process(rl)
+        except KrmfnError as exc:
+            return self._failed(text, _results_for(exc))
+        except RecursionError:
+            return self._failed(text, _results_for(InputError("input nested too deeply")))
+        except Exception as exc:  # a bug: report it, keep the input intact
+            if os.environ.get("KRMFN_DEBUG"):
+                raise
+            msg = f"internal error: {type(exc).__name__}: {exc}"
+            return self._failed(text, _results_for(KrmfnError(msg)))
+        return self._finish(rl)
+
+    def _failed(self, text: str, results: list[Result]) -> RunOutput:
+        from krmfn._resource_list import ResourceList
+
+        rl = ResourceList.parse(text)  # the input as it came, nothing half-done
+        rl.results.extend(results)
+        return self._finish(rl)
+
+    def _finish(self, rl: ResourceList) -> RunOutput:
+        out = rl.to_text()
+        errors = [r for r in rl.results if r.is_error]
+        if not errors:
+            return RunOutput(out, "", 0)
+        line = errors[0].summary()
+        if len(errors) > 1:
+            line += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+        return RunOutput(out, self._stderr_line(line), 1)
+
+    def _stderr_line(self, message: str) -> str:
+        return f"{self.name}: error: {' '.join(message.split())}\n"
+
+    # ------------------------------------------------------------ entry point
+    def main(self, argv: Sequence[str] | None = None) -> NoReturn:
+        """The console script: ResourceList on stdin, or files and directories (standalone)."""
+        from krmfn._cli_function import run_cli
+
+        try:
+            code = run_cli(self, list(sys.argv[1:] if argv is None else argv))
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (`| head`): not our error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 1
+        sys.exit(code)
+
+    def usage(self) -> str:
+        """The usage text `--help` prints (and `kpt fn doc` shows): from the README."""
+        if self.readme is not None and self.readme.is_file():
+            return _usage_from_readme(self.readme.read_text(encoding="utf-8"))
+        return f"{self.name}: {self.summary}\n"
+
+
+def function(*, name: str, config: type | None = None, config_kind: str | None = None,
+             readme: str | Path | None = None) -> Callable[[Callable[..., Any]], Function]:
+    """Decorator: `@krmfn.function(name="set-namespace", config=Config)`."""
+
+    def wrap(fn: Callable[..., Any]) -> Function:
+        return Function(fn, name=name, config=config, config_kind=config_kind, readme=readme)
+
+    return wrap
+
+
+def _results_for(exc: KrmfnError) -> list[Result]:
+    from krmfn._results import Field, Result
+
+    if isinstance(exc, ConfigError):
+        return [Result(f"functionConfig: {m}" if not f else f"functionConfig.{f}: {m}",
+                       field=Field(f"functionConfig.{f}" if f else "functionConfig"))
+                for f, m in exc.problems]
+    if isinstance(exc, FieldError):
+        return [Result(str(exc), field=Field(exc.path) if exc.path else None)]
+    result = getattr(exc, "result", None)
+    if result is not None:
+        return [result]
+    return [Result(str(exc))]
+
+
+def _usage_from_readme(text: str) -> str:
+    """Title, first paragraph, and the `## Usage` section of a README."""
+    lines = text.splitlines()
+    title = next((ln.lstrip("# ").strip() for ln in lines if ln.startswith("# ")), "")
+    body = re.split(r"^## ", text, flags=re.M)
+    intro = body[0].split("\n\n")
+    first = next((p.strip() for p in intro[1:] if p.strip()), "")
+    usage = next((s for s in body[1:] if s.lower().startswith("usage")), "")
+    out = [title, "", first]
+    if usage:
+        out += ["", "## " + usage.rstrip()]
+    return "\n".join(out).strip() + "\n"

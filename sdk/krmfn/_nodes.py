@@ -1,0 +1,96 @@
+"""Reading values out of libyaml node trees, and where nodes sit in their source text.
+
+Nodes come from PyYAML's C composer: their marks are character indexes into the text the
+item was parsed from. Values are built on demand, so untouched parts of an input never
+become Python objects.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = [
+    "MappingNode",
+    "Node",
+    "ScalarNode",
+    "SequenceNode",
+    "construct",
+    "find_key",
+    "is_synthetic",
+    "line_end",
+    "line_start",
+    "scalar_text",
+]
+
+_SAFE = SafeConstructor()
+_T = "tag:yaml.org,2002:"
+
+
+def is_synthetic(node: Node) -> bool:
+    """True for nodes a function created: they have no text of their own yet."""
+    return node.start_mark is None
+
+
+def scalar_text(node: Node) -> str | None:
+    """The string a scalar key/value holds, or None for a collection."""
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def find_key(node: MappingNode, key: str) -> int:
+    """Index of the pair whose key is `key`, or -1. Mappings are small: a scan is fastest."""
+    for i, (k, _v) in enumerate(node.value):
+        if k.value == key:
+            return i
+    return -1
+
+
+def construct(node: Node) -> Any:
+    """The plain Python value of a node: dict, list, str, int, float, bool or None.
+
+    Timestamps stay strings (Kubernetes reads them as strings); merge keys are honoured.
+    """
+    if isinstance(node, ScalarNode):
+        tag = node.tag
+        if tag == _T + "str":
+            return node.value
+        if tag == _T + "int":
+            return _SAFE.construct_yaml_int(node)
+        if tag == _T + "bool":
+            return _SAFE.construct_yaml_bool(node)
+        if tag == _T + "null":
+            return None
+        if tag == _T + "float":
+            return _SAFE.construct_yaml_float(node)
+        if tag == _T + "binary":
+            return base64.b64encode(_SAFE.construct_yaml_binary(node)).decode()
+        return node.value
+    if isinstance(node, SequenceNode):
+        return [construct(v) for v in node.value]
+    out: dict[Any, Any] = {}
+    for k, v in node.value:
+        if k.tag == _T + "merge":
+            merged = construct(v)
+            for m in merged if isinstance(merged, list) else [merged]:
+                if isinstance(m, dict):
+                    for mk, mv in m.items():
+                        out.setdefault(mk, mv)
+            continue
+        key = construct(k)
+        out[key if isinstance(key, (str, int, float, bool)) or key is None else str(key)] = (
+            construct(v)
+        )
+    return out
+
+
+def line_start(text: str, pos: int) -> int:
+    return text.rfind("\n", 0, pos) + 1
+
+
+def line_end(text: str, pos: int) -> int:
+    """Index of the newline ending the line that holds `pos` (len(text) if none)."""
+    end = text.find("\n", pos)
+    return len(text) if end < 0 else end

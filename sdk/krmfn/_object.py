@@ -1,0 +1,311 @@
+"""KubeObject: one Kubernetes resource, read and edited through field paths.
+
+Reads build Python values only for the fields asked for; writes are spliced into the
+resource's original text, so whatever a function does not touch stays byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from krmfn._document import Doc, to_node
+from krmfn._errors import FieldError, InputError
+from krmfn._nodes import MappingNode, ScalarNode, construct, line_end
+from krmfn._parse import Chunk, check_tree, compose
+from krmfn._path import Path, format_path, parse_path
+from krmfn._render import render_block
+
+__all__ = ["KubeObject"]
+
+T = TypeVar("T")
+_MISSING: Any = object()
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
+INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
+
+
+class KubeObject:
+    """A resource; build one with `from_dict` / `from_yaml`, or get it from a ResourceList."""
+
+    __slots__ = ("_doc", "_form", "_origin")
+
+    def __init__(self, doc: Doc, form: str) -> None:
+        self._doc = doc
+        self._form = form  # "chunk", "inline", "doc" (column-0 document) or "new"
+        self._origin: tuple[str, int] | None = None  # (file, index) when read from files
+
+    # ------------------------------------------------------------ creation
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> KubeObject:
+        """A new resource from plain data (rendered in block style when written)."""
+        return cls(Doc("", to_node(dict(value))), "new")
+
+    @classmethod
+    def from_yaml(cls, text: str) -> KubeObject:
+        """A resource from one YAML document; its text is kept for byte-exact output."""
+        root = compose(text, "resource")
+        if not isinstance(root, MappingNode):
+            raise InputError("resource: the document is not a mapping")
+        aliased = check_tree(root, "resource")
+        return cls(Doc(text, root, rewrite=aliased), "doc")
+
+    @classmethod
+    def _from_chunk(cls, chunk: Chunk) -> KubeObject:
+        doc = Doc(chunk.text, chunk.root, start=chunk.start, end=chunk.end,
+                  rewrite=chunk.aliased)
+        return cls(doc, chunk.form)
+
+    def copy(self) -> KubeObject:
+        """An independent new resource with the same content."""
+        return KubeObject.from_dict(self.to_dict())
+
+    # ------------------------------------------------------------ generic fields
+    def get(self, path: Path, default: Any = None) -> Any:
+        """The plain value at `path` (dict/list/str/int/float/bool/None), or `default`."""
+        node = self._doc.lookup(parse_path(path))
+        return default if node is None else construct(node)
+
+    def has(self, path: Path) -> bool:
+        return self._doc.lookup(parse_path(path)) is not None
+
+    def _typed(self, path: Path, types: type | tuple[type, ...], name: str, default: Any) -> Any:
+        segs = parse_path(path)
+        node = self._doc.lookup(segs)
+        if node is None:
+            if default is _MISSING:
+                raise FieldError(format_path(segs), "is required but missing")
+            return default
+        value = construct(node)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in (
+                types if isinstance(types, tuple) else (types,))):
+            raise FieldError(format_path(segs), f"expected {name}, got {_describe(value)}")
+        return value
+
+    def get_str(self, path: Path, default: Any = _MISSING) -> str:
+        return cast(str, self._typed(path, str, "a string", default))
+
+    def get_int(self, path: Path, default: Any = _MISSING) -> int:
+        return cast(int, self._typed(path, int, "an integer", default))
+
+    def get_bool(self, path: Path, default: Any = _MISSING) -> bool:
+        return cast(bool, self._typed(path, bool, "a boolean", default))
+
+    def get_map(self, path: Path, default: Any = _MISSING) -> dict[str, Any]:
+        return cast(dict[str, Any], self._typed(path, dict, "a map", default))
+
+    def get_list(self, path: Path, default: Any = _MISSING) -> list[Any]:
+        return cast(list[Any], self._typed(path, list, "a list", default))
+
+    def set(self, path: Path, value: Any) -> None:
+        """Set a field, creating missing maps; an equal value changes nothing at all."""
+        if isinstance(value, KubeObject):
+            value = value.to_dict()
+        self._doc.set(parse_path(path), value)
+
+    def delete(self, path: Path) -> bool:
+        """Remove a field (its lines); False if it was not there."""
+        return self._doc.delete(parse_path(path))
+
+    def append(self, path: Path, value: Any) -> None:
+        """Append to the list at `path`, creating it if missing."""
+        self._doc.append(parse_path(path), value)
+
+    def line_comment(self, path: Path) -> str | None:
+        """The `# ...` comment on the line where a scalar field ends (kpt setters use it)."""
+        node = self._doc.lookup(parse_path(path))
+        if node is None or node.start_mark is None:
+            return None
+        text = self._doc.text
+        end = int(node.end_mark.index)
+        rest = text[end : line_end(text, end)]
+        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+            start = int(node.start_mark.index)
+            rest = text[start : line_end(text, start)]
+        hash_at = rest.find("#")
+        if hash_at < 0 or rest[:hash_at].strip(" \t") not in ("", "|", ">", "|-", ">-", "|+"):
+            return None
+        return rest[hash_at + 1 :].strip()
+
+    # ------------------------------------------------------------ identity
+    @property
+    def api_version(self) -> str:
+        return self._scalar(("apiVersion",))
+
+    @property
+    def kind(self) -> str:
+        return self._scalar(("kind",))
+
+    @property
+    def name(self) -> str:
+        return self._scalar(("metadata", "name"))
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self.set(("metadata", "name"), value)
+
+    @property
+    def namespace(self) -> str:
+        """The namespace, "" when not set."""
+        return self._scalar(("metadata", "namespace"))
+
+    @namespace.setter
+    def namespace(self, value: str) -> None:
+        self.set(("metadata", "namespace"), value)
+
+    @property
+    def group(self) -> str:
+        api = self.api_version
+        return api.rpartition("/")[0] if "/" in api else ""
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
+    def is_gvk(self, group: str | None = None, version: str | None = None,
+               kind: str | None = None) -> bool:
+        """True when every given part matches; omitted parts match anything."""
+        return ((group is None or self.group == group)
+                and (version is None or self.version == version)
+                and (kind is None or self.kind == kind))
+
+    def _scalar(self, segs: tuple[str, ...]) -> str:
+        node = self._doc.lookup(segs)
+        if isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+            return str(node.value)
+        return ""
+
+    # ------------------------------------------------------------ metadata maps
+    @property
+    def labels(self) -> dict[str, str]:
+        return _str_map(self.get(("metadata", "labels")))
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return _str_map(self.get(("metadata", "annotations")))
+
+    def get_annotation(self, key: str, default: str | None = None) -> str | None:
+        node = self._doc.lookup(("metadata", "annotations", key))
+        return default if not isinstance(node, ScalarNode) else str(construct(node))
+
+    def get_label(self, key: str, default: str | None = None) -> str | None:
+        node = self._doc.lookup(("metadata", "labels", key))
+        return default if not isinstance(node, ScalarNode) else str(construct(node))
+
+    def set_label(self, key: str, value: str) -> None:
+        self.set(("metadata", "labels", key), str(value))
+
+    def set_annotation(self, key: str, value: str) -> None:
+        self.set(("metadata", "annotations", key), str(value))
+
+    def remove_label(self, key: str) -> bool:
+        return self.delete(("metadata", "labels", key))
+
+    def remove_annotation(self, key: str) -> bool:
+        return self.delete(("metadata", "annotations", key))
+
+    @property
+    def is_local_config(self) -> bool:
+        """kpt's `config.kubernetes.io/local-config: "true"`: never applied to a cluster."""
+        return (self.get_annotation(LOCAL_CONFIG) or "").lower() == "true"
+
+    @property
+    def path(self) -> str:
+        """The file this resource lives in (kpt's path annotation), "" if unknown."""
+        for key in PATH_ANNOTATIONS:
+            value = self.get_annotation(key)
+            if value:
+                return value
+        return self._origin[0] if self._origin else ""
+
+    @property
+    def index(self) -> int:
+        for key in INDEX_ANNOTATIONS:
+            value = self.get_annotation(key)
+            if value is not None and value.isdigit():
+                return int(value)
+        return self._origin[1] if self._origin else 0
+
+    def ref(self) -> dict[str, str]:
+        """A results `resourceRef` for this resource."""
+        out = {"apiVersion": self.api_version, "kind": self.kind, "name": self.name}
+        if self.namespace:
+            out["namespace"] = self.namespace
+        return out
+
+    def __repr__(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"<KubeObject {self.api_version} {self.kind} {ns}{self.name}>"
+
+    # ------------------------------------------------------------ whole object
+    @property
+    def changed(self) -> bool:
+        return self._form == "new" or self._doc.changed
+
+    def to_dict(self) -> dict[str, Any]:
+        return cast(dict[str, Any], construct(self._doc.root))
+
+    def to_yaml(self) -> str:
+        """This resource as one YAML document at column 0 (what goes into a file)."""
+        if self._form == "doc" and not self._doc.rewrite:
+            return self._doc.render()
+        if self._form == "chunk" and not self._doc.rewrite:
+            return _dedent_item(self._doc.render())
+        return _block(self.to_dict())
+
+    def _item_text(self, wide: bool) -> str:
+        """This resource as an entry under a ResourceList's `items:`."""
+        if self._form == "chunk" and not self._doc.rewrite:
+            text = self._doc.render()
+            return text if text.endswith("\n") else text + "\n"
+        if (self._form == "inline" and not self._doc.rewrite) or (self._form == "doc" and not self._doc.rewrite):
+            text = self._doc.render()
+        else:
+            text = _block(self.to_dict())
+        return _indent_item(text, wide)
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in value.items()}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "a map", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _block(value: dict[str, Any]) -> str:
+    if not value:
+        return "{}\n"
+    return "\n".join(render_block(value, 0)) + "\n"
+
+
+def _indent_item(text: str, wide: bool) -> str:
+    """Column-0 YAML (or a flow node) as a sequence entry: `- ` first, the rest indented.
+    Shifting every line right keeps block scalars and multi-line flow text valid."""
+    dash, pad = ("  - ", "    ") if wide else ("- ", "  ")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    out = [dash + lines[0]]
+    out.extend(pad + line if line else line for line in lines[1:])
+    return "\n".join(out) + "\n"
+
+
+def _dedent_item(text: str) -> str:
+    lines = text.split("\n")
+    first = lines[0]
+    dash_at = first.index("-")
+    width = dash_at + 2
+    out = [first[width:] if len(first) > width else ""]
+    if not out[0]:
+        out = []
+    out.extend(line[width:] if line[:width].strip() == "" else line.lstrip()
+               for line in lines[1:])
+    text = "\n".join(out)
+    return text if text.endswith("\n") else text + "\n"

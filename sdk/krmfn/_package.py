@@ -1,0 +1,157 @@
+"""Reading a package of YAML files into a ResourceList, and writing it back.
+
+Each file is cut into documents at `---` lines (YAML forbids that marker inside a
+document, so the cut is exact); a document that holds a resource becomes an item, anything
+else (comments only, empty) is kept as text so the file comes back as it was. Writes are
+atomic: every file goes to a temporary file first, is fsynced, then renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from krmfn._errors import InputError
+from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
+from krmfn._resource_list import ResourceList
+
+__all__ = ["Package", "read_package"]
+
+_SEPARATOR = re.compile(r"^---[ \t]*(?:#[^\n]*)?(?:\n|\Z)", re.M)
+_SUFFIXES = (".yaml", ".yml")
+
+
+class Package:
+    """The files a ResourceList was read from, to write its items back into them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # file -> list of segments: a KubeObject or raw text (separators, comment-only docs)
+        self.files: dict[str, list[KubeObject | str]] = {}
+
+    def render_files(self, rl: ResourceList) -> dict[str, str]:
+        """The new content of every file that exists after the run (changed or not)."""
+        alive = {id(o) for o in rl.items}
+        out: dict[str, list[str]] = {}
+        for name, segments in self.files.items():
+            parts: list[str] = []
+            for seg in segments:
+                if isinstance(seg, str):
+                    parts.append(seg)
+                elif id(seg) in alive:
+                    parts.append(seg.to_yaml())
+            out[name] = parts
+        known = {id(s) for segs in self.files.values() for s in segs if not isinstance(s, str)}
+        for obj in rl.items:
+            if id(obj) in known:
+                continue
+            name = obj.path or f"{obj.kind.lower()}_{obj.name}.yaml"
+            for key in (*PATH_ANNOTATIONS, *INDEX_ANNOTATIONS):
+                obj.remove_annotation(key)
+            parts = out.setdefault(name, [])
+            if parts and not _ends_with_separator(parts):
+                parts.append("---\n")
+            parts.append(obj.to_yaml())
+        return {name: _tidy("".join(parts)) for name, parts in out.items()
+                if "".join(parts).strip()}
+
+    def write(self, rl: ResourceList) -> list[str]:
+        """Write back every changed file atomically; the names written."""
+        contents = self.render_files(rl)
+        pending: list[tuple[str, Path]] = []
+        try:
+            for name, text in contents.items():
+                target = self.root / name
+                if target.is_file() and target.read_text(encoding="utf-8") == text:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                pending.append((tmp, target))
+        except OSError as exc:
+            for tmp, _ in pending:
+                os.unlink(tmp)
+            raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
+        for tmp, target in pending:
+            os.replace(tmp, target)
+        return [str(t.relative_to(self.root)) for _, t in pending]
+
+
+def _ends_with_separator(parts: list[str]) -> bool:
+    return bool(parts) and parts[-1].rstrip().endswith("---")
+
+
+def _tidy(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def read_package(paths: Sequence[str]) -> tuple[ResourceList, Package]:
+    """Read files and directories (recursively: *.yaml, *.yml, Kptfile)."""
+    files = list(_collect(paths))
+    root = Path(os.path.commonpath([str(p.parent if p.is_file() else p) for p, _ in files])
+                if files else ".")
+    pkg = Package(root)
+    items: list[KubeObject] = []
+    for path, _ in files:
+        name = str(path.relative_to(root))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: not UTF-8 text") from None
+        except OSError as exc:
+            raise InputError(f"{name}: {exc.strerror}") from None
+        segments: list[KubeObject | str] = []
+        index = 0
+        for doc in _documents(text):
+            if _is_blank(doc):
+                segments.append(doc)
+                continue
+            try:
+                obj = KubeObject.from_yaml(doc)
+            except InputError as exc:
+                raise InputError(f"{name}: {str(exc).removeprefix('resource: ')}") from None
+            obj._origin = (name, index)
+            index += 1
+            segments.append(obj)
+            items.append(obj)
+        pkg.files[name] = segments
+    return ResourceList(items), pkg
+
+
+def _collect(paths: Sequence[str]) -> Iterable[tuple[Path, None]]:
+    for raw in paths:
+        p = Path(raw)
+        if p.is_file():
+            yield p, None
+        elif p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for f in sorted(filenames):
+                    if f == "Kptfile" or (f.endswith(_SUFFIXES) and not f.startswith(".")):
+                        yield Path(dirpath) / f, None
+        else:
+            raise InputError(f"{raw}: no such file or directory")
+
+
+def _documents(text: str) -> list[str]:
+    """Documents with their separators kept as separate raw pieces."""
+    out: list[str] = []
+    pos = 0
+    for m in _SEPARATOR.finditer(text):
+        if m.start() > pos or out:
+            out.append(text[pos : m.start()])
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(text[pos:])
+    return [d for d in out if d != ""]
+
+
+def _is_blank(doc: str) -> bool:
+    return all(not ln.strip() or ln.lstrip().startswith("#") or ln.startswith("---")
+               for ln in doc.splitlines())

@@ -1,0 +1,305 @@
+"""Turning input text into per-item node trees, safely and fast.
+
+The fast path cuts a block-style ResourceList into one chunk per item at the `- ` lines of
+`items:` and composes each chunk on its own with libyaml's C composer, garbage collector
+off. A cut can only be wrong inside a multi-line scalar or flow collection, and then the
+chunk before it cannot parse: any chunk error (or anchors, JSON, odd layouts) falls back to
+composing the whole document, which also gives the real error position.
+
+Every tree is then walked once: nesting depth, tags (none may construct objects), duplicate
+keys, and alias expansion (a YAML bomb) are all checked before a function sees anything.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import yaml
+from yaml import CSafeLoader
+
+from krmfn._errors import InputError
+from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = ["MAX_DEPTH", "Chunk", "ParsedList", "check_tree", "compose", "parse_resource_list"]
+
+MAX_DEPTH = 500
+MAX_EXPANDED_NODES = 2_000_000
+_SAFE_DEPTH_BOUND = 5_000
+_ALLOWED_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t
+    for t in ("str", "int", "bool", "null", "float", "map", "seq", "timestamp", "binary",
+              "merge", "omap", "set", "pairs", "value")
+)
+_DEEP_PREFIX = re.compile(r"^[ \t?:-]{%d}" % _SAFE_DEPTH_BOUND, re.M)
+
+
+@dataclass
+class Chunk:
+    """One item: its node tree, the text its marks refer to, and the span it occupies."""
+
+    text: str
+    root: Node
+    start: int
+    end: int
+    form: str  # "chunk": span holds `- ` and indentation; "inline": span is the bare node
+    aliased: bool = False
+
+
+@dataclass
+class ParsedList:
+    api_version: str
+    header_text: str  # the ResourceList text around the items block ("" when rebuilt)
+    items_at: int  # where item text goes inside header_text (-1: rebuild the header)
+    wide: bool  # items written `  - ` under `items:` (kpt's "wide" seqindent)
+    items: list[Chunk]
+    function_config: Chunk | None
+    old_results: list[object] = field(default_factory=list)
+
+
+class _Loader(CSafeLoader):  # type: ignore[misc]
+    """libyaml's composer with a memoized implicit-tag resolver: the stock resolver runs
+    Python regexes for every scalar, while real inputs repeat the same few thousand."""
+
+    _memo: dict[str, str] = {}
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG
+            tag = self._memo.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._memo) < 100_000:
+                    self._memo[value] = tag
+            return tag
+        return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        """No path-based resolvers are registered: skip the bookkeeping."""
+
+    def ascend_resolver(self) -> None:
+        """See descend_resolver."""
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Node trees are acyclic; collecting while building them is most of the cost."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.freeze()  # what was built is long-lived: keep later collections from rescanning it
+            gc.enable()
+
+
+def compose(text: str, what: str = "input") -> Node | None:
+    """One YAML document as a node tree, with a one-line error on bad input."""
+    _guard_depth(text, what)
+    try:
+        with _gc_paused():
+            return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+    except yaml.YAMLError as exc:
+        raise InputError(f"{what}: {_one_line(exc)}") from None
+    except RecursionError:
+        raise InputError(f"{what}: nesting too deep") from None
+
+
+def _guard_depth(text: str, what: str) -> None:
+    """libyaml's composer recurses in C: check depth by events before it can overflow."""
+    if text.count("[") + text.count("{") < _SAFE_DEPTH_BOUND and not _DEEP_PREFIX.search(text):
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=CSafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise InputError(f"{what}: nesting deeper than {MAX_DEPTH} levels")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise InputError(f"{what}: {_one_line(exc)}") from None
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    text = f"{context}: {problem}" if context else str(problem)
+    return f"invalid YAML{where}: {text}".replace("\n", " ")
+
+
+def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True) -> bool:
+    """Reject what a function must never see; True if the tree shares nodes (aliases).
+
+    `tags=False` / `aliases=False` skip checks the caller has ruled out from the text
+    (no `!` means no explicit tags, no `&` means no anchors): this walk runs on every node.
+    """
+    seen: set[int] = set()
+    aliased = False
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if aliases:
+            if id(node) in seen:
+                aliased = True
+                continue
+            seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise InputError(f"{what}: nesting deeper than {MAX_DEPTH} levels")
+        if tags and node.tag not in _ALLOWED_TAGS:
+            raise InputError(f"{what}: YAML tag {node.tag!r} is not allowed")
+        cls = node.__class__
+        if cls is MappingNode:
+            pairs = node.value
+            if len({k.value for k, _ in pairs}) != len(pairs):
+                _duplicate(pairs, what)
+            for k, v in pairs:
+                if k.__class__ is not ScalarNode:
+                    raise InputError(f"{what}: a mapping key must be a scalar "
+                                     f"(line {k.start_mark.line + 1})")
+                if tags and k.tag not in _ALLOWED_TAGS:
+                    raise InputError(f"{what}: YAML tag {k.tag!r} is not allowed")
+                if v.__class__ is not ScalarNode or tags or aliases:
+                    push((v, depth + 1))
+        elif cls is SequenceNode:
+            for v in node.value:
+                if v.__class__ is not ScalarNode or tags or aliases:
+                    push((v, depth + 1))
+    if aliased and _expanded_size(root, {}) > MAX_EXPANDED_NODES:
+        raise InputError(f"{what}: YAML aliases expand to more than "
+                         f"{MAX_EXPANDED_NODES:,} nodes")
+    return aliased
+
+
+def _duplicate(pairs: list[tuple[Node, Node]], what: str) -> None:
+    keys: set[object] = set()
+    for k, _ in pairs:
+        if k.value in keys:
+            raise InputError(f"{what}: duplicate key {k.value!r} at line {k.start_mark.line + 1}")
+        keys.add(k.value)
+
+
+def _expanded_size(node: Node, memo: dict[int, int]) -> int:
+    if id(node) in memo:
+        return memo[id(node)]
+    size = 1
+    if isinstance(node, MappingNode):
+        size += sum(_expanded_size(v, memo) + 1 for _, v in node.value)
+    elif isinstance(node, SequenceNode):
+        size += sum(_expanded_size(v, memo) for v in node.value)
+    memo[id(node)] = size
+    return size
+
+
+def parse_resource_list(text: str) -> ParsedList:
+    """Compose a ResourceList and find each item's span; raises InputError (one line)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise InputError("input is empty: expected a ResourceList")
+    root = compose(text)
+    if root is None:
+        raise InputError("input is empty: expected a ResourceList")
+    if not isinstance(root, MappingNode):
+        raise InputError("input is not a ResourceList: the document is not a mapping")
+    parsed = _from_header(root, text, "input")
+    items_node = next((v for k, v in root.value if k.value == "items"), None)
+    if items_node is None or items_node.tag == "tag:yaml.org,2002:null":
+        return parsed
+    if not isinstance(items_node, SequenceNode):
+        raise InputError("ResourceList.items is not a list")
+    nodes = items_node.value
+    for i, node in enumerate(nodes):
+        parsed.items.append(_whole_chunk(text, node, nodes[i + 1] if i + 1 < len(nodes)
+                                         else None))
+    items = parsed.items
+    if items and all(c.form == "chunk" for c in items) and not parsed.old_results:
+        # Keep the ResourceList's own text around the items: output differs from input
+        # only where a function changed something.
+        first, last = items[0].start, items[-1].end
+        parsed.header_text = text[:first] + text[last:]
+        parsed.items_at = first
+        parsed.wide = text[first : first + 4] == "  - "
+    return parsed
+
+
+def _whole_chunk(text: str, node: Node, nxt: Node | None) -> Chunk:
+    """An item of a document composed whole: block items keep their `- ` line (chunk
+    form), flow items (JSON) are taken as the bare node."""
+    from krmfn._document import Doc
+    from krmfn._nodes import line_end
+
+    start, end = int(node.start_mark.index), int(node.end_mark.index)
+    if isinstance(node, MappingNode) and not node.flow_style and node.value:
+        ls = _dash_line(text, start)
+        if ls >= 0:
+            if nxt is not None:
+                stop = _dash_line(text, int(nxt.start_mark.index))
+            else:
+                stop = min(line_end(text, Doc(text, node)._end_of(node)) + 1, len(text))
+            if stop > ls:
+                return Chunk(text, node, ls, stop, "chunk")
+    return Chunk(text, node, start, end, "inline")
+
+
+def _dash_line(text: str, start: int) -> int:
+    """Start of the line holding the `- ` that opens the item at `start` (-1 if unusual).
+    Only blank and comment lines may stand between the dash and the item's first key."""
+    from krmfn._nodes import line_start
+
+    ls = line_start(text, start)
+    prefix = text[ls:start]
+    while True:
+        stripped = prefix.lstrip(" ")
+        if stripped.startswith("-"):
+            col = len(prefix) - len(stripped)
+            rest = stripped[1:].strip()
+            return ls if col in (0, 2) and (not rest or rest.startswith("#")) else -1
+        if stripped.strip() and not stripped.startswith("#"):
+            return -1
+        if ls == 0:
+            return -1
+        end = ls - 1
+        ls = line_start(text, end)
+        prefix = text[ls:end]
+
+
+def _from_header(head: MappingNode, text: str, what: str) -> ParsedList:
+    check_tree(head, what)
+    fields = {k.value: v for k, v in head.value}
+    kind = fields.get("kind")
+    api = fields.get("apiVersion")
+    if not isinstance(kind, ScalarNode) or kind.value != "ResourceList":
+        raise InputError("input is not a ResourceList: kind is "
+                         f"{kind.value if isinstance(kind, ScalarNode) else 'missing'}")
+    if not isinstance(api, ScalarNode) or api.value not in (
+        "config.kubernetes.io/v1", "config.kubernetes.io/v1beta1"
+    ):
+        raise InputError("input is not a ResourceList: apiVersion must be "
+                         "config.kubernetes.io/v1 (or v1beta1)")
+    fc = fields.get("functionConfig")
+    fc_chunk = None
+    if fc is not None and fc.tag != "tag:yaml.org,2002:null":
+        fc_chunk = Chunk(text, fc, int(fc.start_mark.index), int(fc.end_mark.index), "inline")
+    old: list[object] = []
+    results = fields.get("results")
+    if results is not None and results.tag != "tag:yaml.org,2002:null":
+        from krmfn._nodes import construct
+
+        value = construct(results)
+        old = value if isinstance(value, list) else [value]
+    return ParsedList(str(api.value), "", -1, False, [], fc_chunk, old)

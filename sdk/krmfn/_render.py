@@ -1,0 +1,132 @@
+"""Rendering new values as YAML text fragments that read back the same under YAML 1.1.
+
+Only what a function adds or changes is rendered here; everything else is copied from the
+input text. A plain scalar is written only when a YAML 1.1 reader (Kubernetes tooling) would
+read it back as the same string: `yes`, `on`, `0755`, `1e3` or `null` get quotes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+__all__ = ["render_block", "render_flow", "render_scalar", "scalar_tag"]
+
+_RESOLVER = Resolver()
+_STR = "tag:yaml.org,2002:str"
+_PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`~= \t")
+_BLOCK_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f\u0085\u2028\u2029\ufeff]")
+_FLOW_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f\u0085\u2028\u2029\ufeff,\[\]{}]")
+
+
+def scalar_tag(value: Any) -> str:
+    """The YAML tag a node holding `value` gets, so later reads construct the right type."""
+    if value is None:
+        return "tag:yaml.org,2002:null"
+    if isinstance(value, bool):
+        return "tag:yaml.org,2002:bool"
+    if isinstance(value, int):
+        return "tag:yaml.org,2002:int"
+    if isinstance(value, float):
+        return "tag:yaml.org,2002:float"
+    return _STR
+
+
+def _plain_ok(s: str, flow: bool) -> bool:
+    if not s or s[0] in _PLAIN_UNSAFE_START or s[-1] in " \t:":
+        return False
+    if (_FLOW_UNSAFE if flow else _BLOCK_UNSAFE).search(s):
+        return False
+    return _RESOLVER.resolve(ScalarNode, s, (True, False)) == _STR
+
+
+def render_scalar(value: Any, *, style: str | None = None, flow: bool = False,
+                  json_style: bool = False) -> str:
+    """One scalar as text. `style` is the style of the scalar being replaced, kept if safe."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        if math.isinf(value):
+            return ".inf" if value > 0 else "-.inf"
+        return repr(value)
+    s = str(value)
+    if json_style or style == '"':
+        return json.dumps(s, ensure_ascii=False)
+    if style == "'" and "\n" not in s and _printable(s):
+        return "'" + s.replace("'", "''") + "'"
+    if _plain_ok(s, flow):
+        return s
+    if "\n" not in s and _printable(s) and '"' in s and "'" not in s:
+        return "'" + s + "'"
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _printable(s: str) -> bool:
+    return not any(ord(c) < 32 or c in "\x7f\u0085\u2028\u2029\ufeff" for c in s)
+
+
+def render_flow(value: Any, *, json_style: bool = False) -> str:
+    """A value in flow style, for insertion into `{...}` / `[...]` or JSON input."""
+    if isinstance(value, Mapping):
+        inner = ", ".join(
+            f"{render_scalar(str(k), flow=True, json_style=json_style)}: "
+            f"{render_flow(v, json_style=json_style)}"
+            for k, v in value.items()
+        )
+        return "{" + inner + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(render_flow(v, json_style=json_style) for v in value) + "]"
+    return render_scalar(value, flow=True, json_style=json_style)
+
+
+def render_block(value: Mapping[str, Any] | Sequence[Any], indent: int, *,
+                 wide_lists: bool = False) -> list[str]:
+    """A collection in block style as lines (no trailing newlines), each starting at `indent`.
+
+    Empty collections nested inside are written `{}` / `[]`; sequences under a key are
+    written compact (`- ` at the key's column) unless `wide_lists`, as kpt's seqindent says.
+    """
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            key = render_scalar(str(k))
+            if _is_nonempty_collection(v):
+                lines.append(f"{pad}{key}:")
+                child = indent + 2 if isinstance(v, Mapping) or wide_lists else indent
+                lines.extend(render_block(v, child, wide_lists=wide_lists))
+            else:
+                lines.append(f"{pad}{key}: {_inline(v)}")
+        return lines
+    for item in value:
+        if _is_nonempty_collection(item):
+            sub = render_block(item, indent + 2, wide_lists=wide_lists)
+            lines.append(f"{pad}- {sub[0][indent + 2:]}")
+            lines.extend(sub[1:])
+        else:
+            lines.append(f"{pad}- {_inline(item)}")
+    return lines
+
+
+def _is_nonempty_collection(v: Any) -> bool:
+    return isinstance(v, (Mapping, list, tuple)) and len(v) > 0
+
+
+def _inline(v: Any) -> str:
+    if isinstance(v, Mapping):
+        return "{}"
+    if isinstance(v, (list, tuple)):
+        return "[]"
+    return render_scalar(v)

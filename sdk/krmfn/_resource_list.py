@@ -1,0 +1,170 @@
+"""ResourceList: the items, the functionConfig and the results a function works on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from krmfn._errors import InputError
+from krmfn._nodes import MappingNode, ScalarNode
+from krmfn._object import PATH_ANNOTATIONS, KubeObject
+from krmfn._parse import check_tree, parse_resource_list
+from krmfn._render import render_block
+from krmfn._results import Field, Result, Severity
+from krmfn._scope import Scope
+
+__all__ = ["Items", "ResourceList"]
+
+
+class Items(list[KubeObject]):
+    """The items, in input order; a list with a few queries."""
+
+    def where(self, predicate: Callable[[KubeObject], bool]) -> list[KubeObject]:
+        return [o for o in self if predicate(o)]
+
+    def of_kind(self, kind: str, group: str | None = None) -> list[KubeObject]:
+        return [o for o in self if o.kind == kind and (group is None or o.group == group)]
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
+        for o in self:
+            if o.kind == kind and o.name == name and (namespace is None
+                                                       or o.namespace == namespace):
+                return o
+        return None
+
+
+class ResourceList:
+    """What a function reads and writes. `items` is a plain list: reorder, append, remove."""
+
+    def __init__(self, items: Iterable[KubeObject] = (), function_config: KubeObject | None = None,
+                 *, api_version: str = "config.kubernetes.io/v1") -> None:
+        self.items = Items(items)
+        self.function_config = function_config
+        self.results: list[Result] = []
+        self.api_version = api_version
+        self._header = ""
+        self._items_at = -1
+        self._wide = False
+        self._old_results: list[Any] = []
+        self._scope: Scope | None = None
+        self.input_errors: list[Result] = []
+        self._parsed_fc: KubeObject | None = None
+
+    # ------------------------------------------------------------ reading
+    @classmethod
+    def parse(cls, text: str) -> ResourceList:
+        """Read a ResourceList (YAML or JSON). Raises InputError for unreadable input;
+        items of the wrong shape become error results (see `input_errors`)."""
+        parsed = parse_resource_list(text)
+        objects = []
+        problems: list[Result] = []
+        tags, aliases = "!" in text, "&" in text
+        for i, chunk in enumerate(parsed.items):
+            chunk.aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases)
+            obj = KubeObject._from_chunk(chunk)
+            problem = _shape_problem(chunk.root)
+            if problem:
+                problems.append(Result(f"items[{i}]: {problem[1]}", Severity.ERROR,
+                                       field=Field(problem[0])))
+            elif obj.get_annotation("internal.config.kubernetes.io/seqindent") == "wide":
+                obj._doc.wide_lists = True
+            objects.append(obj)
+        fc = None
+        if parsed.function_config is not None:
+            fc = KubeObject._from_chunk(parsed.function_config)
+            if not isinstance(parsed.function_config.root, MappingNode):
+                raise InputError("functionConfig is not a mapping")
+        rl = cls(objects, fc, api_version=parsed.api_version)
+        rl._header, rl._items_at, rl._wide = parsed.header_text, parsed.items_at, parsed.wide
+        rl._old_results = parsed.old_results
+        rl._parsed_fc = fc
+        rl.input_errors = problems
+        return rl
+
+    # ------------------------------------------------------------ scope
+    def is_namespaced(self, obj: KubeObject) -> bool | None:
+        """Built-in table plus the CRDs in this list; None for unknown custom kinds."""
+        if self._scope is None:
+            self._scope = Scope(self.items)
+        return self._scope.is_namespaced(obj)
+
+    # ------------------------------------------------------------ results
+    def result(self, message: str, obj: KubeObject | None = None, *,
+               severity: Severity | str = Severity.ERROR, field: str | Field | None = None,
+               tags: dict[str, str] | None = None) -> Result:
+        res = Result.about(message, obj, severity=severity, field=field, tags=tags)
+        self.results.append(res)
+        return res
+
+    def error(self, message: str, obj: KubeObject | None = None, *,
+              field: str | Field | None = None) -> Result:
+        return self.result(message, obj, severity=Severity.ERROR, field=field)
+
+    def warning(self, message: str, obj: KubeObject | None = None, *,
+                field: str | Field | None = None) -> Result:
+        return self.result(message, obj, severity=Severity.WARNING, field=field)
+
+    def info(self, message: str, obj: KubeObject | None = None, *,
+             field: str | Field | None = None) -> Result:
+        return self.result(message, obj, severity=Severity.INFO, field=field)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(r.is_error for r in self.results)
+
+    # ------------------------------------------------------------ writing
+    def to_text(self) -> str:
+        """The ResourceList as YAML: untouched items byte for byte as they came in."""
+        parts: list[str] = []
+        for obj in self.items:
+            if obj._form == "new" and not obj.path:
+                _annotate_path(obj)
+            parts.append(obj._item_text(self._wide))
+        results = [*self._old_results, *(r.to_dict() for r in self.results)]
+        tail = ""
+        if results:
+            tail = "results:\n" + "\n".join(render_block(results, 0)) + "\n"
+        if self._header and self._items_at >= 0 and self.function_config is self._parsed_fc:
+            head, rest = self._header[: self._items_at], self._header[self._items_at :]
+            if rest and not rest.endswith("\n"):
+                rest += "\n"
+            if not parts:
+                head = re.sub(r"^items:[ \t]*(#[^\n]*)?\n?\Z", "items: []\n", head, flags=re.M)
+            return head + "".join(parts) + rest + tail
+        out = [f"apiVersion: {self.api_version}\n", "kind: ResourceList\n"]
+        out.append("items:\n" if parts else "items: []\n")
+        out.extend(parts)
+        if self.function_config is not None:
+            fc = self.function_config.to_dict()
+            out.append("functionConfig:\n" + "\n".join(render_block(fc, 2)) + "\n"
+                       if fc else "functionConfig: {}\n")
+        out.append(tail)
+        return "".join(out)
+
+
+def _annotate_path(obj: KubeObject) -> None:
+    """New items need a file: `<kind>_<name>.yaml`, as kpt names them."""
+    name = f"{obj.kind.lower()}_{obj.name}.yaml".replace("/", "_")
+    for key in PATH_ANNOTATIONS:
+        obj.set_annotation(key, name)
+
+
+def _shape_problem(root: Any) -> tuple[str, str] | None:
+    """(field, message) when an item is not a Kubernetes object."""
+    if not isinstance(root, MappingNode):
+        return "", "item is not a mapping"
+    fields = {k.value: v for k, v in root.value}
+    for key in ("apiVersion", "kind"):
+        v = fields.get(key)
+        if not isinstance(v, ScalarNode) or v.tag != "tag:yaml.org,2002:str" or not v.value:
+            return key, f"{key} is missing or not a string"
+    meta = fields.get("metadata")
+    if not isinstance(meta, MappingNode):
+        return "metadata", "metadata is missing or not a map"
+    name = next((v for k, v in meta.value if k.value == "name"), None)
+    if not isinstance(name, ScalarNode) or not name.value or name.tag not in (
+        "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
+    ):
+        return "metadata.name", "metadata.name is missing or not a string"
+    return None

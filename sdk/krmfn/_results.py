@@ -1,0 +1,94 @@
+"""Structured results, in the shape kpt's function specification gives them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from krmfn._object import KubeObject
+
+__all__ = ["Field", "File", "Result", "Severity"]
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Field:
+    """The field a result is about; `path` as `spec.containers[0].image`."""
+
+    path: str
+    current_value: Any = None
+    proposed_value: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        if self.current_value is not None:
+            out["currentValue"] = self.current_value
+        if self.proposed_value is not None:
+            out["proposedValue"] = self.proposed_value
+        return out
+
+
+@dataclass(frozen=True)
+class File:
+    path: str
+    index: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "index": self.index}
+
+
+@dataclass
+class Result:
+    """One finding. `severity` is always written, so readers never have to guess."""
+
+    message: str
+    severity: Severity = Severity.ERROR
+    resource_ref: dict[str, str] | None = None
+    field: Field | None = None
+    file: File | None = None
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def about(cls, message: str, obj: KubeObject | None = None, *,
+              severity: Severity | str = Severity.ERROR, field: str | Field | None = None,
+              tags: dict[str, str] | None = None) -> Result:
+        """A result on `obj`, with its resourceRef and file filled in."""
+        ref = obj.ref() if obj is not None else None
+        file = File(obj.path, obj.index) if obj is not None and obj.path else None
+        fld = Field(field) if isinstance(field, str) else field
+        return cls(message, Severity(severity), ref, fld, file, dict(tags or {}))
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message, "severity": self.severity.value}
+        if self.resource_ref:
+            out["resourceRef"] = dict(self.resource_ref)
+        if self.field is not None:
+            out["field"] = self.field.to_dict()
+        if self.file is not None:
+            out["file"] = self.file.to_dict()
+        if self.tags:
+            out["tags"] = dict(self.tags)
+        return out
+
+    def summary(self) -> str:
+        """One line for stderr."""
+        where = ""
+        if self.resource_ref:
+            r = self.resource_ref
+            ns = f"{r['namespace']}/" if r.get("namespace") else ""
+            where = f"{r.get('kind', '')} {ns}{r.get('name', '')}"
+        if self.field is not None:
+            where = f"{where} {self.field.path}".strip()
+        return f"{where}: {self.message}" if where else self.message

@@ -1,0 +1,74 @@
+"""Testing helpers: run a function in process on text, and golden cases from directories.
+
+A golden case is a directory holding `input.yaml` (a ResourceList, or plain resources as a
+multi-document stream), optionally `config.yaml` (the functionConfig), and the expectations
+`expected.yaml` (the output ResourceList) and/or `expected-exit-code` (default 0). Run with
+`KRMFN_UPDATE_GOLDEN=1` to rewrite expectations from what the function now does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from krmfn._function import Function, RunOutput
+from krmfn._object import KubeObject
+from krmfn._package import _documents, _is_blank
+from krmfn._resource_list import ResourceList
+
+__all__ = ["GoldenCase", "golden_cases", "resource_list", "run", "run_golden"]
+
+
+def run(fn: Function, text: str) -> RunOutput:
+    """Run `fn` on ResourceList text exactly as the console script would."""
+    return fn.run_text(text)
+
+
+def resource_list(resources: str, config: str | None = None) -> str:
+    """A ResourceList text from a multi-document YAML stream and an optional config."""
+    items = [KubeObject.from_yaml(d) for d in _documents(resources) if not _is_blank(d)]
+    fc = KubeObject.from_yaml(config) if config else None
+    return ResourceList(items, fc).to_text()
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def input_text(self) -> str:
+        text = (self.path / "input.yaml").read_text(encoding="utf-8")
+        cfg = self.path / "config.yaml"
+        config = cfg.read_text(encoding="utf-8") if cfg.exists() else None
+        if "kind: ResourceList" in text and config is None:
+            return text
+        return resource_list(text, config)
+
+
+def golden_cases(directory: str | Path) -> list[GoldenCase]:
+    """Every case directory under `directory` (for pytest.mark.parametrize)."""
+    root = Path(directory)
+    return [GoldenCase(p) for p in sorted(root.iterdir()) if (p / "input.yaml").exists()]
+
+
+def run_golden(fn: Function, case: GoldenCase) -> RunOutput:
+    """Run a case and assert its expectations (or rewrite them when updating)."""
+    out = fn.run_text(case.input_text())
+    expected = case.path / "expected.yaml"
+    code_file = case.path / "expected-exit-code"
+    if os.environ.get("KRMFN_UPDATE_GOLDEN"):
+        expected.write_text(out.stdout, encoding="utf-8")
+        if out.exit_code:
+            code_file.write_text(f"{out.exit_code}\n", encoding="utf-8")
+        elif code_file.exists():
+            code_file.unlink()
+        return out
+    want_code = int(code_file.read_text()) if code_file.exists() else 0
+    assert out.exit_code == want_code, f"{case.name}: exit {out.exit_code}\n{out.stderr}"
+    if expected.exists():
+        assert out.stdout == expected.read_text(encoding="utf-8"), f"{case.name}: output differs"
+    return out
