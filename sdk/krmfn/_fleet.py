@@ -1,0 +1,130 @@
+"""Rendering one blueprint for every site of an inventory, in process and in parallel.
+
+Each site gets its own copy of the blueprint (`OUT/<site>`), named after the site so the
+package context (and with it set-namespace) follows; then the package's own Kptfile
+pipeline runs in process with the site's facts and one shared allocation ledger. Worker
+processes share nothing but the ledger, whose transactions keep allocations unique.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from krmfn._pipeline import render_package
+
+__all__ = ["FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
+
+_LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
+_SITE_FUNCTION = "site-specialize"
+
+
+@dataclass(frozen=True)
+class FleetSite:
+    name: str
+    facts: Mapping[str, Any]
+
+
+@dataclass
+class SiteOutcome:
+    site: str
+    ok: bool
+    seconds: float
+    messages: list[str] = field(default_factory=list)
+    written: int = 0
+
+
+def load_sites(path: str | Path) -> list[FleetSite]:
+    """An inventory: a YAML list of sites (or `{sites: [...]}`, or a SiteSpecialize-shaped
+    list with a `site:` map per entry); each needs a `name` or a `clusterName`."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        data = data.get("sites", data.get("items"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of sites")
+    sites = []
+    for i, entry in enumerate(data):
+        if isinstance(entry, dict) and isinstance(entry.get("site"), dict):
+            entry = {**entry["site"], **{k: v for k, v in entry.items() if k != "site"}}
+        if not isinstance(entry, dict):
+            raise ValueError(f"{path}: site {i} is not a map")
+        name = entry.get("name") or entry.get("clusterName")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{path}: site {i} has no name or clusterName")
+        facts = {k: v for k, v in entry.items() if k not in ("name", "apiVersion", "kind",
+                                                             "metadata")}
+        facts.setdefault("clusterName", name)
+        sites.append(FleetSite(name, facts))
+    names = [s.name for s in sites]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{path}: site names must be unique")
+    return sites
+
+
+def _prepare(blueprint: Path, target: Path, site: str) -> None:
+    """Copy the blueprint once; a site already rendered is re-rendered in place."""
+    if target.exists():
+        return
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(blueprint, tmp, ignore=shutil.ignore_patterns(".git", ".expected"))
+    from krmfn._package import read_package
+
+    rl, pkg = read_package([str(tmp)])
+    for obj in rl.items:
+        if obj.kind == "Kptfile" and obj.path == "Kptfile":
+            obj.set("metadata.name", site)
+        elif obj.kind == "ConfigMap" and obj.name == "kptfile.kpt.dev":
+            obj.set("data.name", site)
+    pkg.write(rl)
+    os.replace(tmp, target)
+
+
+def _render_site(args: tuple[str, str, str, dict[str, Any], str]) -> SiteOutcome:
+    blueprint, out, name, facts, ledger = args
+    start = time.perf_counter()
+    target = Path(out) / name
+    try:
+        _prepare(Path(blueprint), target, name)
+    except Exception as exc:  # one broken site must not stop the fleet
+        return SiteOutcome(name, False, time.perf_counter() - start, [f"copy failed: {exc}"])
+    overrides: dict[str, dict[str, Any]] = {_SITE_FUNCTION: {"kind": "SiteSpecialize",
+                                                             "site": facts}}
+    if ledger:
+        for fn in _LEDGER_FUNCTIONS:
+            overrides[fn] = {"ledger": ledger}
+    result = render_package(target, overrides=overrides)
+    messages = [result.error] if result.error else []
+    for step in result.steps:
+        messages += [f"{step.name}: {r.summary()}" for r in step.results if r.is_error]
+    return SiteOutcome(name, result.ok, time.perf_counter() - start, messages,
+                       len(result.written))
+
+
+def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path, *,
+                 ledger: str | Path | None = None, jobs: int = 1,
+                 progress: Callable[[Iterator[SiteOutcome], int], Iterator[SiteOutcome]]
+                 | None = None) -> list[SiteOutcome]:
+    """Render every site; outcomes in inventory order."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ledger_path = str(Path(ledger).resolve()) if ledger else ""
+    work = [(str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
+             ledger_path) for s in sites]
+    if jobs <= 1:
+        stream: Iterator[SiteOutcome] = map(_render_site, work)
+        results = list(progress(stream, len(work)) if progress else stream)
+    else:
+        with get_context("fork").Pool(jobs) as pool:
+            stream = pool.imap_unordered(_render_site, work, chunksize=4)
+            results = list(progress(stream, len(work)) if progress else stream)
+    order = {s.name: i for i, s in enumerate(sites)}
+    return sorted(results, key=lambda r: order[r.site])
