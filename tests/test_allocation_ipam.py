@@ -17,7 +17,7 @@ from krmfn_catalog.allocation.ipam import (
     PoolPrefix,
     allocate_ips,
 )
-from krmfn_catalog.allocation.ledger import PackageLedger
+from krmfn_catalog.allocation.ledger import IPRecord, PackageLedger
 from krmfn_catalog.allocation.results import AllocationResult
 
 POOL = {PREFIX_KIND_LABEL: "pool"}
@@ -497,6 +497,29 @@ def test_own_ledger_record_that_no_longer_fits_is_replaced() -> None:
     result = allocate_ips(moved, [claim("p", "pool", prefix_length=24)], ledger)
     assert answers(result) == {"p": ("10.200.0.0/24", None)}
     assert ledger.ip["edge-01/default/p"].prefix == "10.200.0.0/24"
+
+
+def test_records_of_others_are_never_handed_out_even_when_the_ledger_is_damaged() -> None:
+    instances = {"vpc": [PoolPrefix("10.0.0.0/24", POOL), PoolPrefix("10.1.0.0/24")]}
+    ledger = PackageLedger(
+        ip=[
+            IPRecord("x", "vpc", "pool", "10.0.0.0/26"),
+            IPRecord("y", "vpc", "pool", "10.0.0.32/26"),  # overlaps x
+            IPRecord("z", "vpc", "pool", "10.0.0.64/27"),
+            IPRecord("h", "vpc", "network", "10.1.0.2/24", "10.1.0.1"),  # no subnet record
+            IPRecord("junk", "vpc", "pool", "not a prefix"),
+        ]
+    )
+    claims = [
+        claim("p", "pool", instance="vpc", prefix_length=27),
+        claim("n", instance="vpc", network_name=None, prefix_length=30),
+    ]
+    result = allocate_ips(instances, claims, ledger)
+    # 10.0.0.0-95 is held; the stray host 10.1.0.2 rules out the subnet 10.1.0.0/30
+    assert answers(result) == {"p": ("10.0.0.96/27", None), "n": ("10.1.0.6/30", "10.1.0.5")}
+    static = claim("s", instance="vpc", cluster="edge-09", static_prefix="10.1.0.2/30")
+    stray = allocate_ips(instances, [static], ledger)
+    assert errors(stray)["s"].endswith("its subnet overlaps owner h")
 
 
 # -- properties --------------------------------------------------------------------------

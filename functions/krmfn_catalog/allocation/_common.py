@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 # A claim is served from the first of these that fits, then gets something new.
 SOURCES = ("static", "status", "ledger")
@@ -33,3 +34,22 @@ def is_hard(source: str, holder: Holder) -> bool:
     from another site.
     """
     return source in ("static", "new") or (source == "status" and holder.in_package)
+
+
+class _Named(Protocol):
+    @property
+    def namespace(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+
+def claim_order(claim: _Named) -> tuple[str, str, str, str]:
+    """Claims are served by namespace/name; the rest only breaks ties deterministically.
+
+    `str()` keeps a missing namespace from making the sort itself fail.
+    """
+    return (str(claim.namespace), str(claim.name), str(claim.key), repr(claim))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import netaddr  # type: ignore[import-untyped,unused-ignore]
 
-from ._common import SOURCES, Holder, Rejected, is_hard
+from ._common import SOURCES, Holder, Rejected, claim_order, is_hard
 from ._ip_space import (
     DEFAULT_SUBNET,
     LARGEST_SUBNET_LENGTH,
@@ -24,6 +24,7 @@ from ._ip_space import (
     Pools,
     Space,
     gateway_of,
+    host_key,
     host_prefix,
     is_usable_host,
     parse_pools,
@@ -156,7 +157,7 @@ class _Run:
         self.errors: list[tuple[int, AllocationError]] = []
         self.own: dict[str, IPRecord] = {}
         owners: dict[str, str] = {}
-        ordered = sorted(requests, key=lambda r: (r.namespace, r.name, r.key, repr(r)))
+        ordered = sorted(requests, key=claim_order)
         for position, request in enumerate(ordered):
             label = f"{request.namespace}/{request.name}"
             try:
@@ -215,38 +216,42 @@ class _Run:
             if claim.group:
                 groups.setdefault(claim.group, claim)
         for instance, space in sorted(self.spaces.items()):
-            hosts: list[tuple[netaddr.IPAddress, Holder]] = []
+            blocks: list[tuple[netaddr.IPNetwork, Holder]] = []
+            hosts: list[tuple[netaddr.IPNetwork, Holder]] = []
             shared: list[tuple[str, netaddr.IPNetwork]] = []
-            subnets: list[netaddr.IPNetwork] = []
+            subnets: set[tuple[int, int, int]] = set()
             for record in session.ip_records(instance):
-                try:
-                    net = parse_prefix(record.prefix, "recorded prefix")
-                except Rejected:
+                try:  # records are written by us: the plain constructor is enough
+                    net = netaddr.IPNetwork(record.prefix)
+                except (netaddr.AddrFormatError, TypeError, ValueError):
                     continue
-                holder = Holder(f"owner {record.key}", in_package=False)
                 if record.key in keys:
                     self.own[record.key] = record
                 elif record.key in groups:
                     shared.append((record.key, net.cidr))
                 elif record.kind == "network":
-                    hosts.append((net.ip, holder))
-                else:
-                    space.reserve(net.cidr, holder)
+                    hosts.append((net, Holder(f"owner {record.key}", in_package=False)))
+                else:  # the block is first..last of `net`, host bits or not
+                    blocks.append((net, Holder(f"owner {record.key}", in_package=False)))
                     if record.kind == SUBNET_RECORD_KIND:
-                        subnets.append(net.cidr)
+                        subnets.add((net.version, net.first, net.last))
+            space.load(blocks)
             for group, subnet in shared:
                 member = groups[group]
                 if _fits_subnet(subnet, member) and space.holder_of(subnet) is None:
                     space.subnets[group] = subnet
                     space.reserve(subnet, member.subnet_holder(in_package=False))
-                    subnets.append(subnet)
-            for address, holder in hosts:
+                    subnets.add((subnet.version, subnet.first, subnet.last))
+            for net, holder in hosts:
+                if (net.version, net.first, net.last) in subnets:
+                    space.hosts[host_key(net)] = holder
+                    continue
                 # A host outside every known subnet still must not be handed out again.
-                inside = any(address in subnet for subnet in subnets)
-                if inside or space.holder_of(host_prefix(address)) is not None:
-                    space.hosts[address] = holder
+                address = host_prefix(net.ip)
+                if space.holder_of(address) is None:
+                    space.reserve(address, holder)
                 else:
-                    space.reserve(host_prefix(address), holder)
+                    space.hosts[host_key(net)] = holder
 
     def solve(self) -> AllocationResult[IPAllocation]:
         for source in SOURCES:
@@ -278,7 +283,7 @@ class _Run:
         record = self.own.get(claim.request.key)
         if record is None or record.kind != claim.request.kind:
             return None
-        net = parse_prefix(record.prefix, "recorded prefix")  # checked in load()
+        net = netaddr.IPNetwork(record.prefix)  # it parsed in load()
         return net if net.version == claim.version else None
 
     def _attempt(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> None:
@@ -338,10 +343,10 @@ class _Run:
             raise Rejected(f"{what} is outside {subnet}, the subnet of this network", False)
         if not is_usable_host(net.ip, subnet):
             raise Rejected(f"{what} is the network, gateway or broadcast address", False)
-        holder = space.hosts.get(net.ip)
+        holder = space.hosts.get(host_key(net))
         if holder is not None:
             raise Rejected(f"{what}: {net.ip} is held by {holder.label}", is_hard(source, holder))
-        space.hosts[net.ip] = Holder(f"claim {claim.label}", True)
+        space.hosts[host_key(net)] = Holder(f"claim {claim.label}", True)
         return IPAllocation(r.key, str(net), str(gateway_of(subnet)))
 
     def _place_subnet(

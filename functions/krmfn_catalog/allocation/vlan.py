@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ._common import SOURCES, Holder, Rejected, is_hard
+from ._common import SOURCES, Holder, Rejected, claim_order, is_hard
 from .ledger import Ledger, LedgerSession, PackageLedger, VLANRecord
 from .results import AllocationError, AllocationResult
 
@@ -112,7 +112,7 @@ class _Run:
         self.taken: dict[str, dict[int, Holder]] = {}
         self.own: dict[str, VLANRecord] = {}
         owners: dict[str, str] = {}
-        ordered = sorted(requests, key=lambda r: (r.namespace, r.name, r.key, repr(r)))
+        ordered = sorted(requests, key=claim_order)
         for position, r in enumerate(ordered):
             label = f"{r.namespace}/{r.name}"
             try:
