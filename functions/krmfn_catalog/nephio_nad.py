@@ -1,0 +1,220 @@
+"""What ipam-inject and vlan-assign agree on about a Nephio Interface's attachment.
+
+Both functions edit the same NetworkAttachmentDefinition: vlan-assign sets the plugin's
+`master`, ipam-inject its `ipam`. Whichever runs first may create the NAD, so both must
+name it, place it and lay out its `spec.config` JSON the same way, keep every key they do
+not own, and end with the same text in either order. That is what this module decides:
+
+- `nad_name(interface)`: `<NFDeployment>-<interface>` when the Interface's owner
+  annotation names an NFDeployment, else the Interface's name.
+- `created_namespace(interface, items)`: where resources created for an Interface go.
+- `find_nad` / `new_nad`: look an attachment up by name, or build its skeleton.
+- `read_config` / `plugin_of` / `write_config` / `edit_plugin`: the JSON edit. Writes are
+  canonical (compact, known keys in a fixed order, the rest in their own order) and happen
+  only when the content changes, so an untouched NAD keeps its text byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from krmfn import KubeObject
+
+__all__ = [
+    "CNI_VERSION",
+    "NAD_API_VERSION",
+    "NAD_KIND",
+    "NAMESPACE_ANNOTATION",
+    "OWNER_ANNOTATION",
+    "NadConfigError",
+    "OwnerRef",
+    "created_namespace",
+    "edit_plugin",
+    "find_nad",
+    "nad_name",
+    "new_nad",
+    "owner_of",
+    "owner_value",
+    "plugin_of",
+    "read_config",
+    "write_config",
+]
+
+OWNER_ANNOTATION = "specializer.nephio.org/owner"
+NAMESPACE_ANNOTATION = "specializer.nephio.org/namespace"
+NAD_API_VERSION = "k8s.cni.cncf.io/v1"
+NAD_GROUP = "k8s.cni.cncf.io"
+NAD_KIND = "NetworkAttachmentDefinition"
+CNI_VERSION = "0.3.1"
+CONFIG_FIELD = "spec.config"
+# The CNI defaults, written out so a created NAD reads the same as Nephio's.
+DEFAULT_MODES = {"macvlan": "bridge", "ipvlan": "l2"}
+# Known keys come first in this order (Nephio's layout); other keys follow in their order.
+_TOP_ORDER = ("cniVersion", "name", "plugins")
+_PLUGIN_ORDER = ("type", "capabilities", "master", "mode", "ipam")
+
+
+@dataclass(frozen=True)
+class OwnerRef:
+    """A `specializer.nephio.org/owner` value: `<group>/<version>.<Kind>.<name>`."""
+
+    api_version: str
+    kind: str
+    name: str
+
+
+class NadConfigError(Exception):
+    """A NAD's `spec.config` cannot be edited; reported on the NAD at `field`."""
+
+    def __init__(self, message: str, field: str = CONFIG_FIELD) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def owner_value(obj: KubeObject) -> str:
+    """The owner annotation value that points at `obj`."""
+    return f"{obj.api_version}.{obj.kind}.{obj.name}"
+
+
+def owner_of(obj: KubeObject) -> OwnerRef | None:
+    """Who owns `obj` according to its owner annotation; None when absent or malformed."""
+    value = obj.get_annotation(OWNER_ANNOTATION) or ""
+    group, slash, rest = value.partition("/")
+    parts = rest.split(".", 2)
+    if not slash or not group or len(parts) != 3 or not all(parts):
+        return None
+    version, kind, name = parts
+    return OwnerRef(f"{group}/{version}", kind, name)
+
+
+def nad_name(interface: KubeObject) -> str:
+    """The NAD of an Interface: prefixed by the NFDeployment that owns the Interface."""
+    owner = owner_of(interface)
+    if owner is not None and owner.kind == "NFDeployment":
+        return f"{owner.name}-{interface.name}"
+    return interface.name
+
+
+def created_namespace(interface: KubeObject, items: Iterable[KubeObject]) -> str:
+    """The namespace of resources created for `interface` ("" for none).
+
+    Nephio's `specializer.nephio.org/namespace` annotation wins; else the namespace of the
+    owning workload when it is in the package; else the Interface's own namespace.
+    """
+    annotated = interface.get_annotation(NAMESPACE_ANNOTATION)
+    if annotated:
+        return annotated
+    owner = owner_of(interface)
+    if owner is not None:
+        for obj in items:
+            if (obj.api_version, obj.kind, obj.name) == (owner.api_version, owner.kind,
+                                                         owner.name) and obj.namespace:
+                return obj.namespace
+    return interface.namespace
+
+
+def find_nad(items: Sequence[KubeObject], name: str, namespace: str) -> KubeObject | None:
+    """The NAD called `name`, preferring one in `namespace` (a package moved by
+    set-namespace still finds its NADs)."""
+    found = [o for o in items if o.kind == NAD_KIND and o.group == NAD_GROUP and o.name == name]
+    for nad in found:
+        if nad.namespace == namespace:
+            return nad
+    return found[0] if found else None
+
+
+def new_nad(interface: KubeObject, *, name: str, namespace: str, cni_type: str) -> KubeObject:
+    """The skeleton both functions create: cniVersion and one plugin of `cni_type`."""
+    plugin: dict[str, Any] = {"type": cni_type}
+    if cni_type in DEFAULT_MODES:
+        plugin["mode"] = DEFAULT_MODES[cni_type]
+    metadata: dict[str, Any] = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
+    metadata["annotations"] = {OWNER_ANNOTATION: owner_value(interface)}
+    config = {"cniVersion": CNI_VERSION, "plugins": [plugin]}
+    return KubeObject.from_dict({
+        "apiVersion": NAD_API_VERSION,
+        "kind": NAD_KIND,
+        "metadata": metadata,
+        "spec": {"config": _dump(config)},
+    })
+
+
+def read_config(nad: KubeObject) -> dict[str, Any]:
+    """`spec.config` as a JSON object; raises NadConfigError when it is not one."""
+    text = nad.get(CONFIG_FIELD)
+    if not isinstance(text, str):
+        raise NadConfigError("spec.config is missing or not a string")
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates)
+    except ValueError as exc:
+        raise NadConfigError(f"spec.config is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise NadConfigError("spec.config is not a JSON object")
+    plugin_of(value)
+    return value
+
+
+def plugin_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The plugin to edit: `plugins[0]` of a list, or the config itself when it is a
+    single-plugin config (a `type` and no `plugins`)."""
+    if "plugins" not in config and isinstance(config.get("type"), str):
+        return config
+    plugins = config.get("plugins")
+    if not isinstance(plugins, list) or not plugins:
+        raise NadConfigError("spec.config has no plugins list (and no single plugin type)")
+    if not isinstance(plugins[0], dict):
+        raise NadConfigError("spec.config plugins[0] is not a JSON object")
+    return plugins[0]
+
+
+def write_config(nad: KubeObject, config: dict[str, Any]) -> bool:
+    """Store `config` when it differs from what is there; True if the NAD changed."""
+    try:
+        if read_config(nad) == config:
+            return False
+    except NadConfigError:
+        pass
+    nad.set(CONFIG_FIELD, _dump(_canonical(config)))
+    return True
+
+
+def edit_plugin(nad: KubeObject, edit: Callable[[dict[str, Any]], None]) -> bool:
+    """Read the config, let `edit` change the plugin in place, write it back if changed."""
+    config = read_config(nad)
+    edit(plugin_of(config))
+    return write_config(nad, config)
+
+
+def _canonical(config: dict[str, Any]) -> dict[str, Any]:
+    out = _ordered(config, _TOP_ORDER)
+    if "plugins" not in out and isinstance(out.get("type"), str):
+        return _ordered(out, _TOP_ORDER + _PLUGIN_ORDER)
+    plugins = out.get("plugins")
+    if isinstance(plugins, list):
+        out["plugins"] = [_ordered(p, _PLUGIN_ORDER) if isinstance(p, dict) else p
+                          for p in plugins]
+    return out
+
+
+def _ordered(value: dict[str, Any], first: Sequence[str]) -> dict[str, Any]:
+    out = {key: value[key] for key in first if key in value}
+    out.update((key, item) for key, item in value.items() if key not in out)
+    return out
+
+
+def _dump(config: dict[str, Any]) -> str:
+    return json.dumps(config, separators=(",", ":"), ensure_ascii=False)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
