@@ -11,7 +11,15 @@ from typing import Any, TypeVar, cast
 
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
-from krmfn._nodes import MappingNode, ScalarNode, construct, line_end
+from krmfn._nodes import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    construct,
+    find_key,
+    line_end,
+)
 from krmfn._parse import Chunk, check_tree, compose
 from krmfn._path import Path, format_path, parse_path
 from krmfn._render import render_block
@@ -112,20 +120,37 @@ class KubeObject:
         self._doc.append(parse_path(path), value)
 
     def line_comment(self, path: Path) -> str | None:
-        """The `# ...` comment on the line where a scalar field ends (kpt setters use it)."""
-        node = self._doc.lookup(parse_path(path))
-        if node is None or node.start_mark is None:
+        """The `# ...` comment on the line where a scalar field ends, or on the key line of a
+        block list or map (`envs: # kpt-set: ${envs}`): where kpt's setters live."""
+        segs = parse_path(path)
+        node = self._doc.lookup(segs)
+        if node is None:
             return None
+        key = None
+        if segs and isinstance(segs[-1], str):
+            parent = self._doc.lookup(segs[:-1])
+            if isinstance(parent, MappingNode):
+                key = parent.value[find_key(parent, segs[-1])][0]
+        return _line_comment(self._doc.text, node, key)
+
+    def line_comments(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every (path, comment) that `line_comment` would find, in document order: one walk
+        instead of a lookup per field, for functions that scan whole objects for setters."""
+        out: list[tuple[tuple[str | int, ...], str]] = []
         text = self._doc.text
-        end = int(node.end_mark.index)
-        rest = text[end : line_end(text, end)]
-        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
-            start = int(node.start_mark.index)
-            rest = text[start : line_end(text, start)]
-        hash_at = rest.find("#")
-        if hash_at < 0 or rest[:hash_at].strip(" \t") not in ("", "|", ">", "|-", ">-", "|+"):
-            return None
-        return rest[hash_at + 1 :].strip()
+        stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), self._doc.root, None)]
+        while stack:
+            path, node, key = stack.pop()
+            if path:
+                comment = _line_comment(text, node, key)
+                if comment is not None:
+                    out.append((path, comment))
+            if isinstance(node, MappingNode):
+                stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value))
+            elif isinstance(node, SequenceNode):
+                stack.extend(((*path, i), v, None) for i, v in reversed(list(
+                    enumerate(node.value))))
+        return out
 
     # ------------------------------------------------------------ identity
     @property
@@ -263,6 +288,30 @@ class KubeObject:
         else:
             text = _block(self.to_dict())
         return _indent_item(text, wide)
+
+
+def _line_comment(text: str, node: Node, key: Node | None) -> str | None:
+    """The comment after a scalar or flow value on its line; for a block collection, the
+    comment on the line of its key (`key` is None for list items)."""
+    if node.start_mark is None:
+        return None
+    if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+        start = int(node.start_mark.index)
+        rest = text[start : line_end(text, start)]
+    elif isinstance(node, ScalarNode) or getattr(node, "flow_style", False):
+        end = int(node.end_mark.index)
+        rest = text[end : line_end(text, end)]
+    else:
+        if key is None or key.start_mark is None:
+            return None
+        colon = text.find(":", int(key.end_mark.index))
+        if colon < 0 or text[key.end_mark.index : colon].strip(" \t\"'"):
+            return None
+        rest = text[colon + 1 : line_end(text, colon)]
+    hash_at = rest.find("#")
+    if hash_at < 0 or rest[:hash_at].strip(" \t") not in ("", "|", ">", "|-", ">-", "|+"):
+        return None
+    return rest[hash_at + 1 :].strip()
 
 
 def _str_map(value: Any) -> dict[str, str]:
