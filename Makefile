@@ -29,7 +29,7 @@ BUILD_FLAGS += --pull=never
 endif
 
 .PHONY: help images runtime base-image image-base $(addprefix image-,$(FUNCTIONS)) \
-	wheelhouse venv test lint clean
+	wheelhouse venv test lint clean bench bench-quick
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -78,6 +78,13 @@ $(VENV)/.installed: pyproject.toml
 
 test: venv ## run the test suite (container tests need `make images` first)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: venv ## run every benchmark (ratios against baselines measured in the same run)
+	$(VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	$(VENV)/bin/python benchmarks/run.py
+
+bench-quick: venv ## the 1,000-resource benchmarks and cold start only
+	$(VENV)/bin/python benchmarks/run.py --quick
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/python -m ruff check .
