@@ -25,7 +25,7 @@ from krmfn._nodes import (
     line_start,
 )
 from krmfn._path import Match, Segment, format_path
-from krmfn._render import render_block, render_flow, render_scalar, scalar_tag
+from krmfn._render import float_text, render_block, render_flow, render_scalar, scalar_tag
 
 __all__ = ["Doc", "to_node"]
 
@@ -44,7 +44,7 @@ def to_node(value: Any) -> Node:
     elif value is None:
         text = "null"
     else:
-        text = repr(value) if isinstance(value, float) else str(value)
+        text = float_text(value) if isinstance(value, float) else str(value)
     return ScalarNode(scalar_tag(value), text)
 
 

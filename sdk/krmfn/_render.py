@@ -16,13 +16,14 @@ from typing import Any
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-__all__ = ["render_block", "render_flow", "render_scalar", "scalar_tag"]
+__all__ = ["float_text", "render_block", "render_flow", "render_scalar", "scalar_tag"]
 
 _RESOLVER = Resolver()
 _STR = "tag:yaml.org,2002:str"
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`~= \t")
-_BLOCK_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f\u0085\u2028\u2029\ufeff]")
-_FLOW_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f\u0085\u2028\u2029\ufeff,\[\]{}]")
+_BLOCK_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff]")
+_FLOW_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff,\[\]{}]")
 
 
 def scalar_tag(value: Any) -> str:
@@ -60,21 +61,38 @@ def render_scalar(value: Any, *, style: str | None = None, flow: bool = False,
             return ".nan"
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
-        return repr(value)
+        return float_text(value)
     s = str(value)
     if json_style or style == '"':
-        return json.dumps(s, ensure_ascii=False)
+        return _double_quoted(s)
     if style == "'" and "\n" not in s and _printable(s):
         return "'" + s.replace("'", "''") + "'"
     if _plain_ok(s, flow):
         return s
     if "\n" not in s and _printable(s) and '"' in s and "'" not in s:
         return "'" + s + "'"
-    return json.dumps(s, ensure_ascii=False)
+    return _double_quoted(s)
+
+
+def float_text(value: float) -> str:
+    """`repr`, except that YAML 1.1 needs a dot in the mantissa: `1e+20` is a string there."""
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        return f"{mantissa}.0e{exponent}"
+    return text
+
+
+def _double_quoted(s: str) -> str:
+    """JSON's escaping (valid YAML too), plus escapes for what YAML may not hold raw or
+    reads as a line break: DEL, NEL, the Unicode line and paragraph separators, BOM."""
+    text = json.dumps(s, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _printable(s: str) -> bool:
-    return not any(ord(c) < 32 or c in "\x7f\u0085\u2028\u2029\ufeff" for c in s)
+    return not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029\ufeff"
+                   for c in s)
 
 
 def render_flow(value: Any, *, json_style: bool = False) -> str:
