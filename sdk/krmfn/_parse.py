@@ -12,6 +12,7 @@ keys, and alias expansion (a YAML bomb) are all checked before a function sees a
 
 from __future__ import annotations
 
+import functools
 import gc
 import re
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 import yaml
 from yaml import CSafeLoader
+from yaml.resolver import Resolver
 
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -60,34 +62,33 @@ class ParsedList:
     old_results: list[object] = field(default_factory=list)
 
 
-class _Loader(CSafeLoader):  # type: ignore[misc]
-    """libyaml's composer with a memoized implicit-tag resolver: the stock resolver runs
-    Python regexes for every scalar, while real inputs repeat the same few thousand."""
-
-    _memo: dict[str, str] = {}
-
-    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode:
-            if not implicit[0]:
-                return _STR_TAG
-            tag = self._memo.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(self._memo) < 100_000:
-                    self._memo[value] = tag
-            return tag
-        return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
-
-    def descend_resolver(self, current_node: object, current_index: object) -> None:
-        """No path-based resolvers are registered: skip the bookkeeping."""
-
-    def ascend_resolver(self) -> None:
-        """See descend_resolver."""
-
-
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+_RESOLVER = Resolver()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _resolve(kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+    if kind is ScalarNode:
+        if not implicit[0]:
+            return _STR_TAG
+        return str(_RESOLVER.resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+    return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
+
+
+class _Loader(CSafeLoader):  # type: ignore[misc]
+    """libyaml's composer with a memoized implicit-tag resolver. The stock resolver runs
+    Python regexes for every scalar, while real inputs repeat the same few thousand values;
+    the memo is a C-level cache, so the composer calls no Python code per scalar."""
+
+    resolve = staticmethod(_resolve)
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        """No path-based resolvers are registered: nothing to track."""
+
+    def ascend_resolver(self) -> None:
+        """See descend_resolver."""
 
 
 @contextmanager
@@ -145,40 +146,60 @@ def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True
     """Reject what a function must never see; True if the tree shares nodes (aliases).
 
     `tags=False` / `aliases=False` skip checks the caller has ruled out from the text
-    (no `!` means no explicit tags, no `&` means no anchors): this walk runs on every node.
+    (no `!` means no explicit tags, no `&` means no anchors). This walk touches every
+    mapping, so its inner loops stay in C: a key set both finds duplicates and, failing to
+    hash a collection, keys that are not scalars.
     """
+    if tags or aliases:
+        return _check_slow(root, what)
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node, depth = pop()
+        if depth > MAX_DEPTH:
+            raise InputError(f"{what}: nesting deeper than {MAX_DEPTH} levels")
+        pairs = node.value
+        if node.__class__ is MappingNode:
+            if len(pairs) > 1:
+                try:
+                    unique = len({k.value for k, _ in pairs})
+                except TypeError:
+                    unique = -1
+                if unique != len(pairs):
+                    _duplicate(pairs, what)
+            elif pairs and pairs[0][0].__class__ is not ScalarNode:
+                _duplicate(pairs, what)
+            depth += 1
+            extend((v, depth) for _, v in pairs if v.__class__ is not ScalarNode)
+        else:
+            depth += 1
+            extend((v, depth) for v in pairs if v.__class__ is not ScalarNode)
+    return False
+
+
+def _check_slow(root: Node, what: str) -> bool:
+    """The full walk, for text that may hold tags or anchors."""
     seen: set[int] = set()
     aliased = False
     stack: list[tuple[Node, int]] = [(root, 1)]
-    pop, push = stack.pop, stack.append
     while stack:
-        node, depth = pop()
-        if aliases:
-            if id(node) in seen:
-                aliased = True
-                continue
-            seen.add(id(node))
+        node, depth = stack.pop()
+        if id(node) in seen:
+            aliased = True
+            continue
+        seen.add(id(node))
         if depth > MAX_DEPTH:
             raise InputError(f"{what}: nesting deeper than {MAX_DEPTH} levels")
-        if tags and node.tag not in _ALLOWED_TAGS:
+        if node.tag not in _ALLOWED_TAGS:
             raise InputError(f"{what}: YAML tag {node.tag!r} is not allowed")
-        cls = node.__class__
-        if cls is MappingNode:
-            pairs = node.value
-            if len({k.value for k, _ in pairs}) != len(pairs):
-                _duplicate(pairs, what)
-            for k, v in pairs:
-                if k.__class__ is not ScalarNode:
-                    raise InputError(f"{what}: a mapping key must be a scalar "
-                                     f"(line {k.start_mark.line + 1})")
-                if tags and k.tag not in _ALLOWED_TAGS:
+        if isinstance(node, MappingNode):
+            _duplicate(node.value, what)
+            for k, v in node.value:
+                if k.tag not in _ALLOWED_TAGS:
                     raise InputError(f"{what}: YAML tag {k.tag!r} is not allowed")
-                if v.__class__ is not ScalarNode or tags or aliases:
-                    push((v, depth + 1))
-        elif cls is SequenceNode:
-            for v in node.value:
-                if v.__class__ is not ScalarNode or tags or aliases:
-                    push((v, depth + 1))
+                stack.append((v, depth + 1))
+        elif isinstance(node, SequenceNode):
+            stack.extend((v, depth + 1) for v in node.value)
     if aliased and _expanded_size(root, {}) > MAX_EXPANDED_NODES:
         raise InputError(f"{what}: YAML aliases expand to more than "
                          f"{MAX_EXPANDED_NODES:,} nodes")
@@ -188,6 +209,9 @@ def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True
 def _duplicate(pairs: list[tuple[Node, Node]], what: str) -> None:
     keys: set[object] = set()
     for k, _ in pairs:
+        if not isinstance(k, ScalarNode):
+            raise InputError(f"{what}: a mapping key must be a scalar "
+                             f"(line {k.start_mark.line + 1})")
         if k.value in keys:
             raise InputError(f"{what}: duplicate key {k.value!r} at line {k.start_mark.line + 1}")
         keys.add(k.value)
