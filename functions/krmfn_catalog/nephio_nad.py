@@ -8,7 +8,8 @@ not own, and end with the same text in either order. That is what this module de
 - `nad_name(interface)`: `<NFDeployment>-<interface>` when the Interface's owner
   annotation names an NFDeployment, else the Interface's name.
 - `created_namespace(interface, items)`: where resources created for an Interface go.
-- `find_nad` / `new_nad`: look an attachment up by name, or build its skeleton.
+- `interface_nad` / `find_nad` / `new_nad`: find an Interface's NAD (the one owned by
+  it, else the one of its name), look one up by name, or build the skeleton.
 - `read_config` / `plugin_of` / `write_config` / `edit_plugin`: the JSON edit. Writes are
   canonical (compact, known keys in a fixed order, the rest in their own order) and happen
   only when the content changes, so an untouched NAD keeps its text byte for byte.
@@ -34,6 +35,7 @@ __all__ = [
     "created_namespace",
     "edit_plugin",
     "find_nad",
+    "interface_nad",
     "nad_name",
     "new_nad",
     "owner_of",
@@ -124,6 +126,23 @@ def find_nad(items: Sequence[KubeObject], name: str, namespace: str) -> KubeObje
         if nad.namespace == namespace:
             return nad
     return found[0] if found else None
+
+
+def interface_nad(items: Sequence[KubeObject], interface: KubeObject,
+                  namespace: str) -> tuple[KubeObject | None, str | None]:
+    """The NAD of `interface`: one whose owner annotation points at it, else the one named
+    `nad_name(interface)`. When that one belongs to something else, (None, its owner)."""
+    owner = owner_value(interface)
+    nads = [o for o in items if o.kind == NAD_KIND and o.group == NAD_GROUP]
+    owned = [o for o in nads if o.get_annotation(OWNER_ANNOTATION) == owner]
+    owned.sort(key=lambda nad: nad.namespace != namespace)
+    if owned:
+        return owned[0], None
+    nad = find_nad(nads, nad_name(interface), namespace)
+    other = nad.get_annotation(OWNER_ANNOTATION) if nad is not None else None
+    if nad is not None and other and other != owner:
+        return None, other
+    return nad, None
 
 
 def new_nad(interface: KubeObject, *, name: str, namespace: str, cni_type: str) -> KubeObject:
