@@ -67,17 +67,40 @@ class Function:
 
     def run_text(self, text: str) -> RunOutput:
         """ResourceList text in, ResourceList text out, never raising for bad input."""
+        from krmfn._lazy import LayoutChanged
         from krmfn._resource_list import ResourceList
 
         try:
             rl = ResourceList.parse(text)
+        except LayoutChanged:
+            return self._run_parsed(text, lazy=False)
         except InputError as exc:
             return RunOutput("", self._stderr_line(str(exc)), 1)
+        try:
+            return self._run(text, rl)
+        except LayoutChanged:  # a large list's cheap cut was wrong: read it whole, again
+            return self._run_parsed(text, lazy=False)
+
+    def _run_parsed(self, text: str, *, lazy: bool) -> RunOutput:
+        from krmfn._resource_list import ResourceList
+
+        try:
+            rl = ResourceList.parse(text, lazy=lazy)
+        except InputError as exc:
+            return RunOutput("", self._stderr_line(str(exc)), 1)
+        return self._run(text, rl)
+
+    def _run(self, text: str, rl: ResourceList) -> RunOutput:
+        from krmfn._lazy import LayoutChanged
+
         if rl.input_errors:
             rl.results.extend(rl.input_errors)
             return self._finish(rl)
         try:
             self.process(rl)
+            rl.verify()
+        except LayoutChanged:
+            raise
         except KrmfnError as exc:
             return self._failed(text, _results_for(exc))
         except RecursionError:
@@ -92,7 +115,7 @@ class Function:
     def _failed(self, text: str, results: list[Result]) -> RunOutput:
         from krmfn._resource_list import ResourceList
 
-        rl = ResourceList.parse(text)  # the input as it came, nothing half-done
+        rl = ResourceList.parse(text, lazy=False)  # the input as it came, nothing half-done
         rl.results.extend(results)
         return self._finish(rl)
 

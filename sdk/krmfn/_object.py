@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
+from krmfn._lazy import LayoutChanged, Residents, compose_chunk, identity, shape_problem
 from krmfn._nodes import (
     MappingNode,
     Node,
@@ -36,12 +37,71 @@ INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.i
 class KubeObject:
     """A resource; build one with `from_dict` / `from_yaml`, or get it from a ResourceList."""
 
-    __slots__ = ("_doc", "_form", "_origin")
+    __slots__ = ("_checked", "_chunk", "_d", "_dirty", "_facts", "_form", "_index", "_origin",
+                 "_residents")
 
-    def __init__(self, doc: Doc, form: str) -> None:
-        self._doc = doc
+    def __init__(self, doc: Doc | None, form: str) -> None:
+        self._d = doc
         self._form = form  # "chunk", "inline", "doc" (column-0 document) or "new"
         self._origin: tuple[str, int] | None = None  # (file, index) when read from files
+        # Large lists (see _lazy): the item's text while its tree is not in memory, its
+        # identity as read from that text, its position, and who keeps trees resident.
+        self._chunk: str | None = None
+        self._facts: tuple[str, str, str, str] | None = None
+        self._index = 0
+        self._residents: Residents | None = None
+        self._dirty = False
+        self._checked = True  # only lazily read items start unchecked
+
+    @classmethod
+    def _lazy(cls, chunk: str, index: int, facts: tuple[str, str, str, str] | None,
+              residents: Residents) -> KubeObject:
+        obj = cls(None, "chunk")
+        obj._chunk, obj._facts, obj._index, obj._residents = chunk, facts, index, residents
+        obj._checked = False
+        return obj
+
+    @property
+    def _doc(self) -> Doc:
+        doc = self._d
+        if doc is None:
+            doc = self._materialize()
+        return doc
+
+    def _materialize(self) -> Doc:
+        """Compose this item's chunk (first read, or again after eviction), checking that
+        it is what the cheap cut of the text said it was."""
+        assert self._chunk is not None and self._residents is not None
+        root = compose_chunk(self._chunk, self._index)
+        problem = shape_problem(root)
+        if problem:
+            raise LayoutChanged(f"items[{self._index}]: {problem[1]}")
+        if not self._checked and self._facts is not None and identity(root) != self._facts:
+            raise LayoutChanged(f"items[{self._index}]: identity differs from the text scan")
+        doc = Doc(self._chunk, root)
+        self._d = doc
+        if self.get_annotation("internal.config.kubernetes.io/seqindent") == "wide":
+            doc.wide_lists = True
+        self._facts = identity(root)
+        self._checked = True
+        self._residents.add(self)
+        return doc
+
+    def _evict(self) -> None:
+        """Drop the tree; an edited tree first becomes the item's new text."""
+        doc = self._d
+        if doc is None:
+            return
+        if doc.changed:
+            self._chunk = doc.render()
+            self._dirty = True
+        self._facts = identity(doc.root) if isinstance(doc.root, MappingNode) else None
+        self._d = None
+
+    def _verify(self) -> None:
+        """Compose an item nobody read, so every item of the input is checked once."""
+        if not self._checked and self._d is None and self._chunk is not None:
+            self._materialize()
 
     # ------------------------------------------------------------ creation
     @classmethod
@@ -155,14 +215,20 @@ class KubeObject:
     # ------------------------------------------------------------ identity
     @property
     def api_version(self) -> str:
+        if self._d is None and self._facts is not None:
+            return self._facts[0]
         return self._scalar(("apiVersion",))
 
     @property
     def kind(self) -> str:
+        if self._d is None and self._facts is not None:
+            return self._facts[1]
         return self._scalar(("kind",))
 
     @property
     def name(self) -> str:
+        if self._d is None and self._facts is not None:
+            return self._facts[2]
         return self._scalar(("metadata", "name"))
 
     @name.setter
@@ -172,6 +238,8 @@ class KubeObject:
     @property
     def namespace(self) -> str:
         """The namespace, "" when not set."""
+        if self._d is None and self._facts is not None:
+            return self._facts[3]
         return self._scalar(("metadata", "namespace"))
 
     @namespace.setter
@@ -265,7 +333,9 @@ class KubeObject:
     # ------------------------------------------------------------ whole object
     @property
     def changed(self) -> bool:
-        return self._form == "new" or self._doc.changed
+        if self._d is None and self._chunk is not None:
+            return self._dirty
+        return self._form == "new" or self._dirty or self._doc.changed
 
     def to_dict(self) -> dict[str, Any]:
         return cast(dict[str, Any], construct(self._doc.root))
@@ -280,10 +350,12 @@ class KubeObject:
 
     def _item_text(self, wide: bool) -> str:
         """This resource as an entry under a ResourceList's `items:`."""
+        if self._d is None and self._chunk is not None:
+            return self._chunk if self._chunk.endswith("\n") else self._chunk + "\n"
         if self._form == "chunk" and not self._doc.rewrite:
             text = self._doc.render()
             return text if text.endswith("\n") else text + "\n"
-        if (self._form == "inline" and not self._doc.rewrite) or (self._form == "doc" and not self._doc.rewrite):
+        if self._form in ("inline", "doc") and not self._doc.rewrite:
             text = self._doc.render()
         else:
             text = _block(self.to_dict())

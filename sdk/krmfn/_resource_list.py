@@ -7,9 +7,17 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from krmfn._errors import InputError
-from krmfn._nodes import MappingNode, ScalarNode
+from krmfn._lazy import (
+    LayoutChanged,
+    LazySplit,
+    Residents,
+    guess_identity,
+    shape_problem,
+    split_items,
+)
+from krmfn._nodes import MappingNode
 from krmfn._object import PATH_ANNOTATIONS, KubeObject
-from krmfn._parse import check_tree, parse_resource_list
+from krmfn._parse import _from_header, check_tree, compose, parse_resource_list
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
@@ -53,9 +61,16 @@ class ResourceList:
 
     # ------------------------------------------------------------ reading
     @classmethod
-    def parse(cls, text: str) -> ResourceList:
+    def parse(cls, text: str, *, lazy: bool = True) -> ResourceList:
         """Read a ResourceList (YAML or JSON). Raises InputError for unreadable input;
-        items of the wrong shape become error results (see `input_errors`)."""
+        items of the wrong shape become error results (see `input_errors`).
+
+        Large lists are read lazily (see `krmfn._lazy`): then a `LayoutChanged` error can
+        surface while a function reads items, and `verify()` must run after it; the
+        function runner does both, falling back to `lazy=False`."""
+        split = split_items(text) if lazy else None
+        if split is not None:
+            return cls._parse_lazy(split)
         parsed = parse_resource_list(text)
         objects = []
         problems: list[Result] = []
@@ -63,7 +78,7 @@ class ResourceList:
         for i, chunk in enumerate(parsed.items):
             chunk.aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases)
             obj = KubeObject._from_chunk(chunk)
-            problem = _shape_problem(chunk.root)
+            problem = shape_problem(chunk.root)
             if problem:
                 problems.append(Result(f"items[{i}]: {problem[1]}", Severity.ERROR,
                                        field=Field(problem[0])))
@@ -81,6 +96,28 @@ class ResourceList:
         rl._parsed_fc = fc
         rl.input_errors = problems
         return rl
+
+    @classmethod
+    def _parse_lazy(cls, split: LazySplit) -> ResourceList:
+        head = compose(split.header, "ResourceList")
+        if not isinstance(head, MappingNode):
+            raise LayoutChanged("ResourceList header is not a mapping")
+        parsed = _from_header(head, split.header, "ResourceList")
+        residents = Residents()
+        objects = [KubeObject._lazy(chunk, i, guess_identity(chunk, split.wide), residents)
+                   for i, chunk in enumerate(split.chunks)]
+        fc = None
+        if parsed.function_config is not None:
+            fc = KubeObject._from_chunk(parsed.function_config)
+        rl = cls(objects, fc, api_version=parsed.api_version)
+        rl._header, rl._items_at, rl._wide = split.header, split.items_at, split.wide
+        rl._parsed_fc = fc
+        return rl
+
+    def verify(self) -> None:
+        """Check the items no one read (lazily parsed lists); raises LayoutChanged."""
+        for obj in self.items:
+            obj._verify()
 
     # ------------------------------------------------------------ scope
     def is_namespaced(self, obj: KubeObject) -> bool | None:
@@ -148,23 +185,3 @@ def _annotate_path(obj: KubeObject) -> None:
     name = f"{obj.kind.lower()}_{obj.name}.yaml".replace("/", "_")
     for key in PATH_ANNOTATIONS:
         obj.set_annotation(key, name)
-
-
-def _shape_problem(root: Any) -> tuple[str, str] | None:
-    """(field, message) when an item is not a Kubernetes object."""
-    if not isinstance(root, MappingNode):
-        return "", "item is not a mapping"
-    fields = {k.value: v for k, v in root.value}
-    for key in ("apiVersion", "kind"):
-        v = fields.get(key)
-        if not isinstance(v, ScalarNode) or v.tag != "tag:yaml.org,2002:str" or not v.value:
-            return key, f"{key} is missing or not a string"
-    meta = fields.get("metadata")
-    if not isinstance(meta, MappingNode):
-        return "metadata", "metadata is missing or not a map"
-    name = next((v for k, v in meta.value if k.value == "name"), None)
-    if not isinstance(name, ScalarNode) or not name.value or name.tag not in (
-        "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
-    ):
-        return "metadata.name", "metadata.name is missing or not a string"
-    return None

@@ -1,0 +1,188 @@
+"""Large ResourceLists without holding every node tree at once.
+
+A node tree costs about thirty times the text it was parsed from, so a list of 10,000
+resources cannot keep all of them in memory. Above `LAZY_MIN_ITEMS` items, the items block
+is cut at its `- ` lines into one text chunk per item, each item is composed only when a
+function first reads it, and only the `RESIDENT` most recent trees stay in memory; an
+evicted tree that was edited is first written back into its chunk text. Identity fields
+(apiVersion, kind, name, namespace) are read from the chunk text by pattern, so listing
+the items costs no parsing.
+
+Cutting text before parsing is unsafe on its own (a multi-line quoted scalar can contain
+a line that looks like an item). Every guess is therefore verified: each chunk is composed
+exactly once (when read, or after the function ran) and must hold exactly one resource
+whose identity matches what the patterns found. Any surprise raises `LayoutChanged`, and
+the caller runs the function again on the whole document parsed at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import yaml
+from yaml.cyaml import CParser
+
+from krmfn._errors import InputError
+from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
+from krmfn._parse import _gc_paused, _guard_depth, _resolve, check_tree
+
+if TYPE_CHECKING:
+    from krmfn._object import KubeObject
+
+__all__ = ["LAZY_MIN_ITEMS", "RESIDENT", "LayoutChanged", "LazySplit", "Residents",
+           "compose_chunk", "guess_identity", "identity", "shape_problem", "split_items"]
+
+LAZY_MIN_ITEMS = 2000
+RESIDENT = 256
+_ITEMS_LINE = re.compile(r"^items:[ \t]*(?:#[^\n]*)?$", re.M)
+_TOP_KEY = re.compile(r"^[^\s#-]", re.M)
+_DOC_MARK = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.M)
+_PLAIN = r"([A-Za-z0-9][A-Za-z0-9._/:-]*)[ \t]*(?:#[^\n]*)?$"
+
+
+class LayoutChanged(InputError):
+    """The cheap cut of the text into items turned out wrong: parse the whole document."""
+
+
+@dataclass
+class LazySplit:
+    header: str  # the ResourceList text without the items block
+    items_at: int  # where the items go back into `header`
+    wide: bool
+    chunks: list[str]
+
+
+def split_items(text: str) -> LazySplit | None:
+    """Cut a large block-style ResourceList into item chunks, or None for the eager path
+    (small inputs, anchors, several documents, flow style, unusual layouts)."""
+    if text.count("\n- ") + text.count("\n  - ") < LAZY_MIN_ITEMS:
+        return None
+    if "&" in text or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(text):
+        return None
+    found = list(_ITEMS_LINE.finditer(text))
+    if len(found) != 1:
+        return None
+    block_start = found[0].end() + 1
+    nxt = _TOP_KEY.search(text, block_start)
+    block_end = nxt.start() if nxt else len(text)
+    first = re.search(r"^( *)-(?: |$)", text[block_start:block_end], re.M)
+    if first is None or len(first.group(1)) not in (0, 2):
+        return None
+    pad = first.group(1)
+    item_line = re.compile(rf"^{pad}-(?: |$)", re.M)
+    starts = [m.start() for m in item_line.finditer(text, block_start, block_end)]
+    if len(starts) < LAZY_MIN_ITEMS or text[block_start : starts[0]].strip(" \n"):
+        return None
+    header = text[: starts[0]] + text[block_end:]
+    if re.search(r"^results:", header, re.M):
+        return None
+    bounds = [*starts, block_end]
+    chunks = [text[bounds[i] : bounds[i + 1]] for i in range(len(starts))]
+    return LazySplit(header, starts[0], pad == "  ", chunks)
+
+
+class _ChunkComposer(CParser):  # type: ignore[misc]
+    """libyaml's composer alone: no constructor, the same memoized resolver as `compose`."""
+
+    resolve = staticmethod(_resolve)
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:
+        """No path resolvers."""
+
+    def ascend_resolver(self) -> None:
+        """No path resolvers."""
+
+
+def compose_chunk(chunk: str, index: int) -> Node:
+    """The one resource a chunk holds; LayoutChanged if it is not exactly that."""
+    _guard_depth(chunk, f"items[{index}]")
+    try:
+        with _gc_paused():
+            parser = _ChunkComposer(chunk)
+            try:
+                seq = parser.get_single_node()
+            finally:
+                parser.dispose()
+    except yaml.YAMLError:
+        raise LayoutChanged(f"items[{index}]: does not parse on its own") from None
+    if not isinstance(seq, SequenceNode) or len(seq.value) != 1:
+        raise LayoutChanged(f"items[{index}]: not exactly one item")
+    root = seq.value[0]
+    if not isinstance(root, MappingNode):
+        raise LayoutChanged(f"items[{index}]: not a mapping")
+    check_tree(root, f"items[{index}]", tags="!" in chunk, aliases=False)
+    return root
+
+
+def _field(root: MappingNode, key: str) -> Node | None:
+    for k, v in root.value:
+        if k.value == key:
+            return v  # type: ignore[no-any-return]
+    return None
+
+
+def identity(root: MappingNode) -> tuple[str, str, str, str]:
+    """(apiVersion, kind, name, namespace) of a composed item ("" where absent)."""
+    out = []
+    meta = _field(root, "metadata")
+    for node in (_field(root, "apiVersion"), _field(root, "kind"),
+                 _field(meta, "name") if isinstance(meta, MappingNode) else None,
+                 _field(meta, "namespace") if isinstance(meta, MappingNode) else None):
+        ok = isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null"
+        out.append(str(node.value) if ok else "")  # type: ignore[union-attr]
+    return out[0], out[1], out[2], out[3]
+
+
+def guess_identity(chunk: str, wide: bool) -> tuple[str, str, str, str] | None:
+    """The identity read by patterns from a kpt-formatted chunk, or None when unsure."""
+    top = "    " if wide else "  "
+    api = re.search(rf"^(?:{top}|\s*- )apiVersion: {_PLAIN}", chunk, re.M)
+    kind = re.search(rf"^(?:{top}|\s*- )kind: {_PLAIN}", chunk, re.M)
+    meta = re.search(rf"^{top}metadata:[ \t]*\n((?:{top}  [^\n]*\n|[ \t]*\n|[ \t]*#[^\n]*\n)*)",
+                     chunk, re.M)
+    if not (api and kind and meta):
+        return None
+    body = meta.group(1)
+    name = re.search(rf"^{top}  name: {_PLAIN}", body, re.M)
+    if name is None:
+        return None
+    ns = re.search(rf"^{top}  namespace: {_PLAIN}", body, re.M)
+    if ns is None and re.search(rf"^{top}  namespace:", body, re.M):
+        return None
+    return api.group(1), kind.group(1), name.group(1), ns.group(1) if ns else ""
+
+
+class Residents:
+    """The trees kept in memory, oldest first; the oldest is evicted past the limit."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = RESIDENT if limit is None else limit
+        self._objects: OrderedDict[int, KubeObject] = OrderedDict()
+
+    def add(self, obj: KubeObject) -> None:
+        self._objects[id(obj)] = obj
+        while len(self._objects) > self.limit:
+            self._objects.popitem(last=False)[1]._evict()
+
+
+def shape_problem(root: object) -> tuple[str, str] | None:
+    """(field, message) when an item is not a Kubernetes object."""
+    if not isinstance(root, MappingNode):
+        return "", "item is not a mapping"
+    fields = {k.value: v for k, v in root.value}
+    for key in ("apiVersion", "kind"):
+        v = fields.get(key)
+        if not isinstance(v, ScalarNode) or v.tag != "tag:yaml.org,2002:str" or not v.value:
+            return key, f"{key} is missing or not a string"
+    meta = fields.get("metadata")
+    if not isinstance(meta, MappingNode):
+        return "metadata", "metadata is missing or not a map"
+    name = next((v for k, v in meta.value if k.value == "name"), None)
+    if not isinstance(name, ScalarNode) or not name.value or name.tag not in (
+        "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
+    ):
+        return "metadata.name", "metadata.name is missing or not a string"
+    return None
