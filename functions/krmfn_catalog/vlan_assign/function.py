@@ -1,0 +1,179 @@
+"""vlan-assign: VLAN IDs for VLANClaims, unique per VLAN index, and the VLAN
+sub-interface of every vlan attachment written into its NetworkAttachmentDefinition.
+
+Everything is read and checked first, then allocated in one ledger session, then written:
+a run that finds any error writes nothing (neither the package nor the ledger).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function
+
+from krmfn_catalog.allocation.ledger import Ledger, LedgerError, PackageLedger
+from krmfn_catalog.allocation.results import AllocationError, AllocationResult
+from krmfn_catalog.allocation.vlan import VLANAllocation, VLANClaimRequest, allocate_vlans
+from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, edit_plugin, owner_value
+
+from .attachments import Attachment, Site, plan_attachments, read_site
+from .claims import INDEX_FIELD, STATIC_FIELD, STATUS_FIELD, ClaimEntry, check_claims, read_claims
+from .config import VlanAssignConfig
+from .indexes import IndexBook, read_indexes
+from .model import Problem
+
+__all__ = ["package_owner", "vlan_assign"]
+
+PACKAGE_CONTEXT = "kptfile.kpt.dev"
+
+
+@function(name="vlan-assign", config=VlanAssignConfig, config_kind="VlanAssign",
+          readme=Path(__file__).with_name("README.md"))
+def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
+    """Allocate VLAN IDs for claims and attachments, unique per index."""
+    items = list(rl.items)
+    site = read_site(items)
+    book, problems = read_indexes(cfg.indexes, items, site.cluster)
+    claims = read_claims(items)
+    attachments, found = plan_attachments(items, site, claims)
+    problems += found
+    problems += check_claims(claims, book)
+    owner = cfg.owner or package_owner(items, site)
+    if cfg.ledger and not owner:
+        raise ConfigError([("owner", "is required with a ledger when the package has neither"
+                                     " a Kptfile nor a WorkloadCluster to name it by")])
+    keys = {id(entry): f"{owner}/{entry.obj.namespace}/{entry.obj.name}" for entry in claims}
+    live = [entry for entry in claims if not entry.failed]
+    ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else PackageLedger()
+    result = _allocate(book, live, keys, ledger)
+    by_key = {keys[id(entry)]: entry for entry in live}
+    for error in result.errors:
+        entry = by_key[error.key]
+        problems.append(Problem(_message(error.message, entry), entry.obj, _field(entry, error)))
+    if problems:
+        for problem in problems:
+            rl.error(problem.message, problem.obj, field=problem.field)
+        return
+    vlan_ids = {id(entry): result.allocations[keys[id(entry)]].vlan_id for entry in claims}
+    _write(rl, claims, attachments, vlan_ids)
+
+
+def package_owner(items: list[KubeObject], site: Site) -> str:
+    """The name this package's claims are filed under in a ledger: cluster and package.
+
+    Both parts, so neither two packages of one cluster nor copies of one package on two
+    clusters share an owner; re-rendering the same package finds its own records again.
+    """
+    package = ""
+    for obj in items:
+        if obj.kind == "Kptfile" and obj.group == "kpt.dev" and obj.path in ("", "Kptfile"):
+            package = obj.name
+            break
+    if not package:
+        for obj in items:
+            if obj.kind == "ConfigMap" and obj.group == "" and obj.name == PACKAGE_CONTEXT:
+                name = obj.get("data.name")
+                package = name if isinstance(name, str) else ""
+    return "/".join(part for part in (site.cluster, package) if part)
+
+
+def _open_ledger(path: str) -> Ledger:
+    from krmfn_catalog.allocation.sqlite_ledger import SqliteLedger
+
+    try:
+        return SqliteLedger(path)
+    except LedgerError as exc:
+        raise FunctionError(str(exc)) from None
+
+
+def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
+              ledger: Ledger) -> AllocationResult[VLANAllocation]:
+    requests = []
+    indexes = {}
+    for entry in live:
+        assert isinstance(entry.index, str)  # checked by check_claims
+        index = book.lookup(entry.index)
+        assert index is not None
+        indexes[entry.index] = index
+        requests.append(VLANClaimRequest(
+            key=keys[id(entry)], namespace=entry.obj.namespace, name=entry.obj.name,
+            index=entry.index, static_id=entry.static_id, current_id=entry.current_id))
+    try:
+        return allocate_vlans(indexes, requests, ledger)
+    except LedgerError as exc:
+        raise FunctionError(str(exc)) from None
+
+
+def _message(message: str, entry: ClaimEntry) -> str:
+    """The allocator names the claim first; the result's resourceRef already does."""
+    label = f"{entry.obj.namespace}/{entry.obj.name}: "
+    message = message.removeprefix(label)
+    return message.replace("claim /", "claim ")  # a claim without a namespace
+
+
+def _field(entry: ClaimEntry, error: AllocationError) -> str:
+    if entry.static_id is not None:
+        return STATIC_FIELD
+    if "no free VLAN ID" in error.message:
+        return INDEX_FIELD
+    return STATUS_FIELD
+
+
+def _write(rl: ResourceList, claims: list[ClaimEntry], attachments: list[Attachment],
+           vlan_ids: dict[int, int]) -> None:
+    changes = 0
+    for entry in claims:
+        if not entry.new:  # new ones are appended with their attachment, below
+            changes += _write_claim(rl, entry, vlan_ids[id(entry)])
+    for attachment in attachments:
+        changes += _write_attachment(rl, attachment, vlan_ids[id(attachment.claim)])
+    if not changes:
+        rl.info("every VLAN claim and attachment is up to date: nothing to change")
+
+
+def _write_claim(rl: ResourceList, entry: ClaimEntry, vlan_id: int) -> int:
+    changes = 0
+    if entry.set_index:
+        entry.obj.set(INDEX_FIELD, entry.index)
+        rl.info(f"moved from VLAN index {entry.old_index!r} to {entry.index!r}, its"
+                " Interface's cluster", entry.obj, field=INDEX_FIELD)
+        changes += 1
+    if entry.owner:
+        entry.obj.set_annotation(OWNER_ANNOTATION, entry.owner)
+        changes += 1
+    if entry.new or entry.current != vlan_id:
+        entry.obj.set(STATUS_FIELD, vlan_id)
+        how = "assigned as asked" if entry.static_id is not None else "allocated"
+        if entry.current_id is None:
+            message = f"VLAN ID {vlan_id} {how} in VLAN index {entry.index!r}"
+        else:
+            message = (f"VLAN ID changed from {entry.current_id} to {vlan_id} in VLAN index"
+                       f" {entry.index!r}")
+        rl.info(message, entry.obj, field=STATUS_FIELD)
+        changes += 1
+    return changes
+
+
+def _write_attachment(rl: ResourceList, attachment: Attachment, vlan_id: int) -> int:
+    claim, nad, interface = attachment.claim, attachment.nad, attachment.interface
+    changes = 0
+    if claim.new:
+        changes += _write_claim(rl, claim, vlan_id)
+        rl.items.append(claim.obj)
+    master = f"{attachment.master}.{vlan_id}"
+    changed = _set_master(nad, master)
+    if attachment.nad_adopt:
+        nad.set_annotation(OWNER_ANNOTATION, owner_value(interface))
+    if attachment.nad_new:
+        rl.items.append(nad)
+        rl.info(f"created for Interface {interface.name!r} with master {master!r}", nad)
+    elif changed or attachment.nad_adopt:
+        rl.info(f"master {master!r} for Interface {interface.name!r}", nad, field="spec.config")
+    return changes + int(changed or attachment.nad_adopt or attachment.nad_new)
+
+
+def _set_master(nad: KubeObject, master: str) -> bool:
+    def edit(plugin: dict[str, object]) -> None:
+        plugin["master"] = master
+
+    return edit_plugin(nad, edit)
