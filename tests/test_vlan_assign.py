@@ -222,6 +222,26 @@ def packages(draw: st.DrawFn) -> tuple[str, bool]:
     return text, in_config
 
 
+def kept_statuses(text: str) -> dict[tuple[str, str, str], int]:
+    """The input statuses the rules say must survive: in the index's allowed IDs, no static
+    request on the claim, and no other claim of the index carrying or asking for that ID."""
+    claims = [o for o in items_of(text) if o["kind"] == "VLANClaim"]
+    wanted: dict[tuple[str, int], int] = {}
+    for claim in claims:
+        for value in (claim["spec"].get("vlanID"), (claim.get("status") or {}).get("vlanID")):
+            if value is not None:
+                key = (claim["spec"]["vlanIndex"]["name"], value)
+                wanted[key] = wanted.get(key, 0) + 1
+    out = {}
+    for claim in claims:
+        index, status = claim["spec"]["vlanIndex"]["name"], (claim.get("status") or {}).get(
+            "vlanID")
+        allowed = FABRIC_IDS if index == "fabric" else set(range(2, 4095))
+        if status in allowed and "vlanID" not in claim["spec"] and wanted[(index, status)] == 1:
+            out[(index, claim["metadata"]["namespace"], claim["metadata"]["name"])] = status
+    return out
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(packages(), st.integers(0, 2**16))
 def test_random_packages_get_unique_allowed_stable_ids(
@@ -245,6 +265,8 @@ def test_random_packages_get_unique_allowed_stable_ids(
         for claim in claims:  # statics honoured
             if "vlanID" in claim["spec"]:
                 assert claim["status"]["vlanID"] == claim["spec"]["vlanID"]
+        for key, status in kept_statuses(text).items():  # valid, unclashed statuses kept
+            assert answers[key] == status
         for name, master in masters(out.stdout).items():
             assert master == f"eth1.{answers[('edge-01', 'a', name)]}"
         again = run(vlan_assign, out.stdout)
