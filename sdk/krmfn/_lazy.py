@@ -52,7 +52,8 @@ class LazySplit:
     header: str  # the ResourceList text without the items block
     items_at: int  # where the items go back into `header`
     wide: bool
-    chunks: list[str]
+    text: str  # the whole input: chunks are slices of it, taken only when needed
+    bounds: list[int]  # chunk i is text[bounds[i]:bounds[i + 1]]
 
 
 def split_items(text: str) -> LazySplit | None:
@@ -79,9 +80,7 @@ def split_items(text: str) -> LazySplit | None:
     header = text[: starts[0]] + text[block_end:]
     if re.search(r"^results:", header, re.M):
         return None
-    bounds = [*starts, block_end]
-    chunks = [text[bounds[i] : bounds[i + 1]] for i in range(len(starts))]
-    return LazySplit(header, starts[0], pad == "  ", chunks)
+    return LazySplit(header, starts[0], pad == "  ", text, [*starts, block_end])
 
 
 class _ChunkComposer(CParser):  # type: ignore[misc]
@@ -136,13 +135,25 @@ def identity(root: MappingNode) -> tuple[str, str, str, str]:
     return out[0], out[1], out[2], out[3]
 
 
-def guess_identity(chunk: str, wide: bool) -> tuple[str, str, str, str] | None:
+def _patterns(wide: bool) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    top, dash = ("    ", "  - ") if wide else ("  ", "- ")
+    return (re.compile(rf"^(?:{top}|{dash})apiVersion: {_PLAIN}", re.M),
+            re.compile(rf"^(?:{top}|{dash})kind: {_PLAIN}", re.M),
+            re.compile(rf"^{top}metadata:[ \t]*\n((?:{top}  [^\n]*\n|[ \t]*\n|[ \t]*#[^\n]*\n)*)",
+                       re.M))
+
+
+_COMPACT, _WIDE = _patterns(False), _patterns(True)
+
+
+def guess_identity(text: str, start: int, end: int, wide: bool
+                   ) -> tuple[str, str, str, str] | None:
     """The identity read by patterns from a kpt-formatted chunk, or None when unsure."""
     top = "    " if wide else "  "
-    api = re.search(rf"^(?:{top}|\s*- )apiVersion: {_PLAIN}", chunk, re.M)
-    kind = re.search(rf"^(?:{top}|\s*- )kind: {_PLAIN}", chunk, re.M)
-    meta = re.search(rf"^{top}metadata:[ \t]*\n((?:{top}  [^\n]*\n|[ \t]*\n|[ \t]*#[^\n]*\n)*)",
-                     chunk, re.M)
+    api_re, kind_re, meta_re = _WIDE if wide else _COMPACT
+    api = api_re.search(text, start, end)
+    kind = kind_re.search(text, start, end)
+    meta = meta_re.search(text, start, end)
     if not (api and kind and meta):
         return None
     body = meta.group(1)

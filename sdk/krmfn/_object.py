@@ -46,7 +46,7 @@ class KubeObject:
         self._origin: tuple[str, int] | None = None  # (file, index) when read from files
         # Large lists (see _lazy): the item's text while its tree is not in memory, its
         # identity as read from that text, its position, and who keeps trees resident.
-        self._chunk: str | None = None
+        self._chunk: str | tuple[str, int, int] | None = None
         self._facts: tuple[str, str, str, str] | None = None
         self._index = 0
         self._residents: Residents | None = None
@@ -54,8 +54,8 @@ class KubeObject:
         self._checked = True  # only lazily read items start unchecked
 
     @classmethod
-    def _lazy(cls, chunk: str, index: int, facts: tuple[str, str, str, str] | None,
-              residents: Residents) -> KubeObject:
+    def _lazy(cls, chunk: tuple[str, int, int], index: int,
+              facts: tuple[str, str, str, str] | None, residents: Residents) -> KubeObject:
         obj = cls(None, "chunk")
         obj._chunk, obj._facts, obj._index, obj._residents = chunk, facts, index, residents
         obj._checked = False
@@ -71,14 +71,15 @@ class KubeObject:
     def _materialize(self) -> Doc:
         """Compose this item's chunk (first read, or again after eviction), checking that
         it is what the cheap cut of the text said it was."""
-        assert self._chunk is not None and self._residents is not None
-        root = compose_chunk(self._chunk, self._index)
+        assert self._residents is not None
+        chunk = self._chunk_text()
+        root = compose_chunk(chunk, self._index)
         problem = shape_problem(root)
         if problem:
             raise LayoutChanged(f"items[{self._index}]: {problem[1]}")
         if not self._checked and self._facts is not None and identity(root) != self._facts:
             raise LayoutChanged(f"items[{self._index}]: identity differs from the text scan")
-        doc = Doc(self._chunk, root)
+        doc = Doc(chunk, root)
         self._d = doc
         if self.get_annotation("internal.config.kubernetes.io/seqindent") == "wide":
             doc.wide_lists = True
@@ -86,6 +87,14 @@ class KubeObject:
         self._checked = True
         self._residents.add(self)
         return doc
+
+    def _chunk_text(self) -> str:
+        chunk = self._chunk
+        if isinstance(chunk, tuple):
+            text, start, end = chunk
+            return text[start:end]
+        assert chunk is not None
+        return chunk
 
     def _evict(self) -> None:
         """Drop the tree; an edited tree first becomes the item's new text."""
@@ -351,7 +360,8 @@ class KubeObject:
     def _item_text(self, wide: bool) -> str:
         """This resource as an entry under a ResourceList's `items:`."""
         if self._d is None and self._chunk is not None:
-            return self._chunk if self._chunk.endswith("\n") else self._chunk + "\n"
+            chunk = self._chunk_text()
+            return chunk if chunk.endswith("\n") else chunk + "\n"
         if self._form == "chunk" and not self._doc.rewrite:
             text = self._doc.render()
             return text if text.endswith("\n") else text + "\n"

@@ -104,8 +104,11 @@ class ResourceList:
             raise LayoutChanged("ResourceList header is not a mapping")
         parsed = _from_header(head, split.header, "ResourceList")
         residents = Residents()
-        objects = [KubeObject._lazy(chunk, i, guess_identity(chunk, split.wide), residents)
-                   for i, chunk in enumerate(split.chunks)]
+        text, bounds, wide = split.text, split.bounds, split.wide
+        objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i,
+                                    guess_identity(text, bounds[i], bounds[i + 1], wide),
+                                    residents)
+                   for i in range(len(bounds) - 1)]
         fc = None
         if parsed.function_config is not None:
             fc = KubeObject._from_chunk(parsed.function_config)
