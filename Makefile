@@ -29,7 +29,7 @@ BUILD_FLAGS += --pull=never
 endif
 
 .PHONY: help images runtime base-image image-base $(addprefix image-,$(FUNCTIONS)) \
-	wheelhouse venv test lint clean bench bench-quick
+	wheelhouse venv test demo lint clean bench bench-quick
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -85,6 +85,9 @@ bench: venv ## run every benchmark (ratios against baselines measured in the sam
 
 bench-quick: venv ## the 1,000-resource benchmarks and cold start only
 	$(VENV)/bin/python benchmarks/run.py --quick
+
+demo: venv ## render examples/blueprint/upf-lite for every site of examples/sites.yaml (demo-out/)
+	$(VENV)/bin/python scripts/demo.py
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/python -m ruff check .
