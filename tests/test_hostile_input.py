@@ -23,7 +23,8 @@ def _bomb() -> str:
         ref = ", ".join(f"*a{i - 1}" for _ in range(9))
         lines.append(f"a{i}: &a{i} [{ref}]")
     body = "\n".join("    " + ln for ln in lines)
-    return HEAD + f"items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: bomb\n  data:\n{body}\n"
+    item = "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: bomb\n  data:\n"
+    return HEAD + "items:\n" + item + body + "\n"
 
 
 def _deep(depth: int) -> str:
@@ -51,7 +52,8 @@ HOSTILE: dict[str, bytes] = {
     "alias-bomb": _bomb().encode(),
     "deep-nesting": _deep(20_000).encode(),
     "python-tag": (HEAD + "items:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n"
-                   "    name: x\n  data:\n    x: !!python/object/apply:os.system ['touch /tmp/pwned']\n"
+                   "    name: x\n  data:\n"
+                   "    x: !!python/object/apply:os.system ['touch /tmp/pwned']\n"
                    ).encode(),
     "config-of-wrong-kind": (HEAD + "items:\n" + CM.format(name="x") + "functionConfig:\n"
                              "  apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n"
