@@ -22,6 +22,7 @@ class CatalogEntry:
     description: str
     config_kinds: tuple[str, ...]
     tags: tuple[str, ...]
+    config: str  # "<module>:<dataclass>" of the typed config
 
     @property
     def image(self) -> str:
@@ -42,30 +43,37 @@ class CatalogEntry:
     @property
     def examples(self) -> list[Path]:
         root = self.directory / "examples"
-        return sorted(p for p in root.iterdir() if (p / "Kptfile").exists()) if root.is_dir() else []
+        if not root.is_dir():
+            return []
+        return sorted(p for p in root.iterdir() if (p / "Kptfile").exists())
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry("set-namespace", "set_namespace",
                  "Set the namespace of every namespaced resource, and what refers to it.",
                  ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/SetNamespace"),
-                 ("mutator", "namespace", "kpt-catalog-compatible")),
+                 ("mutator", "namespace", "kpt-catalog-compatible"),
+                 "set_namespace.function:SetNamespaceConfig"),
     CatalogEntry("ipam-inject", "ipam_inject",
                  "Allocate IP prefixes and addresses for claims and inject them into NADs.",
                  ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/IpamInject"),
-                 ("mutator", "ipam", "nephio", "networking")),
+                 ("mutator", "ipam", "nephio", "networking"),
+                 "ipam_inject.config:IpamInjectConfig"),
     CatalogEntry("vlan-assign", "vlan_assign",
                  "Allocate VLAN IDs for claims and attachments, unique per index.",
                  ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/VlanAssign"),
-                 ("mutator", "vlan", "nephio", "networking")),
+                 ("mutator", "vlan", "nephio", "networking"),
+                 "vlan_assign.config:VlanAssignConfig"),
     CatalogEntry("site-specialize", "site_specialize",
                  "Specialize a blueprint for a site: injection, setters, labels, patches.",
                  ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/SiteSpecialize"),
-                 ("mutator", "specialization", "nephio", "setters")),
+                 ("mutator", "specialization", "nephio", "setters"),
+                 "site_specialize.config:SiteSpecializeConfig"),
     CatalogEntry("policy-validate", "policy_validate",
                  "Validate resources against Kyverno policies and network integrity checks.",
                  ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/PolicyValidate"),
-                 ("validator", "policy", "kyverno", "nephio")),
+                 ("validator", "policy", "kyverno", "nephio"),
+                 "policy_validate.function:PolicyValidateConfig"),
 )
 
 
