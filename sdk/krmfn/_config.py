@@ -45,8 +45,10 @@ def load_config(fc: KubeObject | None, cls: type[T], kind: str) -> T:
     if not problems:
         validate = getattr(value, "validate", None)
         if callable(validate):
-            for item in validate() or []:
-                problems.append(item)
+            # validate() names its dataclass's fields; a ConfigMap holds them under data
+            base = "data" if strings else ""
+            for name, message in validate() or []:
+                problems.append((_join(base, name) if name else base, message))
     if problems:
         raise ConfigError(problems)
     return typing.cast(T, value)

@@ -89,6 +89,6 @@ class Result:
             r = self.resource_ref
             ns = f"{r['namespace']}/" if r.get("namespace") else ""
             where = f"{r.get('kind', '')} {ns}{r.get('name', '')}"
-        if self.field is not None:
-            where = f"{where} {self.field.path}".strip()
+        if self.field is not None and not self.message.startswith(f"{self.field.path}:"):
+            where = f"{where} {self.field.path}".strip()  # unless the message names it
         return f"{where}: {self.message}" if where else self.message
