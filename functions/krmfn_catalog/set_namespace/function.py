@@ -1,25 +1,31 @@
 """set-namespace, a drop-in for kpt's catalog function (v0.4.1) with its known bugs fixed:
-service references are changed only where they exist, and results are stable."""
+service references are changed only where they exist, depends-on references follow only
+resources that really moved, and the result names what changed in a stable order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from krmfn import ConfigError, KubeObject, ResourceList, function, load_config
+from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function, load_config
 
 __all__ = ["SetNamespaceConfig", "set_namespace"]
 
 PACKAGE_CONTEXT = "kptfile.kpt.dev"
 DEPENDS_ON = "config.kubernetes.io/depends-on"
-# (group, kind) -> path of a service namespace that is changed only where it already exists
-SERVICE_REFS = {
-    ("apiregistration.k8s.io", "APIService"): "spec.service.namespace",
+RBAC = "rbac.authorization.k8s.io"
+BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
+# (group, kind) -> where a service namespace lives; changed only where it already exists
+SERVICE_REFS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("apiregistration.k8s.io", "APIService"): ("spec", "service", "namespace"),
     ("apiextensions.k8s.io", "CustomResourceDefinition"):
-        "spec.conversion.webhook.clientConfig.service.namespace",
+        ("spec", "conversion", "webhook", "clientConfig", "service", "namespace"),
 }
-BINDINGS = {"RoleBinding", "ClusterRoleBinding"}
+MISSING_CONFIG = ("functionConfig is missing: expected a v1 ConfigMap (data.namespace) or "
+                  "fn.kpt.dev/v1alpha1 SetNamespace (namespace)")
+
+Key = tuple[str, str, str, str]  # group, kind, namespace, name: what depends-on names
 
 
 @dataclass
@@ -29,7 +35,6 @@ class SetNamespaceConfig:
 
     namespace: str = ""
     namespace_matcher: str = ""
-    name: str = ""  # the package context ConfigMap's package name
 
     def validate(self) -> list[tuple[str, str]]:
         if not self.namespace:
@@ -37,105 +42,165 @@ class SetNamespaceConfig:
         return []
 
 
+@dataclass
+class _Move:
+    """One run's decisions and what it changed, for the summary."""
+
+    target: str
+    matcher: str
+    old: set[str] = field(default_factory=set)  # namespaces replaced
+    added: int = 0  # resources that had no namespace and got one
+    changed: set[int] = field(default_factory=set)  # ids of the objects touched
+    moved: set[Key] = field(default_factory=set)  # old identities of moved resources
+
+    def wants(self, current: str) -> bool:
+        """Whether a namespace value (or "" for none) becomes the target."""
+        return current != self.target and (not self.matcher or current == self.matcher)
+
+    def note(self, obj: KubeObject, old: str) -> None:
+        self.changed.add(id(obj))
+        if old:
+            self.old.add(old)
+
+
 def _config(rl: ResourceList) -> SetNamespaceConfig:
     fc = rl.function_config
     if fc is None:
-        raise ConfigError([("", "functionConfig is missing: expected a v1 ConfigMap with "
-                                "data.namespace or fn.kpt.dev/v1alpha1 SetNamespace")])
-    if fc.kind == "ConfigMap" and fc.name == PACKAGE_CONTEXT and not fc.get("data.namespace"):
-        name = fc.get("data.name")
-        if not isinstance(name, str) or not name:
-            raise ConfigError([("data.name", "the package context has no package name")])
-        return SetNamespaceConfig(namespace=name)
+        raise FunctionError(MISSING_CONFIG)
+    if fc.api_version == "v1" and fc.kind == "ConfigMap" and fc.name == PACKAGE_CONTEXT:
+        return _from_package_context(fc)
     return load_config(fc, SetNamespaceConfig, "SetNamespace")
+
+
+def _from_package_context(fc: KubeObject) -> SetNamespaceConfig:
+    """kpt's package context names the package in `data.name`: packages instantiated from
+    one blueprint each land in a namespace named after themselves. Other keys kpt may add
+    to the context are not ours to reject."""
+    values = {}
+    for key in ("namespace", "namespaceMatcher", "name"):
+        value = fc.get(["data", key])
+        if value is not None and not isinstance(value, str):
+            raise ConfigError([(f"data.{key}", "expected a string")])
+        values[key] = value or ""
+    namespace = values["namespace"] or values["name"]
+    if not namespace:
+        raise ConfigError([("data.name", "the package context names no package "
+                                         "(and data.namespace is empty)")])
+    return SetNamespaceConfig(namespace, values["namespaceMatcher"])
 
 
 @function(name="set-namespace", readme=Path(__file__).with_name("README.md"))
 def set_namespace(rl: ResourceList) -> None:
     """Set the namespace of every namespaced resource, and of what refers to it."""
     cfg = _config(rl)
-    target, matcher = cfg.namespace, cfg.namespace_matcher
-    moved: dict[str, int] = {}
-
-    def moves(current: str) -> bool:
-        return current != target and (not matcher or current == matcher)
-
-    in_package = {(o.group, o.kind, o.namespace, o.name) for o in rl.items}
-    changed = 0
-    for obj in rl.items:
-        if obj.is_local_config:
-            continue
-        before = obj.namespace
-        touched = _set_own_namespace(rl, obj, target, moves)
-        touched |= _set_references(obj, target, moves, in_package)
-        if touched:
-            changed += 1
-            if before and before != target:
-                moved[before] = moved.get(before, 0) + 1
-    if changed:
-        olds = ", ".join(f"{ns!r}" for ns in sorted(moved)) or "no namespace"
-        rl.info(f"namespace {target!r} set on {changed} resource(s) (was: {olds})")
-    else:
-        rl.info(f"all resources already in namespace {target!r}: nothing to change")
+    move = _Move(cfg.namespace, cfg.namespace_matcher)
+    reported = len(rl.results)
+    objects = [o for o in rl.items if not o.is_local_config]
+    for obj in objects:
+        _move_object(rl, obj, move)
+        _move_service_ref(rl, obj, move)
+        _move_subjects(rl, obj, move)
+    for obj in objects:  # after every move, so references know what moved
+        _follow_depends_on(obj, move)
+    if len(rl.results) == reported:  # errors replace the summary
+        rl.info(_summary(move))
 
 
-def _set_own_namespace(rl: ResourceList, obj: KubeObject, target: str, moves: Callable[[str], bool]) -> bool:
-    if obj.kind == "Namespace" and obj.group == "":
-        if moves(obj.name):
-            obj.name = target
-            return True
-        return False
+def _move_object(rl: ResourceList, obj: KubeObject, move: _Move) -> None:
+    if obj.group == "" and obj.kind == "Namespace":
+        name = _string(rl, obj, ("metadata", "name"))
+        if name and move.wants(name):
+            obj.name = move.target
+            move.note(obj, name)
+        return
     scoped = rl.is_namespaced(obj)
-    current = obj.namespace
     if scoped is False:
-        return False
-    if current:
-        if moves(current):
-            obj.namespace = target
-            return True
-        return False
-    if scoped is True and moves(""):
-        obj.namespace = target
-        return True
-    return False
+        return
+    current = _string(rl, obj, ("metadata", "namespace"))
+    if current is None or not move.wants(current) or (not current and scoped is None):
+        return  # a custom kind of unknown scope keeps a missing namespace missing
+    move.moved.add((obj.group, obj.kind, current, obj.name))
+    obj.namespace = move.target
+    move.note(obj, current)
+    if not current:
+        move.added += 1
 
 
-def _set_references(obj: KubeObject, target: str, moves: Callable[[str], bool],
-                    in_package: set[tuple[str, str, str, str]]) -> bool:
-    touched = False
+def _move_service_ref(rl: ResourceList, obj: KubeObject, move: _Move) -> None:
     path = SERVICE_REFS.get((obj.group, obj.kind))
-    if path:
-        current = obj.get(path)
-        if isinstance(current, str) and moves(current):
-            obj.set(path, target)
-            touched = True
-    if obj.kind in BINDINGS and obj.group == "rbac.authorization.k8s.io":
-        subjects = obj.get("subjects")
-        for i, subject in enumerate(subjects if isinstance(subjects, list) else []):
-            if (isinstance(subject, dict) and subject.get("kind") == "ServiceAccount"
-                    and isinstance(subject.get("namespace"), str)
-                    and moves(subject["namespace"])):
-                obj.set(["subjects", i, "namespace"], target)
-                touched = True
-    deps = obj.get_annotation(DEPENDS_ON)
-    if deps:
-        new = _rewrite_depends_on(deps, target, moves, in_package)
-        if new != deps:
-            obj.set_annotation(DEPENDS_ON, new)
-            touched = True
-    return touched
+    current = _string(rl, obj, path) if path else None
+    if path and current and move.wants(current):
+        obj.set(path, move.target)
+        move.note(obj, current)
 
 
-def _rewrite_depends_on(value: str, target: str, moves: Callable[[str], bool],
-                        in_package: set[tuple[str, str, str, str]]) -> str:
-    """`<group>/namespaces/<ns>/<kind>/<name>` references follow their target, when the
-    target is in this package (a reference to something outside stays as it is)."""
-    out = []
-    for ref in value.split(","):
+def _move_subjects(rl: ResourceList, obj: KubeObject, move: _Move) -> None:
+    """ServiceAccount subjects name the account's namespace. One without a namespace in a
+    RoleBinding means the binding's own namespace, so it follows without an edit."""
+    if obj.group != RBAC or obj.kind not in BINDINGS:
+        return
+    subjects = obj.get("subjects")
+    if subjects is None:
+        return
+    if not isinstance(subjects, list):
+        rl.error("expected a list", obj, field="subjects")
+        return
+    for i, subject in enumerate(subjects):
+        if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
+            continue
+        current = _string(rl, obj, ("subjects", i, "namespace"))
+        if current and move.wants(current):
+            obj.set(("subjects", i, "namespace"), move.target)
+            move.note(obj, current)
+
+
+def _follow_depends_on(obj: KubeObject, move: _Move) -> None:
+    """`<group>/namespaces/<ns>/<kind>/<name>` references follow a resource of this package
+    that moved; references to anything else (outside the package) stay as they are."""
+    value = obj.get_annotation(DEPENDS_ON)
+    if not value:
+        return
+    refs = value.split(",")
+    for i, ref in enumerate(refs):
         parts = ref.strip().split("/")
-        if len(parts) == 5 and parts[1] == "namespaces":
-            group, _, ns, kind, name = parts
-            if moves(ns) and (group, kind, ns, name) in in_package:
-                ref = "/".join([group, "namespaces", target, kind, name])
-        out.append(ref)
-    return ",".join(out)
+        if len(parts) != 5 or parts[1] != "namespaces":
+            continue
+        group, _, namespace, kind, name = parts
+        if (group, kind, namespace, name) in move.moved:
+            new = "/".join([group, "namespaces", move.target, kind, name])
+            refs[i] = ref.replace(ref.strip(), new)
+    new_value = ",".join(refs)
+    if new_value != value:
+        obj.set_annotation(DEPENDS_ON, new_value)
+        move.changed.add(id(obj))
+
+
+def _string(rl: ResourceList, obj: KubeObject, path: tuple[Any, ...]) -> str | None:
+    """The string at `path`, "" when absent or null. None when it holds something else:
+    that is not a namespace, so an error result names the resource and field."""
+    value = obj.get(path)
+    if value is None or isinstance(value, str):
+        return value or ""
+    rl.error(f"expected a string, got {value!r}", obj, field=_dotted(path))
+    return None
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _summary(move: _Move) -> str:
+    target = f'"{move.target}"'
+    count = len(move.changed)
+    if not count:
+        if move.matcher:
+            return f'nothing to change: no resource in namespace "{move.matcher}"'
+        return f"nothing to change: every resource is already in namespace {target}"
+    details = []
+    if move.old:
+        details.append("was " + ", ".join(f'"{ns}"' for ns in sorted(move.old)))
+    if move.added:
+        details.append(f"added where missing on {move.added}")
+    plural = "resource" if count == 1 else "resources"
+    suffix = f" ({'; '.join(details)})" if details else ""
+    return f"namespace {target} set on {count} {plural}{suffix}"
