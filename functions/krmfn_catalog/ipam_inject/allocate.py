@@ -1,0 +1,98 @@
+"""The bridge to the allocation core: claims in, answers (or per-claim errors) out.
+
+The core and netaddr are imported here, on first use, and SQLite only when a ledger file is
+configured: a package without claims never pays for either.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from krmfn import Field, FunctionError, ResourceList, Result
+
+from .claims import CLUSTER_LABEL, Claim
+from .site import Pools
+
+__all__ = ["Answers", "LedgerUnusable", "allocate", "check_ledger_keys"]
+
+# owner key -> (status.prefix, status.gateway)
+Answers = dict[str, tuple[str, str | None]]
+
+# Where in the claim the core's complaint points, by the words it uses.
+_FIELDS = (
+    ("static prefix", "spec.prefix"),
+    ("status prefix", "status.prefix"),
+    ("prefixLength", "spec.prefixLength"),
+    ("loopback claim is a", "spec.prefixLength"),
+    ("address family", "spec.addressFamily"),
+    ("kind ", "spec.kind"),
+)
+
+
+class LedgerUnusable(FunctionError):
+    """The ledger file cannot be used: the run stops, reported on the config's `ledger`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.result = Result(message, field=Field("functionConfig.ledger"))
+
+
+def check_ledger_keys(rl: ResourceList, claims: Sequence[Claim]) -> None:
+    """A shared ledger tells sites apart by cluster: a claim without one would share its
+    answer with every other cluster-less site."""
+    for claim in claims:
+        if not claim.cluster:
+            rl.error("a shared ledger needs the claim's cluster: set spec.selector.matchLabels"
+                     f"[{CLUSTER_LABEL}], add a WorkloadCluster, or set clusterName in the "
+                     "function config", claim.obj, field="spec.selector.matchLabels")
+
+
+def allocate(rl: ResourceList, claims: Sequence[Claim], pools: Pools,
+             ledger_path: str) -> Answers | None:
+    """Answer every claim, or report each failure on its claim and return None."""
+    from krmfn_catalog.allocation.ipam import IPClaimRequest, PoolPrefix, allocate_ips
+    from krmfn_catalog.allocation.ledger import LedgerError
+
+    instances = {name: [PoolPrefix(prefix, labels) for prefix, labels in prefixes]
+                 for name, prefixes in pools.items()}
+    requests = [
+        IPClaimRequest(key=c.key, namespace=c.namespace, name=c.name, instance=c.instance,
+                       kind=c.kind, family=c.family, prefix_length=c.prefix_length,
+                       cluster=c.cluster or None, network_name=c.network_name,
+                       static_prefix=c.static_prefix, current_prefix=c.current_prefix,
+                       current_gateway=c.current_gateway)
+        for c in claims
+    ]
+    try:
+        if ledger_path:
+            from krmfn_catalog.allocation.sqlite_ledger import SqliteLedger
+
+            result = allocate_ips(instances, requests, SqliteLedger(_resolve(ledger_path)))
+        else:
+            result = allocate_ips(instances, requests)
+    except LedgerError as exc:
+        raise LedgerUnusable(str(exc)) from None
+    if result.ok:
+        return {key: (answer.prefix, answer.gateway)
+                for key, answer in result.allocations.items()}
+    by_key = {c.key: c for c in claims}
+    for error in result.errors:
+        claim = by_key[error.key]
+        message = error.message.removeprefix(f"{claim.namespace}/{claim.name}: ")
+        if claim.new and claim.source is not None:
+            message += f" (IPClaim {claim.name} to be created for {claim.source.kind} " \
+                       f"{claim.source.name})"
+        rl.error(message, claim.obj, field=_field_of(message))
+    return None
+
+
+def _field_of(message: str) -> str:
+    for words, field in _FIELDS:
+        if words in message:
+            return field
+    return "spec.networkInstance.name"
+
+
+def _resolve(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))

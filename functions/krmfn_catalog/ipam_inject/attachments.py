@@ -1,0 +1,159 @@
+"""NetworkAttachmentDefinitions carrying an Interface's allocation.
+
+ipam-inject owns the plugin's `ipam` (static address, gateway, routes to the rest of the
+network instance); every other key of an existing NAD's JSON is kept as it is, so a
+`master` of `eth1.100` written by vlan-assign survives. Naming, placement and the JSON
+layout are shared with vlan-assign (`krmfn_catalog.nephio_nad`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from krmfn import KubeObject, ResourceList
+
+from krmfn_catalog.nephio_nad import (
+    DEFAULT_MODES,
+    NAD_GROUP,
+    NAD_KIND,
+    OWNER_ANNOTATION,
+    NadConfigError,
+    created_namespace,
+    edit_plugin,
+    find_nad,
+    nad_name,
+    new_nad,
+    owner_value,
+    read_config,
+)
+
+from .plan import Plan
+from .requests import Requested
+from .site import Pools, Site
+
+__all__ = ["Attachment", "fill_attachments", "plan_attachments"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    requested: Requested
+    nad: KubeObject
+    new: bool
+
+
+def plan_attachments(rl: ResourceList, requested: Sequence[Requested]) -> list[Attachment]:
+    """Find or sketch the NAD of every Interface with a CNI; check existing ones can be
+    edited (before anything is allocated)."""
+    out: list[Attachment] = []
+    nads = [o for o in rl.items if o.kind == NAD_KIND and o.group == NAD_GROUP]
+    for request in requested:
+        if not request.cni_type:
+            continue  # a loopback: no attachment
+        interface = request.interface
+        owner = owner_value(interface)
+        nad = next((o for o in nads if o.get_annotation(OWNER_ANNOTATION) == owner), None)
+        namespace = created_namespace(interface, rl.items)
+        if nad is None:
+            nad = find_nad(nads, nad_name(interface), namespace)
+            other = nad.get_annotation(OWNER_ANNOTATION) if nad is not None else None
+            if nad is not None and other and other != owner:
+                rl.error(f"NetworkAttachmentDefinition {nad.name} already exists and belongs "
+                         f"to {other}", interface)
+                continue
+        if nad is None:
+            sketch = new_nad(interface, name=nad_name(interface), namespace=namespace,
+                             cni_type=request.cni_type)
+            out.append(Attachment(request, sketch, True))
+            continue
+        try:
+            read_config(nad)
+        except NadConfigError as exc:
+            rl.error(f"{exc}: cannot add the address of Interface {interface.name}", nad,
+                     field=exc.field)
+            continue
+        out.append(Attachment(request, nad, False))
+    return out
+
+
+def fill_attachments(rl: ResourceList, attachments: Sequence[Attachment],
+                     answers: dict[str, tuple[str, str | None]], pools: Pools, site: Site,
+                     plan: Plan) -> None:
+    """Write each Interface's allocation into its NAD (now for new ones, later for others)."""
+    for attachment in attachments:
+        request, nad = attachment.requested, attachment.nad
+        prefix, gateway = answers[request.claim.key]
+        routes = _routes(pools.get(request.claim.instance, []), prefix, gateway)
+        edit = _ipam_edit(request.cni_type, site.master_interface, prefix, gateway, routes)
+        where = f"{prefix} via {gateway}" if gateway else prefix
+        if not site.master_interface and _lacks_master(nad):
+            rl.warning("no master interface for the attachment: the package has no "
+                       "WorkloadCluster with spec.masterInterface", request.interface)
+        if attachment.new:
+            edit_plugin(nad, edit)
+            plan.create(nad, f"created NetworkAttachmentDefinition {nad.name} for Interface "
+                             f"{request.interface.name} ({where})")
+            continue
+        changed = plan.set(nad, ["metadata", "annotations", OWNER_ANNOTATION],
+                           owner_value(request.interface))
+        if edit_plugin(nad.copy(), edit):
+            plan.later(partial(edit_plugin, nad, edit))
+            changed = True
+        if changed:
+            plan.note(f"updated NetworkAttachmentDefinition {nad.name} for Interface "
+                      f"{request.interface.name} ({where})", nad)
+
+
+def _ipam_edit(cni_type: str, master: str, prefix: str, gateway: str | None,
+               routes: list[dict[str, str]]) -> Callable[[dict[str, Any]], None]:
+    def edit(plugin: dict[str, Any]) -> None:
+        plugin.setdefault("type", cni_type)
+        if master:
+            plugin.setdefault("master", master)
+        kind = plugin["type"]
+        if isinstance(kind, str) and kind in DEFAULT_MODES:
+            plugin.setdefault("mode", DEFAULT_MODES[kind])
+        old = plugin.get("ipam")
+        ipam: dict[str, Any] = {"type": "static"}
+        ipam.update(old if isinstance(old, dict) else {})
+        address: dict[str, str] = {"address": prefix}
+        if gateway:
+            address["gateway"] = gateway
+        ipam["addresses"] = [address]
+        ipam["routes"] = routes
+        plugin["ipam"] = ipam
+
+    return edit
+
+
+def _routes(prefixes: Sequence[tuple[str, dict[str, str]]], prefix: str,
+            gateway: str | None) -> list[dict[str, str]]:
+    """The instance's other prefixes of the same family, reached through the gateway."""
+    if not gateway:
+        return []
+    import netaddr  # type: ignore[import-untyped,unused-ignore]  # loaded by allocation
+
+    local = netaddr.IPNetwork(prefix).cidr
+    nets = []
+    for text, _ in prefixes:
+        try:
+            net = netaddr.IPNetwork(text).cidr
+        except (netaddr.AddrFormatError, ValueError):
+            continue
+        if net.version == local.version and not (net.first >= local.first
+                                                 and net.last <= local.last):
+            nets.append(net)
+    ordered = sorted(set(nets), key=lambda n: (n.first, n.prefixlen))
+    return [{"dst": str(net), "gw": gateway} for net in ordered]
+
+
+def _lacks_master(nad: KubeObject) -> bool:
+    try:
+        config = read_config(nad)
+    except NadConfigError:
+        return True
+    plugins = config.get("plugins")
+    plugin = plugins[0] if isinstance(plugins, list) and plugins else config
+    return not (isinstance(plugin, dict) and plugin.get("master"))

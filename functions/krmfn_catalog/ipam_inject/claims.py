@@ -1,0 +1,119 @@
+"""IPClaims as the allocator sees them: read from the package, checked field by field.
+
+A `Claim` is a view of one IPClaim: either an existing resource, or one this run plans to
+create for an Interface or a DataNetwork (not yet in the package). Reading never edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from krmfn import FieldError, KubeObject, ResourceList
+
+from .site import IPAM_GROUP, Site
+
+__all__ = [
+    "ADDRESS_FAMILY_LABEL",
+    "CLAIM_API_VERSION",
+    "CLUSTER_LABEL",
+    "NETWORK_NAME_LABEL",
+    "Claim",
+    "is_claim",
+    "read_claim",
+]
+
+CLAIM_API_VERSION = f"{IPAM_GROUP}/v1alpha1"
+CLUSTER_LABEL = "nephio.org/cluster-name"
+NETWORK_NAME_LABEL = "nephio.org/network-name"
+ADDRESS_FAMILY_LABEL = "nephio.org/address-family"
+MATCH_LABELS = ("spec", "selector", "matchLabels")
+
+
+@dataclass
+class Claim:
+    """One IPClaim's request; `source` is the Interface or DataNetwork it was made for."""
+
+    obj: KubeObject
+    kind: str
+    instance: str
+    family: str
+    cluster: str
+    new: bool = False
+    source: KubeObject | None = None
+    prefix_length: int | None = None
+    network_name: str | None = None
+    static_prefix: str | None = None
+    current_prefix: str | None = None
+    current_gateway: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+    @property
+    def namespace(self) -> str:
+        return self.obj.namespace
+
+    @property
+    def key(self) -> str:
+        """The owner key a ledger files the answer under: site, then claim identity."""
+        return f"{self.cluster}/{self.namespace}/{self.name}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+
+def is_claim(obj: KubeObject) -> bool:
+    return obj.kind == "IPClaim" and obj.group == IPAM_GROUP
+
+
+def read_claim(rl: ResourceList, obj: KubeObject, site: Site) -> Claim | None:
+    """The claim's request, or None after reporting what is wrong with it."""
+    try:
+        labels = _labels(obj)
+        kind = obj.get_str("spec.kind", None)
+        instance = obj.get_str("spec.networkInstance.name", None)
+        family = obj.get_str("spec.addressFamily", None) or labels.get(ADDRESS_FAMILY_LABEL)
+        claim = Claim(
+            obj,
+            kind=kind or "",
+            instance=instance or "",
+            family=family or "ipv4",
+            cluster=labels.get(CLUSTER_LABEL) or site.cluster,
+            prefix_length=_length(obj),
+            network_name=labels.get(NETWORK_NAME_LABEL),
+            static_prefix=obj.get_str("spec.prefix", None),
+            current_prefix=obj.get_str("status.prefix", None),
+            current_gateway=obj.get_str("status.gateway", None),
+        )
+    except FieldError as exc:
+        rl.error(str(exc), obj, field=exc.path)
+        return None
+    if not kind:
+        rl.error("spec.kind is required (network, loopback or pool)", obj, field="spec.kind")
+        return None
+    if not instance:
+        rl.error("spec.networkInstance.name is required", obj, field="spec.networkInstance.name")
+        return None
+    return claim
+
+
+def _labels(obj: KubeObject) -> dict[str, str]:
+    value = obj.get(MATCH_LABELS)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FieldError("spec.selector.matchLabels", "expected a map")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise FieldError(f'spec.selector.matchLabels["{key}"]', "expected a string")
+        out[str(key)] = item
+    return out
+
+
+def _length(obj: KubeObject) -> int | None:
+    value: Any = obj.get_int("spec.prefixLength", None)
+    return None if value is None else int(value)

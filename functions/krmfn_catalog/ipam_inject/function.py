@@ -1,0 +1,74 @@
+"""ipam-inject: allocate IP prefixes and addresses for IPClaims, and inject them where a
+workload needs them (Nephio NetworkAttachmentDefinitions, or any field by config).
+
+One run is all or nothing: requests are read and checked, claims answered, and only then
+is anything written; an error anywhere leaves the package as it came.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from krmfn import KubeObject, ResourceList, function
+
+from .allocate import Answers, allocate, check_ledger_keys
+from .attachments import fill_attachments, plan_attachments
+from .claims import Claim, is_claim, read_claim
+from .config import IpamInjectConfig
+from .injections import inject, plan_injections
+from .plan import Plan
+from .requests import plan_requests
+from .site import read_pools, read_site
+
+__all__ = ["IpamInjectConfig", "ipam_inject"]
+
+
+@function(name="ipam-inject", config=IpamInjectConfig, config_kind="IpamInject",
+          readme=Path(__file__).with_name("README.md"))
+def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
+    """Allocate IP prefixes and addresses for IPClaims and inject them into NADs."""
+    site = read_site(rl, config.cluster_name)
+    pools = read_pools(rl)
+    plan = Plan()
+    views = {id(obj): read_claim(rl, obj, site) for obj in rl.items if is_claim(obj)}
+    requested = plan_requests(rl, site, views, plan)
+    attachments = plan_attachments(rl, requested)
+    claims = [c for c in (views.get(id(o)) for o in [*rl.items, *plan.created]) if c]
+    if config.ledger:
+        check_ledger_keys(rl, claims)
+    sketches = [a.nad for a in attachments if a.new]
+    planned = plan_injections(rl, config.injections, claims,
+                              [*rl.items, *plan.created, *sketches])
+    if rl.has_errors:
+        return
+    if not claims:
+        rl.info("no IPClaims, Interfaces or DataNetworks to allocate for: nothing to change")
+        return
+    answers = allocate(rl, claims, pools, config.ledger)
+    if answers is None:
+        return
+    for claim in claims:
+        _write_status(claim, answers, plan)
+    fill_attachments(rl, attachments, answers, pools, site, plan)
+    inject(planned, answers, plan)
+    if not plan.notes:
+        rl.info(f"all {len(claims)} IPClaim(s) already allocated: nothing to change")
+    plan.apply(rl)
+
+
+def _write_status(claim: Claim, answers: Answers, plan: Plan) -> None:
+    prefix, gateway = answers[claim.key]
+    status = {"prefix": prefix, **({"gateway": gateway} if gateway else {})}
+    obj: KubeObject = claim.obj
+    current = obj.get("status")
+    if isinstance(current, dict):
+        changed = plan.set(obj, "status.prefix", prefix)
+        if gateway:
+            changed = plan.set(obj, "status.gateway", gateway) or changed
+        else:
+            changed = plan.delete(obj, "status.gateway") or changed
+    else:
+        changed = plan.set(obj, "status", status)
+    if changed:
+        via = f", gateway {gateway}" if gateway else ""
+        plan.note(f"IPClaim {claim.label}: allocated {prefix}{via}", obj)
