@@ -105,7 +105,7 @@ def _commit(pkg: Path) -> None:
 
 def test_every_fixture_is_covered() -> None:
     """A case added to the fixtures cannot go unchecked."""
-    for version, names in (("v0.4.1", V041), ("master", MASTER + [NO_CONFIG.split("/", 1)[1]])):
+    for version, names in (("v0.4.1", V041), ("master", [*MASTER, NO_CONFIG.split("/", 1)[1]])):
         found = sorted(str(p.parent.relative_to(ROOT / version))
                        for p in (ROOT / version).glob("*/**/Kptfile"))
         assert found == sorted(names), version
