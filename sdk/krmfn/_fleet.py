@@ -29,6 +29,7 @@ _SITE_FUNCTION = "site-specialize"
 class FleetSite:
     name: str
     facts: Mapping[str, Any]
+    values: Mapping[str, Any] = field(default_factory=dict)  # setter values for this site
 
 
 @dataclass
@@ -52,17 +53,22 @@ def load_sites(path: str | Path) -> list[FleetSite]:
         raise ValueError(f"{path}: expected a list of sites")
     sites = []
     for i, entry in enumerate(data):
-        if isinstance(entry, dict) and isinstance(entry.get("site"), dict):
-            entry = {**entry["site"], **{k: v for k, v in entry.items() if k != "site"}}
         if not isinstance(entry, dict):
             raise ValueError(f"{path}: site {i} is not a map")
-        name = entry.get("name") or entry.get("clusterName")
+        values = entry.get("values") or {}
+        if isinstance(entry.get("site"), dict):  # a SiteSpecialize config per site
+            meta = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
+            name = meta.get("name") or entry["site"].get("clusterName")
+            facts = dict(entry["site"])
+        else:
+            name = entry.get("name") or entry.get("clusterName")
+            facts = {k: v for k, v in entry.items() if k not in ("name", "values")}
         if not isinstance(name, str) or not name:
             raise ValueError(f"{path}: site {i} has no name or clusterName")
-        facts = {k: v for k, v in entry.items() if k not in ("name", "apiVersion", "kind",
-                                                             "metadata")}
+        if not isinstance(values, dict):
+            raise ValueError(f"{path}: site {name}: values must be a map")
         facts.setdefault("clusterName", name)
-        sites.append(FleetSite(name, facts))
+        sites.append(FleetSite(name, facts, values))
     names = [s.name for s in sites]
     if len(set(names)) != len(names):
         raise ValueError(f"{path}: site names must be unique")
@@ -88,16 +94,19 @@ def _prepare(blueprint: Path, target: Path, site: str) -> None:
     os.replace(tmp, target)
 
 
-def _render_site(args: tuple[str, str, str, dict[str, Any], str]) -> SiteOutcome:
-    blueprint, out, name, facts, ledger = args
+def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
+                 ) -> SiteOutcome:
+    blueprint, out, name, facts, values, ledger = args
     start = time.perf_counter()
     target = Path(out) / name
     try:
         _prepare(Path(blueprint), target, name)
     except Exception as exc:  # one broken site must not stop the fleet
         return SiteOutcome(name, False, time.perf_counter() - start, [f"copy failed: {exc}"])
-    overrides: dict[str, dict[str, Any]] = {_SITE_FUNCTION: {"kind": "SiteSpecialize",
-                                                             "site": facts}}
+    site: dict[str, Any] = {"kind": "SiteSpecialize", "site": facts}
+    if values:
+        site["values"] = values
+    overrides: dict[str, dict[str, Any]] = {_SITE_FUNCTION: site}
     if ledger:
         for fn in _LEDGER_FUNCTIONS:
             overrides[fn] = {"ledger": ledger}
@@ -118,7 +127,7 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
     out.mkdir(parents=True, exist_ok=True)
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
     work = [(str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
-             ledger_path) for s in sites]
+             dict(s.values), ledger_path) for s in sites]
     if jobs <= 1:
         stream: Iterator[SiteOutcome] = map(_render_site, work)
         results = list(progress(stream, len(work)) if progress else stream)

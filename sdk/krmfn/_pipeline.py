@@ -104,7 +104,7 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
     if fn is None:
         return StepResult(name, [Result(f"unknown function {ref!r}: not in the catalog")], False)
     try:
-        config = _step_config(rl, step, overrides.get(fn.name))
+        config = _step_config(rl, step, overrides.get(fn.name), fn.config_kind)
     except KrmfnError as exc:
         return StepResult(name, _results_for(exc), False)
     selected = _select(rl.items, step)
@@ -122,7 +122,7 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
 
 
 def _step_config(rl: ResourceList, step: Mapping[str, Any],
-                 override: Mapping[str, Any] | None) -> KubeObject | None:
+                 override: Mapping[str, Any] | None, kind: str) -> KubeObject | None:
     config: KubeObject | None = None
     if step.get("configPath"):
         wanted = str(step["configPath"]).lstrip("./")
@@ -136,7 +136,7 @@ def _step_config(rl: ResourceList, step: Mapping[str, Any],
     if not override:
         return config
     merged = config.to_dict() if config is not None else {
-        "apiVersion": "fn.kpt.dev/v1alpha1", "kind": "", "metadata": {"name": "fleet"}}
+        "apiVersion": "fn.kpt.dev/v1alpha1", "kind": kind, "metadata": {"name": "fleet"}}
     target = merged.setdefault("data", {}) if merged.get("kind") == "ConfigMap" else merged
     is_map = merged.get("kind") == "ConfigMap"
     for key, value in override.items():
@@ -146,6 +146,8 @@ def _step_config(rl: ResourceList, step: Mapping[str, Any],
             # a ConfigMap carries the same facts as flat string keys
             target.update({str(k): _as_string(v) for k, v in value.items()
                            if not isinstance(v, Mapping)})
+        elif isinstance(value, Mapping) and isinstance(target.get(key), Mapping):
+            target[key] = {**target[key], **value}  # e.g. a site's setter values
         else:
             target[key] = _as_string(value) if is_map else value
     return KubeObject.from_dict(merged)
