@@ -73,7 +73,10 @@ class Doc:
         self.wide_lists = False
         self._edits: list[_Edit] = []
         self._scalar_edits: dict[int, _Edit] = {}
-        self._orig_end: dict[int, int] = {}
+        # id(node) -> (node, where its text ends in `text`): for nodes that replaced original
+        # text, and for collections that lost entries (their original extent still counts).
+        # The node is held so that its id cannot be reused by a later node.
+        self._orig_end: dict[int, tuple[Node, int]] = {}
 
     @property
     def changed(self) -> bool:
@@ -183,20 +186,23 @@ class Doc:
         else:
             parent.value[slot] = new
         if is_synthetic(parent) or is_synthetic(old):
-            if id(old) in self._orig_end:
-                self._orig_end[id(new)] = self._orig_end[id(old)]
+            known = self._known_end(old)
+            if known is not None:
+                self._orig_end[id(new)] = (new, known)
             for e in self._edits:
                 if e.node is old:
                     e.node = new
             return
         end = self._region_end(old)
-        self._orig_end[id(new)] = end
+        self._orig_end[id(new)] = (new, end)
+        self._drop_edits_under(old)
         if isinstance(parent, MappingNode):
             key = parent.value[slot][0]
             colon = self.text.index(":", key.end_mark.index)
             start, ctx = colon + 1, ("map", key.start_mark.column)
         else:
-            start, ctx = old.start_mark.index, ("seq", old.start_mark.column)
+            # the column of the `- ` (values are rendered two columns right of it)
+            start, ctx = old.start_mark.index, ("seq", old.start_mark.column - 2)
         if parent.flow_style:
             start, ctx = old.start_mark.index, ("flow", self._json_like(parent))
         self._edits.append(_Edit("value", start, end, len(self._edits), new, ctx))
@@ -211,7 +217,8 @@ class Doc:
         else:
             pos, ctx = self._block_insert_pos(mapping), ("map", self._block_column(mapping))
         mapping.value.append(pair)
-        self._edits.append(_Edit("insert", pos, pos, len(self._edits), pair[1], (*ctx, pair[0])))
+        self._edits.append(_Edit("insert", pos, pos, len(self._edits), pair[1],
+                                 (*ctx, pair[0], mapping)))
 
     def _append(self, seq: SequenceNode, value: Any) -> None:
         node = to_node(value)
@@ -223,7 +230,7 @@ class Doc:
         else:
             pos, ctx = self._block_insert_pos(seq), ("seq", self._block_column(seq))
         seq.value.append(node)
-        self._edits.append(_Edit("insert", pos, pos, len(self._edits), node, (*ctx, None)))
+        self._edits.append(_Edit("insert", pos, pos, len(self._edits), node, (*ctx, None, seq)))
 
     def _remove(self, parent: MappingNode | SequenceNode, idx: int) -> None:
         item = parent.value[idx]
@@ -232,35 +239,90 @@ class Doc:
         if is_synthetic(parent):
             del parent.value[idx]
             return
-        if len(parent.value) == 1 and not parent.flow_style:
-            self._replace_with_empty(parent)
-            del parent.value[idx]
-            return
+        if self._known_end(parent) is None:  # its extent in the text outlives its entries
+            self._orig_end[id(parent)] = (parent, self._end_of(parent))
         if is_synthetic(first):
             self._edits = [e for e in self._edits if e.node is not node]
             del parent.value[idx]
+            if not parent.value and not parent.flow_style:
+                self._replace_with_empty(parent)
             return
-        text = self.text
-        if parent.flow_style:
-            if idx + 1 < len(parent.value):
-                nxt = parent.value[idx + 1]
-                nxt_start = (nxt[0] if isinstance(parent, MappingNode) else nxt).start_mark
-                start, end = first.start_mark.index, nxt_start.index
-            else:
-                prev = parent.value[idx - 1]
-                prev_node = prev[1] if isinstance(parent, MappingNode) else prev
-                start, end = self._end_of(prev_node), node.end_mark.index
-        else:
-            ls = line_start(text, first.start_mark.index)
-            prefix = text[ls : first.start_mark.index]
-            end = self._region_end(node)
-            end = end + 1 if end < len(text) and text[end] == "\n" else end
-            if prefix.strip() and isinstance(parent, MappingNode) and idx + 1 < len(parent.value):
-                start, end = first.start_mark.index, parent.value[idx + 1][0].start_mark.index
-            else:
-                start = ls
+        if not parent.flow_style and not any(
+            not is_synthetic(e[0] if isinstance(e, tuple) else e)
+            for i, e in enumerate(parent.value) if i != idx
+        ):
+            # The last entry from the text goes: what remains (if anything) was added by the
+            # function, and is written afresh in place of the whole collection.
+            holder, seg = self._parent_of(parent)
+            if holder is None or seg is None:
+                raise FieldError("", "cannot remove the last field of the whole object")
+            self._drop_edits_under(node)
+            del parent.value[idx]
+            self._replace(holder, seg, parent, to_node(construct(parent)))
+            return
+        start, end = (self._flow_span if parent.flow_style else self._block_span)(parent, idx)
         del parent.value[idx]
+        self._drop_edits_under(node)
         self._edits.append(_Edit("delete", start, end, len(self._edits)))
+
+    def _drop_edits_under(self, node: Node) -> None:
+        """Forget edits inside a subtree whose text goes away (an insert at its very end
+        would otherwise survive it)."""
+        if not self._edits:
+            return
+        ids: set[int] = set()
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            ids.add(id(n))
+            if isinstance(n, MappingNode):
+                stack.extend(v for _, v in n.value)
+            elif isinstance(n, SequenceNode):
+                stack.extend(n.value)
+        self._edits = [e for e in self._edits if e.node is None or id(e.node) not in ids]
+        for key in [k for k in self._scalar_edits if k in ids]:
+            del self._scalar_edits[key]
+
+    def _flow_span(self, parent: MappingNode | SequenceNode, idx: int) -> tuple[int, int]:
+        """The text an entry of a flow collection takes, with one of its commas."""
+        firsts = [e[0] if isinstance(e, tuple) else e for e in parent.value]
+        lasts = [e[1] if isinstance(e, tuple) else e for e in parent.value]
+        start, end = int(firsts[idx].start_mark.index), self._end_of(lasts[idx])
+        after = [i for i in range(idx + 1, len(firsts)) if not is_synthetic(firsts[i])]
+        if after:
+            return start, int(firsts[after[0]].start_mark.index)
+        before = [i for i in range(idx) if not is_synthetic(firsts[i])]
+        if before:
+            return self._end_of(lasts[before[-1]]), end
+        return start, end
+
+    def _block_span(self, parent: MappingNode | SequenceNode, idx: int) -> tuple[int, int]:
+        """The lines an entry of a block collection takes, with the comment ending its last
+        line (and for a list entry its `- `). An entry that shares its first line with an
+        outer `- ` keeps that dash: the text up to the next entry goes instead."""
+        text = self.text
+        item = parent.value[idx]
+        first, node = (item[0], item[1]) if isinstance(item, tuple) else (item, item)
+        begin = int(first.start_mark.index)
+        if isinstance(parent, SequenceNode):
+            dash = _dash_before(text, begin)
+            begin = dash if dash >= 0 else begin
+        ls = line_start(text, begin)
+        end = self._region_end(node)
+        stop = line_end(text, end)
+        rest = text[end:stop].strip(" \t")
+        if not rest or rest.startswith("#"):
+            end = stop + 1 if stop < len(text) else stop
+        if not text[ls:begin].strip():
+            return ls, end
+        for later in parent.value[idx + 1 :]:
+            later_first = later[0] if isinstance(later, tuple) else later
+            if not is_synthetic(later_first):
+                later_begin = int(later_first.start_mark.index)
+                if isinstance(parent, SequenceNode):
+                    later_begin = max(_dash_before(text, later_begin), begin)
+                return begin, later_begin
+        return begin, end
 
     def _replace_with_empty(self, parent: MappingNode | SequenceNode) -> None:
         """A block collection that loses its last entry becomes `{}` / `[]` in place."""
@@ -291,8 +353,9 @@ class Doc:
         """Where a node's own text ends; for block collections the end of their last leaf,
         not libyaml's end mark (which lies past comments that belong to what follows)."""
         while True:
-            if id(node) in self._orig_end:
-                return self._orig_end[id(node)]
+            known = self._known_end(node)
+            if known is not None:
+                return known
             if isinstance(node, ScalarNode) or node.flow_style or not node.value:
                 end = int(node.end_mark.index)
                 if isinstance(node, ScalarNode) and node.style in ("|", ">"):
@@ -300,8 +363,13 @@ class Doc:
                 return end
             children = node.value if isinstance(node, SequenceNode) else [v for _, v in
                                                                           node.value]
-            originals = [c for c in children if not is_synthetic(c) or id(c) in self._orig_end]
+            originals = [c for c in children
+                         if not is_synthetic(c) or self._known_end(c) is not None]
             node = originals[-1]
+
+    def _known_end(self, node: Node) -> int | None:
+        entry = self._orig_end.get(id(node))
+        return entry[1] if entry is not None and entry[0] is node else None
 
     def _region_end(self, node: Node) -> int:
         """End of the text a node occupies: the end of its last line for block collections
@@ -343,9 +411,11 @@ class Doc:
                 self.start : self.end]
         out: list[str] = []
         pos = self.start
-        # Inserts sort before replacements at the same place; an edit that starts inside a
-        # span already replaced belongs to text that no longer exists, so it is dropped.
-        for e in sorted(self._edits, key=lambda e: (e.start, e.kind != "insert", e.seq)):
+        # Inserts sort before replacements at the same place, and the widest replacement
+        # first: an edit that starts inside a span already replaced belongs to text that no
+        # longer exists, so it is dropped.
+        for e in sorted(self._edits,
+                        key=lambda e: (e.start, e.kind != "insert", -e.end, e.seq)):
             if e.start < pos:
                 continue
             out.append(text[pos : e.start])
@@ -367,8 +437,8 @@ class Doc:
             json_style = e.ctx[1]
             if e.kind == "value":
                 return render_flow(value, json_style=json_style)
-            key = e.ctx[2]
-            sep = "" if e.start == 0 or self.text[e.start - 1] in "{[" else ", "
+            key, parent = e.ctx[2], e.ctx[3]
+            sep = ", " if _position(parent, node) > 0 else ""
             if key is None:
                 return sep + render_flow(value, json_style=json_style)
             k = render_scalar(construct(key), flow=True, json_style=json_style)
@@ -398,6 +468,31 @@ class Doc:
         lines = render_block(value, col + 2, wide_lists=self.wide_lists)
         lines[0] = lines[0][col + 2 :]
         return "\n".join(lines)
+
+
+def _dash_before(text: str, start: int) -> int:
+    """Index of the `-` that opens the block list entry starting at `start` (-1 if none):
+    on the same line, or on an earlier one with only blanks and comments in between."""
+    pos = start
+    while True:
+        ls = line_start(text, pos)
+        before = text[ls:pos]
+        if pos != start and "#" in before:
+            before = before[: before.index("#")]
+        stripped = before.rstrip()
+        if stripped.endswith("-"):
+            return ls + len(stripped) - 1
+        if stripped or ls == 0:
+            return -1
+        pos = ls - 1
+
+
+def _position(parent: MappingNode | SequenceNode, node: Node) -> int:
+    """Where `node` (an entry, or the value of a pair) now stands in `parent`."""
+    for i, entry in enumerate(parent.value):
+        if (entry[1] if isinstance(entry, tuple) else entry) is node:
+            return i
+    return -1
 
 
 def _child(node: Node | None, seg: Segment) -> Node | None:
