@@ -262,13 +262,14 @@ def parse_resource_list(text: str) -> ParsedList:
 
 
 def _whole_chunk(text: str, node: Node, nxt: Node | None) -> Chunk:
-    """An item of a document composed whole: block items keep their `- ` line (chunk
-    form), flow items (JSON) are taken as the bare node."""
+    """An item of a document composed whole: an item with its own `- ` line keeps that
+    line and everything up to the next item (chunk form: comments stay, the header is
+    kept); items of a flow sequence (JSON) are taken as the bare node."""
     from krmfn._document import Doc
     from krmfn._nodes import line_end
 
     start, end = int(node.start_mark.index), int(node.end_mark.index)
-    if isinstance(node, MappingNode) and not node.flow_style and node.value:
+    if isinstance(node, MappingNode) and node.value:
         ls = _dash_line(text, start)
         if ls >= 0:
             if nxt is not None:
