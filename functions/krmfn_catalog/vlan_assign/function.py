@@ -135,8 +135,10 @@ def _write_claim(rl: ResourceList, entry: ClaimEntry, vlan_id: int) -> int:
     changes = 0
     if entry.set_index:
         entry.obj.set(INDEX_FIELD, entry.index)
-        rl.info(f"moved from VLAN index {entry.old_index!r} to {entry.index!r}, its"
-                " Interface's cluster", entry.obj, field=INDEX_FIELD)
+        was = f"moved from {entry.old_index!r}" if isinstance(entry.old_index, str) else "set"
+        interface = entry.interface.name if entry.interface is not None else ""
+        rl.info(f"VLAN index {was} to {entry.index!r}, the cluster of Interface"
+                f" {interface!r}", entry.obj, field=INDEX_FIELD)
         changes += 1
     if entry.owner:
         entry.obj.set_annotation(OWNER_ANNOTATION, entry.owner)
