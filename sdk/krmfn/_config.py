@@ -39,7 +39,7 @@ def load_config(fc: KubeObject | None, cls: type[T], kind: str) -> T:
         data = {k: v for k, v in raw.items() if k not in _META_KEYS}
         strings = False
     else:
-        raise ConfigError([("", f"functionConfig {fc.api_version}/{fc.kind} is not supported: "
+        raise ConfigError([("", f"{fc.api_version}/{fc.kind} is not supported: "
                                 f"use a v1 ConfigMap or {CONFIG_GROUP}/v1alpha1 {kind}")])
     value = decode(cls, data, "data" if strings else "", problems, strings=strings)
     if not problems:
