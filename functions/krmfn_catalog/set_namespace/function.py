@@ -181,8 +181,17 @@ def _string(rl: ResourceList, obj: KubeObject, path: tuple[Any, ...]) -> str | N
     value = obj.get(path)
     if value is None or isinstance(value, str):
         return value or ""
-    rl.error(f"expected a string, got {value!r}", obj, field=_dotted(path))
+    rl.error(f"expected a string, got {_describe(value)}", obj, field=_dotted(path))
     return None
+
+
+def _describe(value: Any) -> str:
+    kinds = {dict: "a map", list: "a list", bool: "a boolean", int: "an integer",
+             float: "a number"}
+    kind = kinds.get(type(value), type(value).__name__)
+    if isinstance(value, (dict, list)):
+        return kind
+    return f"{kind} ({str(value).lower() if isinstance(value, bool) else value})"
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
