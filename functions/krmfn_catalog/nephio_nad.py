@@ -145,14 +145,34 @@ def interface_nad(items: Sequence[KubeObject], interface: KubeObject,
     return nad, None
 
 
-def new_nad(interface: KubeObject, *, name: str, namespace: str, cni_type: str) -> KubeObject:
+def inherited_metadata(owner: KubeObject, name: str, namespace: str,
+                       items: Iterable[KubeObject] = ()) -> dict[str, Any]:
+    """metadata of a resource created for `owner`. It carries the owner's labels, and the
+    `nephio.org/` labels (the site's) of the workload that owns the Interface, so that a
+    labelling step earlier in the pipeline finds nothing left to do on the next render."""
+    metadata: dict[str, Any] = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
+    labels = dict(owner.labels)
+    ref = owner_of(owner)
+    if ref is not None:
+        for obj in items:
+            if (obj.api_version, obj.kind, obj.name) == (ref.api_version, ref.kind, ref.name):
+                labels.update({k: v for k, v in obj.labels.items()
+                               if k.startswith("nephio.org/")})
+                break
+    if labels:
+        metadata["labels"] = labels
+    return metadata
+
+
+def new_nad(interface: KubeObject, *, name: str, namespace: str, cni_type: str,
+            items: Iterable[KubeObject] = ()) -> KubeObject:
     """The skeleton both functions create: cniVersion and one plugin of `cni_type`."""
     plugin: dict[str, Any] = {"type": cni_type}
     if cni_type in DEFAULT_MODES:
         plugin["mode"] = DEFAULT_MODES[cni_type]
-    metadata: dict[str, Any] = {"name": name}
-    if namespace:
-        metadata["namespace"] = namespace
+    metadata = inherited_metadata(interface, name, namespace, items)
     metadata["annotations"] = {OWNER_ANNOTATION: owner_value(interface)}
     config = {"cniVersion": CNI_VERSION, "plugins": [plugin]}
     return KubeObject.from_dict({

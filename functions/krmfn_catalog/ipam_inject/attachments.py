@@ -65,7 +65,7 @@ def plan_attachments(rl: ResourceList, requested: Sequence[Requested]) -> list[A
                 continue
         if nad is None:
             sketch = new_nad(interface, name=nad_name(interface), namespace=namespace,
-                             cni_type=request.cni_type)
+                             cni_type=request.cni_type, items=rl.items)
             out.append(Attachment(request, sketch, True))
             continue
         try:

@@ -14,7 +14,12 @@ from typing import Any, Literal
 
 from krmfn import FieldError, KubeObject, ResourceList
 
-from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, created_namespace, owner_value
+from krmfn_catalog.nephio_nad import (
+    OWNER_ANNOTATION,
+    created_namespace,
+    inherited_metadata,
+    owner_value,
+)
 
 from .claims import (
     ADDRESS_FAMILY_LABEL,
@@ -177,10 +182,7 @@ def _find_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
 
 def _new_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
                spec: dict[str, Any], plan: Plan) -> Claim:
-    metadata: dict[str, Any] = {"name": name}
-    namespace = created_namespace(source, rl.items)
-    if namespace:
-        metadata["namespace"] = namespace
+    metadata = inherited_metadata(source, name, created_namespace(source, rl.items))
     metadata["annotations"] = {LOCAL_CONFIG: "true", OWNER_ANNOTATION: owner}
     obj = KubeObject.from_dict({"apiVersion": CLAIM_API_VERSION, "kind": "IPClaim",
                                 "metadata": metadata, "spec": spec})

@@ -165,7 +165,8 @@ def _nad_for(interface: KubeObject, items: Sequence[KubeObject], namespace: str,
         problems.append(Problem(f"is required to create NetworkAttachmentDefinition {name!r}",
                                 interface, "spec.cniType"))
         return None
-    return new_nad(interface, name=name, namespace=namespace, cni_type=cni_type), True, False
+    return (new_nad(interface, name=name, namespace=namespace, cni_type=cni_type, items=items),
+            True, False)
 
 
 def _text(obj: KubeObject, path: str) -> str | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from krmfn import KubeObject
 
-from krmfn_catalog.nephio_nad import OWNER_ANNOTATION
+from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, inherited_metadata
 
 from .indexes import IndexBook
 from .model import CLAIM_API_VERSION, CLAIM_KIND, VLAN_GROUP, Problem, is_kind
@@ -60,9 +60,7 @@ def read_claims(items: Iterable[KubeObject]) -> list[ClaimEntry]:
 
 def new_claim(interface: KubeObject, namespace: str, index: str, owner: str) -> ClaimEntry:
     """The claim an Interface needs: named after it, on its cluster's index."""
-    metadata: dict[str, object] = {"name": interface.name}
-    if namespace:
-        metadata["namespace"] = namespace
+    metadata = inherited_metadata(interface, interface.name, namespace)
     metadata["annotations"] = {LOCAL_CONFIG: "true", OWNER_ANNOTATION: owner}
     obj = KubeObject.from_dict({
         "apiVersion": CLAIM_API_VERSION,
