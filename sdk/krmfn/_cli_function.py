@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from krmfn._function import Function
+    from krmfn._object import KubeObject
+    from krmfn._resource_list import ResourceList
 
 __all__ = ["run_cli"]
 
@@ -73,7 +75,7 @@ def _parse_args(argv: list[str]) -> tuple[list[str], dict[str, str], str | None,
     return paths, pairs, config, in_place
 
 
-def _config_object(pairs: dict[str, str], config_file: str | None) -> object | None:
+def _config_object(pairs: dict[str, str], config_file: str | None) -> KubeObject | None:
     from krmfn._errors import InputError
     from krmfn._object import KubeObject
 
@@ -106,7 +108,7 @@ def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> 
         from krmfn._resource_list import ResourceList
 
         rl = ResourceList.parse(text)
-        rl.function_config = fc  # type: ignore[assignment]
+        rl.function_config = fc
         text = rl.to_text()
     out = fn.run_text(text)
     sys.stdout.write(out.stdout)
@@ -116,12 +118,11 @@ def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> 
 
 def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
                config_file: str | None, in_place: bool) -> int:
-    from krmfn._object import KubeObject
     from krmfn._package import read_package
 
     rl, pkg = read_package(paths)
     fc = _config_object(pairs, config_file)
-    rl.function_config = fc if isinstance(fc, KubeObject) else None
+    rl.function_config = fc
     if not in_place:
         for obj in rl.items:
             if obj._origin:
@@ -140,13 +141,10 @@ def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
     return code
 
 
-def fn_in_place(fn: Function, rl: object) -> tuple[object, int, str]:
+def fn_in_place(fn: Function, rl: ResourceList) -> tuple[ResourceList, int, str]:
     """Run in process on items read from files; on failure nothing will be written."""
     from krmfn._errors import KrmfnError
     from krmfn._function import _results_for
-    from krmfn._resource_list import ResourceList
-
-    assert isinstance(rl, ResourceList)
     try:
         fn.process(rl)
     except KrmfnError as exc:
@@ -158,10 +156,8 @@ def fn_in_place(fn: Function, rl: object) -> tuple[object, int, str]:
     return rl, 0, ""
 
 
-def _annotate(obj: object, path: str, index: int) -> None:
-    from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
-
-    assert isinstance(obj, KubeObject)
+def _annotate(obj: KubeObject, path: str, index: int) -> None:
+    from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS
     for key in PATH_ANNOTATIONS:
         if obj.get_annotation(key) is None:
             obj.set_annotation(key, path)

@@ -57,8 +57,9 @@ def load_sites(path: str | Path) -> list[FleetSite]:
             raise ValueError(f"{path}: site {i} is not a map")
         values = entry.get("values") or {}
         if isinstance(entry.get("site"), dict):  # a SiteSpecialize config per site
-            meta = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
-            name = meta.get("name") or entry["site"].get("clusterName")
+            meta = entry.get("metadata")
+            name = (meta.get("name") if isinstance(meta, dict) else None) or entry["site"].get(
+                "clusterName")
             facts = dict(entry["site"])
         else:
             name = entry.get("name") or entry.get("clusterName")

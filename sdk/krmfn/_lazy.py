@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import yaml
-from yaml.cyaml import CParser
+from yaml._yaml import CParser
 
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -83,7 +83,7 @@ def split_items(text: str) -> LazySplit | None:
     return LazySplit(header, starts[0], pad == "  ", text, [*starts, block_end])
 
 
-class _ChunkComposer(CParser):  # type: ignore[misc]
+class _ChunkComposer(CParser):
     """libyaml's composer alone: no constructor, the same memoized resolver as `compose`."""
 
     resolve = staticmethod(_resolve)
@@ -95,7 +95,7 @@ class _ChunkComposer(CParser):  # type: ignore[misc]
         """No path resolvers."""
 
 
-def compose_chunk(chunk: str, index: int) -> Node:
+def compose_chunk(chunk: str, index: int) -> MappingNode:
     """The one resource a chunk holds; LayoutChanged if it is not exactly that."""
     _guard_depth(chunk, f"items[{index}]")
     try:

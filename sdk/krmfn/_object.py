@@ -20,6 +20,7 @@ from krmfn._nodes import (
     construct,
     find_key,
     line_end,
+    line_start,
 )
 from krmfn._parse import Chunk, check_tree, compose
 from krmfn._path import Path, format_path, parse_path
@@ -104,7 +105,8 @@ class KubeObject:
         if doc.changed:
             self._chunk = doc.render()
             self._dirty = True
-        self._facts = identity(doc.root) if isinstance(doc.root, MappingNode) else None
+        root = doc.root
+        self._facts = identity(root) if isinstance(root, MappingNode) else None
         self._d = None
 
     def _verify(self) -> None:
@@ -124,13 +126,15 @@ class KubeObject:
         root = compose(text, "resource")
         if not isinstance(root, MappingNode):
             raise InputError("resource: the document is not a mapping")
-        aliased = check_tree(root, "resource")
-        return cls(Doc(text, root, rewrite=aliased), "doc")
+        if check_tree(root, "resource"):
+            return cls(Doc(text, _unshared(root), rewrite=True), "doc")
+        return cls(Doc(text, root), "doc")
 
     @classmethod
     def _from_chunk(cls, chunk: Chunk) -> KubeObject:
-        doc = Doc(chunk.text, chunk.root, start=chunk.start, end=chunk.end,
-                  rewrite=chunk.aliased)
+        root = _unshared(chunk.root) if chunk.aliased else chunk.root
+        doc = Doc(chunk.text, root, start=chunk.start, end=chunk.end, rewrite=chunk.aliased,
+                  keep_source=not chunk.shared)
         return cls(doc, chunk.form)
 
     def copy(self) -> KubeObject:
@@ -351,21 +355,36 @@ class KubeObject:
 
     def to_yaml(self) -> str:
         """This resource as one YAML document at column 0 (what goes into a file)."""
-        if self._form == "doc" and not self._doc.rewrite:
+        if self._form == "doc" and self._doc.spliceable:
             return self._doc.render()
-        if self._form == "chunk" and not self._doc.rewrite:
+        if self._form == "chunk" and self._doc.spliceable:
             return _dedent_item(self._doc.render())
+        if self._form == "inline" and self._doc.spliceable:
+            return self._inline_text()
         return _block(self.to_dict())
+
+    def _inline_text(self) -> str:
+        """An inline item (its text starts at the node, past a `- ` or in a flow list)
+        moved to column 0: later lines keep their indentation relative to the first."""
+        doc = self._doc
+        column = doc.start - line_start(doc.text, doc.start)
+        lines = doc.render().split("\n")
+        out = [lines[0]]
+        out.extend(ln[column:] if not ln[:column].strip() else ln.lstrip() for ln in lines[1:])
+        text = "\n".join(out)
+        return text if text.endswith("\n") else text + "\n"
 
     def _item_text(self, wide: bool) -> str:
         """This resource as an entry under a ResourceList's `items:`."""
         if self._d is None and self._chunk is not None:
             chunk = self._chunk_text()
             return chunk if chunk.endswith("\n") else chunk + "\n"
-        if self._form == "chunk" and not self._doc.rewrite:
+        if self._form == "chunk" and self._doc.spliceable:
             text = self._doc.render()
             return text if text.endswith("\n") else text + "\n"
-        if self._form in ("inline", "doc") and not self._doc.rewrite:
+        if self._form == "inline" and self._doc.spliceable:
+            text = self._inline_text()
+        elif self._form == "doc" and self._doc.spliceable:
             text = self._doc.render()
         else:
             text = _block(self.to_dict())
@@ -396,6 +415,12 @@ def _line_comment(text: str, node: Node, key: Node | None) -> str | None:
     return rest[hash_at + 1 :].strip()
 
 
+def _unshared(root: Node) -> Node:
+    """A fresh tree of the same value, aliases expanded: YAML aliases share nodes, and an
+    edit through one path must not show up at the others (or in another item)."""
+    return to_node(construct(root))
+
+
 def _str_map(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
@@ -423,6 +448,8 @@ def _indent_item(text: str, wide: bool) -> str:
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    if not lines:  # an empty (null) item
+        return dash.rstrip() + "\n"
     out = [dash + lines[0]]
     out.extend(pad + line if line else line for line in lines[1:])
     return "\n".join(out) + "\n"

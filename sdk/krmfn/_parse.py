@@ -36,7 +36,7 @@ _ALLOWED_TAGS = frozenset(
     for t in ("str", "int", "bool", "null", "float", "map", "seq", "timestamp", "binary",
               "merge", "omap", "set", "pairs", "value")
 )
-_DEEP_PREFIX = re.compile(r"^[ \t?:-]{%d}" % _SAFE_DEPTH_BOUND, re.M)
+_DEEP_PREFIX = re.compile(rf"^[ \t?:-]{{{_SAFE_DEPTH_BOUND}}}", re.M)
 
 
 @dataclass
@@ -48,7 +48,8 @@ class Chunk:
     start: int
     end: int
     form: str  # "chunk": span holds `- ` and indentation; "inline": span is the bare node
-    aliased: bool = False
+    aliased: bool = False  # holds nodes reached twice (aliases): edits rewrite it whole
+    shared: bool = False  # shares nodes with other items: its text cannot stand alone
 
 
 @dataclass
@@ -152,6 +153,8 @@ def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True
     """
     if tags or aliases:
         return _check_slow(root, what)
+    if root.__class__ is ScalarNode:  # an item that is a bare scalar: nothing to walk
+        return False
     stack: list[tuple[Node, int]] = [(root, 1)]
     pop, extend = stack.pop, stack.extend
     while stack:
@@ -192,6 +195,8 @@ def _check_slow(root: Node, what: str) -> bool:
             raise InputError(f"{what}: nesting deeper than {MAX_DEPTH} levels")
         if node.tag not in _ALLOWED_TAGS:
             raise InputError(f"{what}: YAML tag {node.tag!r} is not allowed")
+        if isinstance(node, ScalarNode) and node.tag in _CONSTRUCTED:
+            _check_scalar(node, what)
         if isinstance(node, MappingNode):
             _duplicate(node.value, what)
             for k, v in node.value:
@@ -204,6 +209,22 @@ def _check_slow(root: Node, what: str) -> bool:
         raise InputError(f"{what}: YAML aliases expand to more than "
                          f"{MAX_EXPANDED_NODES:,} nodes")
     return aliased
+
+
+_CONSTRUCTED = frozenset("tag:yaml.org,2002:" + t for t in ("int", "float", "bool", "binary"))
+
+
+def _check_scalar(node: ScalarNode, what: str) -> None:
+    """An explicit tag can ask for a value its text is not (`!!int abc`): say so now, not
+    when a function first reads it. Implicitly resolved scalars always fit their tag."""
+    from krmfn._nodes import construct
+
+    try:
+        construct(node)
+    except (yaml.YAMLError, ValueError, KeyError, TypeError):
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise InputError(f"{what}: {node.value[:40]!r} is not a valid !!{kind} "
+                         f"(line {node.start_mark.line + 1})") from None
 
 
 def _duplicate(pairs: list[tuple[Node, Node]], what: str) -> None:
@@ -251,14 +272,63 @@ def parse_resource_list(text: str) -> ParsedList:
         parsed.items.append(_whole_chunk(text, node, nodes[i + 1] if i + 1 < len(nodes)
                                          else None))
     items = parsed.items
-    if items and all(c.form == "chunk" for c in items) and not parsed.old_results:
+    chunks = [c for c in items if c.form == "chunk"]
+    parsed.wide = bool(chunks) and text[chunks[0].start : chunks[0].start + 4] == "  - "
+    shared_with_header = _mark_shared(root, items) if "&" in text else False
+    if items and len(chunks) == len(items) and not shared_with_header:
         # Keep the ResourceList's own text around the items: output differs from input
-        # only where a function changed something.
+        # only where a function changed something. Old results are cut out of it (they
+        # are written again, with the new ones, at the end).
         first, last = items[0].start, items[-1].end
-        parsed.header_text = text[:first] + text[last:]
-        parsed.items_at = first
-        parsed.wide = text[first : first + 4] == "  - "
+        cut = _results_span(root, text) or (first, first)
+        if first < cut[1] and cut[0] < last:
+            return parsed
+        rest = text[: cut[0]] + text[cut[1] :]
+        shift = cut[1] - cut[0] if cut[1] <= first else 0
+        parsed.header_text = rest[: first - shift] + rest[last - shift :]
+        parsed.items_at = first - shift
     return parsed
+
+
+def _results_span(root: MappingNode, text: str) -> tuple[int, int] | None:
+    """The lines of the ResourceList's own `results:` field, if it has one."""
+    from krmfn._document import Doc
+    from krmfn._nodes import line_end, line_start
+
+    for k, v in root.value:
+        if k.value == "results":
+            end = line_end(text, Doc(text, v)._end_of(v))
+            return line_start(text, int(k.start_mark.index)), min(end + 1, len(text))
+    return None
+
+
+def _mark_shared(root: MappingNode, items: list[Chunk]) -> bool:
+    """Mark items whose nodes an alias shares with another item or with the rest of the
+    ResourceList (they are written out whole, aliases expanded); True if the rest of the
+    ResourceList is involved: its text cannot be kept then either."""
+    owner: dict[int, int] = {}
+    seen: set[int] = set()
+    involved: set[int] = set()
+    trees: list[tuple[int, Node]] = [(i, c.root) for i, c in enumerate(items)]
+    trees += [(-1, v) for k, v in root.value if k.value != "items"]
+    for who, tree in trees:
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            first = owner.setdefault(id(node), who)
+            if first != who:
+                involved.update((first, who))
+                continue
+            if id(node) in seen:  # an alias within the same tree: walked already
+                continue
+            seen.add(id(node))
+            if isinstance(node, MappingNode):
+                stack.extend(v for _, v in node.value)
+            elif isinstance(node, SequenceNode):
+                stack.extend(node.value)
+    for i in involved - {-1}:
+        items[i].aliased = items[i].shared = True
+    return -1 in involved
 
 
 def _whole_chunk(text: str, node: Node, nxt: Node | None) -> Chunk:

@@ -135,9 +135,10 @@ def _step_config(rl: ResourceList, step: Mapping[str, Any],
                                        "metadata": {"name": "function-input"}, "data": data})
     if not override:
         return config
-    merged = config.to_dict() if config is not None else {
+    merged: dict[str, Any] = config.to_dict() if config is not None else {
         "apiVersion": "fn.kpt.dev/v1alpha1", "kind": kind, "metadata": {"name": "fleet"}}
-    target = merged.setdefault("data", {}) if merged.get("kind") == "ConfigMap" else merged
+    target: dict[str, Any] = merged.setdefault("data", {}) if merged.get("kind") == "ConfigMap" \
+        else merged
     is_map = merged.get("kind") == "ConfigMap"
     for key, value in override.items():
         if key == "kind":
