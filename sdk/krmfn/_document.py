@@ -60,16 +60,19 @@ class _Edit:
 class Doc:
     """A node tree over `text`; `render()` gives `text` with the edits spliced in."""
 
-    __slots__ = ("_edits", "_orig_end", "_scalar_edits", "end", "rewrite", "root", "start",
-                 "text", "wide_lists")
+    __slots__ = ("_edits", "_orig_end", "_pristine", "_scalar_edits", "end", "rewrite", "root",
+                 "start", "text", "wide_lists")
 
     def __init__(self, text: str, root: Node, *, start: int = 0, end: int | None = None,
-                 rewrite: bool = False) -> None:
+                 rewrite: bool = False, keep_source: bool = True) -> None:
         self.text = text
         self.root = root
         self.start = start
         self.end = len(text) if end is None else end
         self.rewrite = rewrite
+        # A rewrite-mode tree (aliases expanded) whose value is still what the text says
+        # can be written as that text, unless the text leans on anchors elsewhere.
+        self._pristine = repr(construct(root)) if rewrite and keep_source else None
         self.wide_lists = False
         self._edits: list[_Edit] = []
         self._scalar_edits: dict[int, _Edit] = {}
@@ -80,7 +83,15 @@ class Doc:
 
     @property
     def changed(self) -> bool:
+        if self.rewrite:
+            return self._pristine is None or repr(construct(self.root)) != self._pristine
         return bool(self._edits)
+
+    @property
+    def spliceable(self) -> bool:
+        """True when `render()` gives this document's text: not rewriting, or rewriting
+        but still holding the value its (self-contained) text says."""
+        return not self.rewrite or not self.changed
 
     # ----------------------------------------------------------------- reading
     def lookup(self, segs: tuple[Segment, ...]) -> Node | None:
@@ -365,7 +376,23 @@ class Doc:
                                                                           node.value]
             originals = [c for c in children
                          if not is_synthetic(c) or self._known_end(c) is not None]
-            node = originals[-1]
+            last = originals[-1]
+            if not is_synthetic(last) and last.start_mark.index < self._after(node, last):
+                # an alias: its node (and end) lies at the anchor, earlier in the text
+                end = int(node.end_mark.index)
+                while end > node.start_mark.index and self.text[end - 1] in " \t\r\n":
+                    end -= 1
+                return end
+            node = last
+
+    def _after(self, node: MappingNode | SequenceNode, child: Node) -> int:
+        """Where the text of `child`, the last entry of `node`, cannot start before."""
+        if isinstance(node, MappingNode):
+            key = next(k for k, v in reversed(node.value) if v is child)
+            return int(key.end_mark.index) if not is_synthetic(key) else 0
+        at = max(i for i, c in enumerate(node.value) if c is child)
+        earlier = [c for c in node.value[:at] if not is_synthetic(c)]
+        return int((earlier[-1] if earlier else node).start_mark.index) + (1 if earlier else 0)
 
     def _known_end(self, node: Node) -> int | None:
         entry = self._orig_end.get(id(node))
@@ -403,19 +430,20 @@ class Doc:
     # ------------------------------------------------------------ rendering
     def render(self) -> str:
         """The source text with every edit spliced in (the whole tree if rewriting)."""
-        if self.rewrite:
+        if not self.spliceable:
             raise RuntimeError("rewrite-mode documents are rendered by their owner")
         text = self.text
-        if not self._edits:
+        if not self._edits or self.rewrite:
             return text if self.start == 0 and self.end == len(text) else text[
                 self.start : self.end]
         out: list[str] = []
         pos = self.start
         # Inserts sort before replacements at the same place, and the widest replacement
         # first: an edit that starts inside a span already replaced belongs to text that no
-        # longer exists, so it is dropped.
+        # longer exists, so it is dropped. Block inserts at one place go innermost first
+        # (a key added to `metadata.annotations` before a `spec:` added after it).
         for e in sorted(self._edits,
-                        key=lambda e: (e.start, e.kind != "insert", -e.end, e.seq)):
+                        key=lambda e: (e.start, e.kind != "insert", _nesting(e), -e.end, e.seq)):
             if e.start < pos:
                 continue
             out.append(text[pos : e.start])
@@ -468,6 +496,14 @@ class Doc:
         lines = render_block(value, col + 2, wide_lists=self.wide_lists)
         lines[0] = lines[0][col + 2 :]
         return "\n".join(lines)
+
+
+def _nesting(e: _Edit) -> tuple[int, int]:
+    """Sort key: deeper block inserts first; at one column a list (compact under its key)
+    is inside the mapping that holds the key."""
+    if e.kind != "insert" or not e.ctx or e.ctx[0] not in ("map", "seq"):
+        return (0, 0)
+    return (-int(e.ctx[1]), 0 if e.ctx[0] == "seq" else 1)
 
 
 def _dash_before(text: str, start: int) -> int:

@@ -115,8 +115,12 @@ class Function:
     def _failed(self, text: str, results: list[Result]) -> RunOutput:
         from krmfn._resource_list import ResourceList
 
-        rl = ResourceList.parse(text, lazy=False)  # the input as it came, nothing half-done
-        rl.results.extend(results)
+        try:
+            rl = ResourceList.parse(text, lazy=False)  # the input as it came, nothing half-done
+        except InputError as exc:  # read lazily, the whole text hid an earlier error: that one
+            return RunOutput("", self._stderr_line(str(exc)), 1)
+        # items of the wrong shape, unseen while reading lazily, come first as in `_run`
+        rl.results.extend(rl.input_errors or results)
         return self._finish(rl)
 
     def _finish(self, rl: ResourceList) -> RunOutput:

@@ -76,7 +76,8 @@ class ResourceList:
         problems: list[Result] = []
         tags, aliases = "!" in text, "&" in text
         for i, chunk in enumerate(parsed.items):
-            chunk.aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases)
+            aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases)
+            chunk.aliased = chunk.aliased or aliased  # within the item, or shared with others
             obj = KubeObject._from_chunk(chunk)
             problem = shape_problem(chunk.root)
             if problem:
@@ -99,10 +100,13 @@ class ResourceList:
 
     @classmethod
     def _parse_lazy(cls, split: LazySplit) -> ResourceList:
-        head = compose(split.header, "ResourceList")
-        if not isinstance(head, MappingNode):
-            raise LayoutChanged("ResourceList header is not a mapping")
-        parsed = _from_header(head, split.header, "ResourceList")
+        try:
+            head = compose(split.header, "ResourceList")
+            if not isinstance(head, MappingNode):
+                raise LayoutChanged("ResourceList header is not a mapping")
+            parsed = _from_header(head, split.header, "ResourceList")
+        except InputError as exc:  # reported from the whole text, with its line numbers
+            raise LayoutChanged(str(exc)) from None
         residents = Residents()
         text, bounds, wide = split.text, split.bounds, split.wide
         objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i,
