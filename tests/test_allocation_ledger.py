@@ -341,7 +341,7 @@ def test_a_ledger_of_another_schema_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     SqliteLedger(path)
     _sqlite_file(path, "PRAGMA user_version = 99")
-    _expect_ledger_error(path, "schema version 99, this krmfn reads version 1")
+    _expect_ledger_error(path, f"schema version 99, this krmfn reads version {SCHEMA_VERSION}$")
 
 
 def test_a_ledger_missing_a_table_is_refused(tmp_path: Path) -> None:

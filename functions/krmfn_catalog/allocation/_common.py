@@ -9,6 +9,10 @@ from typing import Protocol
 SOURCES = ("static", "status", "ledger")
 
 
+class Discard(Exception):
+    """Leaves a ledger session so that it records nothing (a claim of the run failed)."""
+
+
 class Rejected(Exception):
     """A candidate does not fit a claim; `hard` ones become the claim's error."""
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import netaddr  # type: ignore[import-untyped,unused-ignore]
 
 from ._common import Holder, Rejected
+from .ledger import LedgerSession, ip_extent
 
 PREFIX_KIND_LABEL = "nephio.org/prefix-kind"
 NETWORK_NAME_LABEL = "nephio.org/network-name"
@@ -94,37 +95,44 @@ def host_key(net: netaddr.IPNetwork) -> HostKey:
 
 
 class Space:
-    """What is taken in one network instance: disjoint blocks, and hosts inside subnets.
+    """What is taken in one network instance: the ledger's records, and this run's own.
 
-    Blocks are kept as integer intervals sorted by start, so that finding a clash or the
-    lowest gap costs a binary search even with the blocks of 10,000 sites loaded.
+    The ledger is asked only about the blocks and addresses a claim considers, so a run
+    costs the same however many sites the ledger holds. What this run reserves stays here
+    (few blocks, kept sorted for bisection) until the run is recorded as a whole.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, session: LedgerSession, instance: str) -> None:
+        self._session = session
+        self._instance = instance
         self._starts: list[tuple[int, int]] = []  # (version, first), ascending
         self._blocks: list[tuple[int, int, Holder]] = []  # (first, last, holder), same order
         self.subnets: dict[str, netaddr.IPNetwork] = {}
-        self.hosts: dict[HostKey, Holder] = {}
+        self.hosts: dict[HostKey, Holder] = {}  # addresses this run handed out
 
-    def load(self, blocks: Sequence[tuple[netaddr.IPNetwork, Holder]]) -> None:
-        """Start from many blocks at once; overlapping ones (a damaged ledger) are merged."""
-        if self._starts:
-            raise ValueError("load() starts an empty space")
-        items = [(net.version, net.first, net.last, holder) for net, holder in blocks]
-        items.sort(key=lambda item: item[:3])
-        merged: list[tuple[int, int, int, Holder]] = []
-        for version, first, last, holder in items:
-            if merged and merged[-1][0] == version and first <= merged[-1][2]:
-                top = merged[-1]
-                merged[-1] = (version, top[1], max(top[2], last), top[3])
-            else:
-                merged.append((version, first, last, holder))
-        self._starts = [(version, first) for version, first, _, _ in merged]
-        self._blocks = [(first, last, holder) for _, first, last, holder in merged]
+    def holder_of(self, net: netaddr.IPNetwork, *, blocks_only: bool = False) -> Holder | None:
+        """Who takes part of `net`: this run first, then the ledger's blocks, then addresses.
 
-    def holder_of(self, net: netaddr.IPNetwork) -> Holder | None:
+        `blocks_only` leaves out the ledger's addresses, for a shared subnet whose other
+        members' addresses are inside it by right.
+        """
         found = self._clash(net.version, net.first, net.last)
-        return None if found is None else self._blocks[found][2]
+        if found is not None:
+            return self._blocks[found][2]
+        ask = (self._instance, net.version, net.first, net.last)
+        records = self._session.ip_blocks(*ask, limit=1)
+        if not records and not blocks_only:
+            records = self._session.ip_hosts(*ask, limit=1)
+        return Holder(f"owner {records[0].key}", in_package=False) if records else None
+
+    def host_holder(self, net: netaddr.IPNetwork) -> Holder | None:
+        """Who holds the address of `address/len` in a subnet."""
+        holder = self.hosts.get(host_key(net))
+        if holder is not None:
+            return holder
+        address = int(net.ip)
+        records = self._session.ip_hosts(self._instance, net.version, address, address, 1)
+        return Holder(f"owner {records[0].key}", in_package=False) if records else None
 
     def reserve(self, net: netaddr.IPNetwork, holder: Holder) -> None:
         """Take a block the caller found free."""
@@ -137,19 +145,27 @@ class Space:
             if cidr.prefixlen > length:
                 continue
             size = 1 << (MAX_LENGTH[cidr.version] - length)
-            start = cidr.first
-            while start + size - 1 <= cidr.last:
+            start: int | None = cidr.first
+            while start is not None:
+                ask = (self._instance, cidr.version, start, cidr.last, size)
+                start = self._session.ip_lowest_free(*ask)
+                if start is None:
+                    break
                 found = self._clash(cidr.version, start, start + size - 1)
                 if found is None:
                     return netaddr.IPNetwork((start, length), version=cidr.version)
-                after = self._blocks[found][1] + 1  # skip past the clash, stay aligned
-                start = (after + size - 1) // size * size
+                start = self._blocks[found][1] + 1  # past this run's block; realigned above
         return None
 
     def lowest_free_host(self, subnet: netaddr.IPNetwork) -> netaddr.IPAddress | None:
-        last = subnet.last - (1 if subnet.version == 4 else 0)
-        value = subnet.first + 2
-        while value <= last and (subnet.version, value) in self.hosts:
+        first, last = subnet.first + 2, subnet.last - (1 if subnet.version == 4 else 0)
+        taken = {value for version, value in self.hosts if version == subnet.version}
+        for record in self._session.ip_hosts(self._instance, subnet.version, first, last):
+            extent = ip_extent(record)
+            if extent is not None:
+                taken.add(extent[1])
+        value = first
+        while value <= last and value in taken:
             value += 1
         return netaddr.IPAddress(value, subnet.version) if value <= last else None
 

@@ -10,11 +10,12 @@ subnet's first usable address is the gateway.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import netaddr  # type: ignore[import-untyped,unused-ignore]
 
-from ._common import SOURCES, Holder, Rejected, claim_order, is_hard
+from ._common import SOURCES, Discard, Holder, Rejected, claim_order, is_hard
 from ._ip_space import (
     DEFAULT_SUBNET,
     LARGEST_SUBNET_LENGTH,
@@ -25,7 +26,6 @@ from ._ip_space import (
     Space,
     gateway_of,
     host_key,
-    host_prefix,
     is_usable_host,
     parse_pools,
     parse_prefix,
@@ -108,12 +108,13 @@ def allocate_ips(
     ledger: Ledger | None = None,
 ) -> AllocationResult[IPAllocation]:
     """Answer every claim; record the answers in the ledger only when none failed."""
-    with (ledger or PackageLedger()).session() as session:
-        run = _Run(instances, claims)
+    run = _Run(instances, claims)
+    with suppress(Discard), (ledger or PackageLedger()).session() as session:
         run.load(session)
         result = run.solve()
-        if result.ok:
-            session.put_ip(run.records())
+        if not result.ok:
+            raise Discard  # and with it the records load() took out
+        session.put_ip(run.records())
     return result
 
 
@@ -152,6 +153,7 @@ class _Run:
     ) -> None:
         self.instances = instances
         self.pools: dict[str, Pools | Rejected] = {}
+        self.used: set[str] = set()  # the instances claims draw on
         self.spaces: dict[str, Space] = {}
         self.claims: list[_Claim] = []
         self.errors: list[tuple[int, AllocationError]] = []
@@ -205,53 +207,39 @@ class _Run:
         claim = _Claim(position, r, version, pools, _length(r, version), static, current)
         if r.kind == "network":
             claim.group = subnet_key(r.instance, r.cluster, r.network_name, r.family)
-        self.spaces.setdefault(r.instance, Space())
+        self.used.add(r.instance)
         return claim
 
     def load(self, session: LedgerSession) -> None:
-        """Take what others hold in the ledger; remember our own earlier answers."""
+        """Take our own earlier answers out of the ledger; keep the subnets we share.
+
+        What is taken out no longer counts as taken, exactly as if this package had never
+        been recorded; it goes back with the new answers, or stays if the run fails (the
+        session is then discarded).
+        """
         keys = {claim.request.key for claim in self.claims}
         groups: dict[str, _Claim] = {}
         for claim in self.claims:
             if claim.group:
                 groups.setdefault(claim.group, claim)
-        for instance, space in sorted(self.spaces.items()):
-            blocks: list[tuple[netaddr.IPNetwork, Holder]] = []
-            hosts: list[tuple[netaddr.IPNetwork, Holder]] = []
-            shared: list[tuple[str, netaddr.IPNetwork]] = []
-            subnets: set[tuple[int, int, int]] = set()
-            for record in session.ip_records(instance):
-                try:  # records are written by us: the plain constructor is enough
-                    net = netaddr.IPNetwork(record.prefix)
-                except (netaddr.AddrFormatError, TypeError, ValueError):
-                    continue
-                if record.key in keys:
-                    self.own[record.key] = record
-                elif record.key in groups:
-                    shared.append((record.key, net.cidr))
-                elif record.kind == "network":
-                    hosts.append((net, Holder(f"owner {record.key}", in_package=False)))
-                else:  # the block is first..last of `net`, host bits or not
-                    blocks.append((net, Holder(f"owner {record.key}", in_package=False)))
-                    if record.kind == SUBNET_RECORD_KIND:
-                        subnets.add((net.version, net.first, net.last))
-            space.load(blocks)
-            for group, subnet in shared:
-                member = groups[group]
-                if _fits_subnet(subnet, member) and space.holder_of(subnet) is None:
-                    space.subnets[group] = subnet
-                    space.reserve(subnet, member.subnet_holder(in_package=False))
-                    subnets.add((subnet.version, subnet.first, subnet.last))
-            for net, holder in hosts:
-                if (net.version, net.first, net.last) in subnets:
-                    space.hosts[host_key(net)] = holder
-                    continue
-                # A host outside every known subnet still must not be handed out again.
-                address = host_prefix(net.ip)
-                if space.holder_of(address) is None:
-                    space.reserve(address, holder)
-                else:
-                    space.hosts[host_key(net)] = holder
+        self.spaces = {instance: Space(session, instance) for instance in sorted(self.used)}
+        for record in session.pop_ip(keys | set(groups)):
+            if record.key in keys:
+                self.own[record.key] = record
+                continue
+            member = groups[record.key]
+            try:  # records are written by us: the plain constructor is enough
+                subnet = netaddr.IPNetwork(record.prefix).cidr
+            except (netaddr.AddrFormatError, TypeError, ValueError):
+                continue
+            space = self.spaces[member.request.instance]
+            if (
+                record.instance == member.request.instance
+                and _fits_subnet(subnet, member)
+                and space.holder_of(subnet, blocks_only=True) is None
+            ):
+                space.subnets[record.key] = subnet
+                space.reserve(subnet, member.subnet_holder(in_package=False))
 
     def solve(self) -> AllocationResult[IPAllocation]:
         for source in SOURCES:
@@ -280,10 +268,14 @@ class _Run:
     def _candidate(self, claim: _Claim, source: str) -> netaddr.IPNetwork | None:
         if source != "ledger":
             return claim.static if source == "static" else claim.current
-        record = self.own.get(claim.request.key)
-        if record is None or record.kind != claim.request.kind:
+        r = claim.request
+        record = self.own.get(r.key)
+        if record is None or record.kind != r.kind or record.instance != r.instance:
             return None
-        net = netaddr.IPNetwork(record.prefix)  # it parsed in load()
+        try:  # records are written by us: the plain constructor is enough
+            net = netaddr.IPNetwork(record.prefix)
+        except (netaddr.AddrFormatError, TypeError, ValueError):
+            return None
         return net if net.version == claim.version else None
 
     def _attempt(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> None:
@@ -343,7 +335,7 @@ class _Run:
             raise Rejected(f"{what} is outside {subnet}, the subnet of this network", False)
         if not is_usable_host(net.ip, subnet):
             raise Rejected(f"{what} is the network, gateway or broadcast address", False)
-        holder = space.hosts.get(host_key(net))
+        holder = space.host_holder(net)
         if holder is not None:
             raise Rejected(f"{what}: {net.ip} is held by {holder.label}", is_hard(source, holder))
         space.hosts[host_key(net)] = Holder(f"claim {claim.label}", True)

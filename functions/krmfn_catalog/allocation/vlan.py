@@ -7,9 +7,10 @@ remembers for the owner, then the lowest free ID, claims taken by namespace/name
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
-from ._common import SOURCES, Holder, Rejected, claim_order, is_hard
+from ._common import SOURCES, Discard, Holder, Rejected, claim_order, is_hard
 from .ledger import Ledger, LedgerSession, PackageLedger, VLANRecord
 from .results import AllocationError, AllocationResult
 
@@ -62,20 +63,29 @@ def allocate_vlans(
     ledger: Ledger | None = None,
 ) -> AllocationResult[VLANAllocation]:
     """Answer every claim; record the answers in the ledger only when none failed."""
-    with (ledger or PackageLedger()).session() as session:
-        run = _Run(indexes, claims)
+    run = _Run(indexes, claims)
+    with suppress(Discard), (ledger or PackageLedger()).session() as session:
         run.load(session)
         result = run.solve()
-        if result.ok:
-            session.put_vlan(run.records())
+        if not result.ok:
+            raise Discard  # and with it the records load() took out
+        session.put_vlan(run.records())
     return result
+
+
+@dataclass(frozen=True)
+class _Allowed:
+    """What an index may hand out, as a set and as ascending inclusive runs."""
+
+    ids: frozenset[int]
+    runs: tuple[tuple[int, int], ...]
 
 
 @dataclass
 class _Claim:
     position: int
     request: VLANClaimRequest
-    allowed: frozenset[int]
+    allowed: _Allowed
     allocation: VLANAllocation | None = None
     failed: bool = False
 
@@ -92,14 +102,21 @@ def _is_id(value: object) -> bool:
     return type(value) is int
 
 
-def _allowed_ids(name: str, index: VLANIndex) -> frozenset[int]:
+def _allowed_ids(name: str, index: VLANIndex) -> _Allowed:
     allowed: set[int] = set()
     for bounds in index.ranges:
         low, high = bounds if isinstance(bounds, tuple | list) and len(bounds) == 2 else (0, 0)
         if not (_is_id(low) and _is_id(high) and VLAN_ID_MIN <= low <= high <= VLAN_ID_MAX):
             raise Rejected(f"VLAN index {name!r} has a bad range {bounds!r}", True)
         allowed.update(range(low, high + 1))
-    return frozenset(allowed - set(index.reserved))
+    ids = frozenset(allowed - set(index.reserved))
+    runs: list[tuple[int, int]] = []
+    for value in sorted(ids):
+        if runs and runs[-1][1] == value - 1:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return _Allowed(ids, tuple(runs))
 
 
 class _Run:
@@ -109,8 +126,10 @@ class _Run:
         self.indexes = indexes
         self.claims: list[_Claim] = []
         self.errors: list[tuple[int, AllocationError]] = []
-        self.taken: dict[str, dict[int, Holder]] = {}
+        self.taken: dict[str, dict[int, Holder]] = {}  # what this run handed out
         self.own: dict[str, VLANRecord] = {}
+        self.session: LedgerSession | None = None
+        allowed: dict[str, _Allowed | Rejected] = {}
         owners: dict[str, str] = {}
         ordered = sorted(requests, key=claim_order)
         for position, r in enumerate(ordered):
@@ -124,21 +143,28 @@ class _Run:
                 for what, value in (("static", r.static_id), ("status", r.current_id)):
                     if value is not None and not _is_id(value):
                         raise Rejected(f"{what} VLAN ID {value!r} is not an integer", True)
-                allowed = _allowed_ids(r.index, indexes[r.index])
-                self.claims.append(_Claim(position, r, allowed))
+                if r.index not in allowed:
+                    try:
+                        allowed[r.index] = _allowed_ids(r.index, indexes[r.index])
+                    except Rejected as rejected:
+                        allowed[r.index] = rejected
+                known = allowed[r.index]
+                if isinstance(known, Rejected):
+                    raise known
+                self.claims.append(_Claim(position, r, known))
                 self.taken.setdefault(r.index, {})
             except Rejected as rejected:
                 self.errors.append((position, AllocationError(r.key, f"{label}: {rejected}")))
 
     def load(self, session: LedgerSession) -> None:
-        """Take what others hold in the ledger; remember our own earlier answers."""
-        keys = {claim.request.key for claim in self.claims}
-        for index, taken in sorted(self.taken.items()):
-            for record in session.vlan_records(index):
-                if record.key in keys:
-                    self.own[record.key] = record
-                else:
-                    taken[record.vlan_id] = Holder(f"owner {record.key}", in_package=False)
+        """Take our own earlier answers out of the ledger, so they count as free.
+
+        They go back with the new answers, or stay if the run fails (the session is then
+        discarded); what others hold is asked for ID by ID while solving.
+        """
+        self.session = session
+        for record in session.pop_vlan({claim.request.key for claim in self.claims}):
+            self.own[record.key] = record
 
     def solve(self) -> AllocationResult[VLANAllocation]:
         for source in SOURCES:
@@ -182,19 +208,34 @@ class _Run:
         index = claim.request.index
         taken = self.taken[index]
         if vlan_id is None:
-            free = [value for value in claim.allowed if value not in taken]
-            if not free:
+            vlan_id = self._lowest_free(claim)
+            if vlan_id is None:
                 raise Rejected(f"no free VLAN ID left in VLAN index {index!r}", True)
-            vlan_id = min(free)
         what = f"{source} VLAN ID {vlan_id}"
         if not VLAN_ID_MIN <= vlan_id <= VLAN_ID_MAX:
             raise Rejected(f"{what} is out of range {VLAN_ID_MIN}-{VLAN_ID_MAX}", False)
         if vlan_id in self.indexes[index].reserved:
             raise Rejected(f"{what} is reserved in VLAN index {index!r}", False)
-        if vlan_id not in claim.allowed:
+        if vlan_id not in claim.allowed.ids:
             raise Rejected(f"{what} is outside the ranges of VLAN index {index!r}", False)
-        holder = taken.get(vlan_id)
+        holder = taken.get(vlan_id) or self._ledger_holder(index, vlan_id)
         if holder is not None:
             raise Rejected(f"{what} is held by {holder.label}", is_hard(source, holder))
         taken[vlan_id] = Holder(f"claim {claim.label}", in_package=True)
         return VLANAllocation(claim.request.key, vlan_id)
+
+    def _lowest_free(self, claim: _Claim) -> int | None:
+        assert self.session is not None, "load() first"
+        index, taken = claim.request.index, self.taken[claim.request.index]
+        for low, high in claim.allowed.runs:
+            value = self.session.vlan_lowest_free(index, low, high)
+            while value is not None and value in taken:  # few: what this run handed out
+                value = self.session.vlan_lowest_free(index, value + 1, high)
+            if value is not None:
+                return value
+        return None
+
+    def _ledger_holder(self, index: str, vlan_id: int) -> Holder | None:
+        assert self.session is not None, "load() first"
+        record = self.session.vlan_holder(index, vlan_id)
+        return None if record is None else Holder(f"owner {record.key}", in_package=False)

@@ -1,0 +1,240 @@
+"""One transaction on an SQLite ledger: the narrow questions the allocators ask, indexed.
+
+Every IP row also stores what it takes as numbers (version, first and last address, and
+whether it is a `network` claim's single address), indexed by (instance, version, host,
+first). Since what a row takes is always an aligned prefix, a row overlaps a block only
+by starting inside it or by containing its first address, and a row containing an
+address starts at that address with some low bits cleared: both are index lookups.
+The lowest free gap comes from `taken_runs` (see `_sqlite_runs`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ._sqlite_runs import TOP, Runs, pack, unpack
+from .ledger import HOST_KIND, IPRecord, LedgerError, VLANRecord, ip_extent
+
+__all__ = ["SqliteSession"]
+
+Describe = Callable[[Path, sqlite3.Error], LedgerError]
+
+_BITS = {4: 32, 6: 128}
+_IP_COLUMNS = "owner, instance, kind, prefix, gateway"
+_ORDER = "ORDER BY first, last DESC, owner"
+
+
+def _ip_space(instance: str, version: int) -> str:
+    return f"ip{version} {instance}"
+
+
+def _vlan_space(index: str) -> str:
+    return f"vlan {index}"
+
+
+def _ip_record(row: tuple[object, ...]) -> IPRecord:
+    gateway = None if row[4] is None else str(row[4])
+    return IPRecord(str(row[0]), str(row[1]), str(row[2]), str(row[3]), gateway)
+
+
+def _vlan_record(row: tuple[object, ...]) -> VLANRecord:
+    return VLANRecord(str(row[0]), str(row[1]), int(str(row[2])))
+
+
+class SqliteSession:
+    """The `LedgerSession` of `SqliteLedger`, inside its open transaction."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, describe: Describe) -> None:
+        self._db = connection
+        self._path = path
+        self._describe = describe
+        self._runs = Runs(connection)
+
+    # -- listings ----------------------------------------------------------------------
+
+    def ip_records(self, instance: str) -> list[IPRecord]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_IP_COLUMNS} FROM ip_allocations WHERE instance = ? ORDER BY owner",
+                (instance,),
+            ).fetchall()
+        return [_ip_record(row) for row in rows]
+
+    def vlan_records(self, index: str) -> list[VLANRecord]:
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT owner, vlan_index, vlan_id FROM vlan_allocations"
+                " WHERE vlan_index = ? ORDER BY owner",
+                (index,),
+            ).fetchall()
+        return [_vlan_record(row) for row in rows]
+
+    # -- writing -----------------------------------------------------------------------
+
+    def put_ip(self, records: Iterable[IPRecord]) -> None:
+        records = list(records)
+        with self._errors():
+            # Delete first, then insert: keys may swap values within one session, and an
+            # upsert would trip the uniqueness constraint halfway through the swap.
+            for record in records:
+                self._delete_ip(record.key)
+            for record in records:
+                self._insert_ip(record)
+
+    def put_vlan(self, records: Iterable[VLANRecord]) -> None:
+        records = list(records)
+        with self._errors():
+            for record in records:
+                self._delete_vlan(record.key)
+            for record in records:
+                self._db.execute(
+                    "INSERT INTO vlan_allocations VALUES (?, ?, ?)",
+                    (record.key, record.index, record.vlan_id),
+                )
+                if 0 <= record.vlan_id <= TOP:
+                    space = _vlan_space(record.index)
+                    self._runs.cover(space, record.vlan_id, record.vlan_id)
+
+    def pop_ip(self, keys: Iterable[str]) -> list[IPRecord]:
+        with self._errors():
+            popped = [self._delete_ip(key) for key in sorted(set(keys))]
+        return [record for record in popped if record is not None]
+
+    def pop_vlan(self, keys: Iterable[str]) -> list[VLANRecord]:
+        with self._errors():
+            popped = [self._delete_vlan(key) for key in sorted(set(keys))]
+        return [record for record in popped if record is not None]
+
+    # -- questions ---------------------------------------------------------------------
+
+    def ip_blocks(
+        self, instance: str, version: int, first: int, last: int, limit: int | None = None
+    ) -> list[IPRecord]:
+        with self._errors():
+            rows = self._overlapping(instance, version, False, first, last, limit)
+        return [_ip_record(row) for row in rows]
+
+    def ip_hosts(
+        self, instance: str, version: int, first: int, last: int, limit: int | None = None
+    ) -> list[IPRecord]:
+        with self._errors():
+            rows = self._overlapping(instance, version, True, first, last, limit)
+        return [_ip_record(row) for row in rows]
+
+    def ip_lowest_free(
+        self, instance: str, version: int, first: int, last: int, size: int
+    ) -> int | None:
+        with self._errors():
+            return self._runs.lowest_free(_ip_space(instance, version), first, last, size)
+
+    def vlan_holder(self, index: str, vlan_id: int) -> VLANRecord | None:
+        with self._errors():
+            row = self._db.execute(
+                "SELECT owner, vlan_index, vlan_id FROM vlan_allocations"
+                " WHERE vlan_index = ? AND vlan_id = ? ORDER BY owner LIMIT 1",
+                (index, vlan_id),
+            ).fetchone()
+        return None if row is None else _vlan_record(row)
+
+    def vlan_lowest_free(self, index: str, first: int, last: int) -> int | None:
+        with self._errors():
+            return self._runs.lowest_free(_vlan_space(index), max(first, 0), last, 1)
+
+    # -- inside --------------------------------------------------------------------------
+
+    def _overlapping(
+        self,
+        instance: str,
+        version: int,
+        host: bool,
+        first: int,
+        last: int,
+        limit: int | None,
+        columns: str = _IP_COLUMNS,
+    ) -> list[tuple[object, ...]]:
+        """Rows containing `first` from before it (blocks only), then rows starting inside."""
+        if not (version in _BITS and 0 <= first <= last <= TOP) or limit == 0:
+            return []
+        rows: list[tuple[object, ...]] = []
+        where = "instance = ? AND version = ? AND host = ?"
+        if not host and first > 0:
+            starts = {first & ~((1 << bits) - 1) for bits in range(1, _BITS[version] + 1)}
+            starts.discard(first)
+            marks = ", ".join("?" * len(starts))
+            rows += self._db.execute(
+                f"SELECT {columns} FROM ip_allocations WHERE {where}"
+                f" AND first IN ({marks}) AND last >= ? {_ORDER}",
+                (instance, version, host, *map(pack, sorted(starts)), pack(first)),
+            ).fetchall()
+        if limit is not None and len(rows) >= limit:
+            return rows[:limit]
+        rest = -1 if limit is None else limit - len(rows)
+        rows += self._db.execute(
+            f"SELECT {columns} FROM ip_allocations WHERE {where}"
+            f" AND first BETWEEN ? AND ? {_ORDER} LIMIT ?",
+            (instance, version, host, pack(first), pack(last), rest),
+        ).fetchall()
+        return rows
+
+    def _insert_ip(self, record: IPRecord) -> None:
+        extent = ip_extent(record)
+        version, first, last = (None, None, None) if extent is None else extent
+        self._db.execute(
+            "INSERT INTO ip_allocations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.key,
+                record.instance,
+                record.kind,
+                record.prefix,
+                record.gateway,
+                version,
+                record.kind == HOST_KIND,
+                None if first is None else pack(first),
+                None if last is None else pack(last),
+            ),
+        )
+        if version is not None and first is not None and last is not None:
+            self._runs.cover(_ip_space(record.instance, version), first, last)
+
+    def _delete_ip(self, key: str) -> IPRecord | None:
+        row = self._db.execute(
+            f"SELECT {_IP_COLUMNS}, version, first, last FROM ip_allocations WHERE owner = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute("DELETE FROM ip_allocations WHERE owner = ?", (key,))
+        record, version = _ip_record(row), row[5]
+        if isinstance(version, int):
+            first, last = unpack(row[6]), unpack(row[7])
+            still = [
+                (unpack(other[0]), unpack(other[1]))
+                for host in (False, True)
+                for other in self._overlapping(
+                    record.instance, version, host, first, last, None, "first, last"
+                )
+            ]
+            self._runs.uncover(_ip_space(record.instance, version), first, last, still)
+        return record
+
+    def _delete_vlan(self, key: str) -> VLANRecord | None:
+        row = self._db.execute(
+            "SELECT owner, vlan_index, vlan_id FROM vlan_allocations WHERE owner = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return None
+        self._db.execute("DELETE FROM vlan_allocations WHERE owner = ?", (key,))
+        record = _vlan_record(row)
+        if 0 <= record.vlan_id <= TOP:  # an ID is held by one row only: nothing else covers it
+            self._runs.uncover(_vlan_space(record.index), record.vlan_id, record.vlan_id, ())
+        return record
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._describe(self._path, exc) from exc
