@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -276,6 +277,7 @@ def test_sites_get_the_same_answers_from_either_ledger(
         for site in order:  # sites come and come again, in any order
             expected = allocate_ips(INSTANCES, sites[site], memory)
             assert allocate_ips(INSTANCES, sites[site], disk) == expected
+        disk.close()
 
 
 def test_an_own_block_left_behind_is_free_again_in_the_same_run(ledger: Ledger) -> None:
@@ -329,3 +331,19 @@ def test_a_ledger_of_the_previous_schema_is_refused_with_a_reason(tmp_path: Path
         f"ledger {path}: schema version 1, this krmfn reads version {SCHEMA_VERSION}"
         " (written by an older krmfn, which did not index it)"
     )
+
+
+def test_a_ledger_file_replaced_on_disk_is_opened_anew(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    claim = VLANClaimRequest("edge/v", "default", "v", "fabric")
+    other = VLANClaimRequest("edge/w", "default", "w", "fabric")
+    assert allocate_vlans({"fabric": VLANIndex()}, [claim], SqliteLedger(path)).ok
+    for suffix in ("", "-wal", "-shm"):  # someone starts the ledger over
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    result = allocate_vlans({"fabric": VLANIndex()}, [other], SqliteLedger(path))
+    assert result.allocations["edge/w"].vlan_id == 2  # a fresh ledger: the lowest ID
+    SqliteLedger(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT owner, vlan_id FROM vlan_allocations").fetchall() == [("edge/w", 2)]
+    db.close()
+    assert os.path.exists(path)

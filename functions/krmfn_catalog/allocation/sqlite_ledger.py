@@ -5,8 +5,9 @@ busy timeout) instead of failing, and a reader's view cannot go stale before it 
 A session asks only for what one site needs (indexed lookups, see `_sqlite_session`), so
 it holds the lock for about the same time with 10 or 10,000 sites recorded.
 
-The rollback journal with `synchronous=FULL` means a writer killed mid-transaction loses
-only its own uncommitted work; the next opener rolls the hot journal back.
+The file is in WAL mode with `synchronous=FULL`: a commit is one append and one fsync of
+the log, and a committed allocation survives a killed process and a power cut alike; a
+writer killed mid-transaction loses only its own uncommitted work.
 
 The file is marked with an application id and a schema version, so a foreign database or
 another layout is refused instead of being written into.
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
+from ._common import Discard
+from ._sqlite_connections import borrow, drop
 from ._sqlite_runs import RUNS_SCHEMA
 from ._sqlite_session import SqliteSession
 from .ledger import LedgerError, LedgerSession
@@ -76,7 +79,11 @@ def _describe(path: Path, exc: sqlite3.Error) -> LedgerError:
 
 
 class SqliteLedger:
-    """A ledger file; created on first use, checked on every session."""
+    """A ledger file; created on first use, checked on every session.
+
+    The connection stays open between sessions (see `_sqlite_connections`); `close()`
+    closes it, and the next session opens it again.
+    """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         self.path = Path(path)
@@ -84,25 +91,31 @@ class SqliteLedger:
         self._check_location()
         with self.session():
             pass
+        self._use_wal()
 
     def session(self) -> AbstractContextManager[LedgerSession]:
         return self._session()
 
+    def close(self) -> None:
+        """Close this process's (and thread's) connection to the file."""
+        drop(self.path)
+
     @contextmanager
     def _session(self) -> Iterator[LedgerSession]:
-        connection = self._connect()
+        connection = borrow(self.path, self._connect)
         try:
+            self._execute(connection, f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
             self._execute(connection, "BEGIN IMMEDIATE")
             self._prepare_schema(connection)
             yield SqliteSession(connection, self.path, _describe)
             self._execute(connection, "COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if connection.in_transaction:
                 with suppress(sqlite3.Error):  # keep the original error
                     connection.rollback()
+            if not isinstance(exc, Discard):  # start afresh after anything unexpected
+                self.close()
             raise
-        finally:
-            connection.close()
 
     def _check_location(self) -> None:
         path, folder = self.path, self.path.parent
@@ -121,12 +134,19 @@ class SqliteLedger:
         except sqlite3.Error as exc:
             raise _describe(self.path, exc) from exc
         try:
-            self._execute(connection, "PRAGMA journal_mode=DELETE")
             self._execute(connection, "PRAGMA synchronous=FULL")
         except LedgerError:
             connection.close()
             raise
         return connection
+
+    def _use_wal(self) -> None:
+        """Switch a checked ledger to WAL once (the mode stays with the file).
+
+        Done after the first session, outside any transaction, so that a foreign file is
+        refused before anything is written into it.
+        """
+        self._execute(borrow(self.path, self._connect), "PRAGMA journal_mode=WAL")
 
     def _execute(self, connection: sqlite3.Connection, sql: str) -> list[tuple[object, ...]]:
         try:
