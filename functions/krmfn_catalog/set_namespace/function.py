@@ -95,12 +95,16 @@ def set_namespace(rl: ResourceList) -> None:
     cfg = _config(rl)
     move = _Move(cfg.namespace, cfg.namespace_matcher)
     reported = len(rl.results)
-    objects = [o for o in rl.items if not o.is_local_config]
-    for obj in objects:
+    referring: list[KubeObject] = []
+    for obj in rl.items:  # one pass: a large list is parsed item by item, once
+        if obj.is_local_config:
+            continue
         _move_object(rl, obj, move)
         _move_service_ref(rl, obj, move)
         _move_subjects(rl, obj, move)
-    for obj in objects:  # after every move, so references know what moved
+        if obj.get_annotation(DEPENDS_ON):
+            referring.append(obj)
+    for obj in referring:  # after every move, so references know what moved
         _follow_depends_on(obj, move)
     if len(rl.results) == reported:  # errors replace the summary
         rl.info(_summary(move))
