@@ -373,15 +373,18 @@ def _dash_line(text: str, start: int) -> int:
         prefix = text[ls:end]
 
 
+_STR = "tag:yaml.org,2002:str"  # `kind: !!null ResourceList` is not a ResourceList
+
+
 def _from_header(head: MappingNode, text: str, what: str) -> ParsedList:
     check_tree(head, what)
     fields = {k.value: v for k, v in head.value}
     kind = fields.get("kind")
     api = fields.get("apiVersion")
-    if not isinstance(kind, ScalarNode) or kind.value != "ResourceList":
+    if not isinstance(kind, ScalarNode) or kind.value != "ResourceList" or kind.tag != _STR:
         raise InputError("input is not a ResourceList: kind is "
                          f"{kind.value if isinstance(kind, ScalarNode) else 'missing'}")
-    if not isinstance(api, ScalarNode) or api.value not in (
+    if not isinstance(api, ScalarNode) or api.tag != _STR or api.value not in (
         "config.kubernetes.io/v1", "config.kubernetes.io/v1beta1"
     ):
         raise InputError("input is not a ResourceList: apiVersion must be "
