@@ -146,7 +146,7 @@ def check_run(fn: Function, text: str) -> RunOutput:
         if fn.name in UNCHANGING and out.exit_code == 0 and not uses_aliases(text):
             assert items_span(out.stdout) == items_span(text), "items changed"
         elif fn.name in UNCHANGING:
-            assert doc.get("items") == load(text).get("items"), "items changed"
+            assert (doc.get("items") or []) == (load(text).get("items") or []), "items changed"
     return out
 
 

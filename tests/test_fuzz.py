@@ -224,6 +224,7 @@ CONFIG = ("functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n  
           "  data:\n    nosuchkey: x\n")
 FOUND = {  # inputs that once broke a rule, kept as plain regression cases
     "scalar-item": HEAD + "items:\n- apiVersio\n",
+    "kind-tagged-null": HEAD.replace("kind: ", "kind: !!null ") + "items:\n" + ITEM.format(1),
     "null-item-with-comment": HEAD + "items:\n- # nothing here\n",
     "tag-that-does-not-fit": HEAD + "items:\n" + ITEM.format(1) + "  data:\n    x: !!int abc\n",
     "bad-base64": HEAD + "items:\n" + ITEM.format(1) + "  data:\n    x: !!binary zz=\n",
