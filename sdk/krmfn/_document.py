@@ -79,7 +79,7 @@ class Doc:
         # id(node) -> (node, where its text ends in `text`): for nodes that replaced original
         # text, and for collections that lost entries (their original extent still counts).
         # The node is held so that its id cannot be reused by a later node.
-        self._orig_end: dict[int, tuple[Node, int]] = {}
+        self._orig_end: dict[int, tuple[Node, int, int]] = {}  # (node, start, end)
 
     @property
     def changed(self) -> bool:
@@ -197,15 +197,15 @@ class Doc:
         else:
             parent.value[slot] = new
         if is_synthetic(parent) or is_synthetic(old):
-            known = self._known_end(old)
-            if known is not None:
-                self._orig_end[id(new)] = (new, known)
+            span = self._orig_end.get(id(old))
+            if span is not None and span[0] is old:
+                self._orig_end[id(new)] = (new, span[1], span[2])
             for e in self._edits:
                 if e.node is old:
                     e.node = new
             return
         end = self._region_end(old)
-        self._orig_end[id(new)] = (new, end)
+        self._orig_end[id(new)] = (new, int(old.start_mark.index), end)
         self._drop_edits_under(old)
         if isinstance(parent, MappingNode):
             key = parent.value[slot][0]
@@ -251,15 +251,16 @@ class Doc:
             del parent.value[idx]
             return
         if self._known_end(parent) is None:  # its extent in the text outlives its entries
-            self._orig_end[id(parent)] = (parent, self._end_of(parent))
-        if is_synthetic(first):
+            self._orig_end[id(parent)] = (parent, int(parent.start_mark.index),
+                                          self._end_of(parent))
+        if not self._is_original(first):
             self._edits = [e for e in self._edits if e.node is not node]
             del parent.value[idx]
             if not parent.value and not parent.flow_style:
                 self._replace_with_empty(parent)
             return
         if not parent.flow_style and not any(
-            not is_synthetic(e[0] if isinstance(e, tuple) else e)
+            self._is_original(e[0] if isinstance(e, tuple) else e)
             for i, e in enumerate(parent.value) if i != idx
         ):
             # The last entry from the text goes: what remains (if anything) was added by the
@@ -298,11 +299,11 @@ class Doc:
         """The text an entry of a flow collection takes, with one of its commas."""
         firsts = [e[0] if isinstance(e, tuple) else e for e in parent.value]
         lasts = [e[1] if isinstance(e, tuple) else e for e in parent.value]
-        start, end = int(firsts[idx].start_mark.index), self._end_of(lasts[idx])
-        after = [i for i in range(idx + 1, len(firsts)) if not is_synthetic(firsts[i])]
+        start, end = self._start_of(firsts[idx]), self._end_of(lasts[idx])
+        after = [i for i in range(idx + 1, len(firsts)) if self._is_original(firsts[i])]
         if after:
-            return start, int(firsts[after[0]].start_mark.index)
-        before = [i for i in range(idx) if not is_synthetic(firsts[i])]
+            return start, self._start_of(firsts[after[0]])
+        before = [i for i in range(idx) if self._is_original(firsts[i])]
         if before:
             return self._end_of(lasts[before[-1]]), end
         return start, end
@@ -314,7 +315,7 @@ class Doc:
         text = self.text
         item = parent.value[idx]
         first, node = (item[0], item[1]) if isinstance(item, tuple) else (item, item)
-        begin = int(first.start_mark.index)
+        begin = self._start_of(first)
         if isinstance(parent, SequenceNode):
             dash = _dash_before(text, begin)
             begin = dash if dash >= 0 else begin
@@ -328,8 +329,8 @@ class Doc:
             return ls, end
         for later in parent.value[idx + 1 :]:
             later_first = later[0] if isinstance(later, tuple) else later
-            if not is_synthetic(later_first):
-                later_begin = int(later_first.start_mark.index)
+            if self._is_original(later_first):
+                later_begin = self._start_of(later_first)
                 if isinstance(parent, SequenceNode):
                     later_begin = max(_dash_before(text, later_begin), begin)
                 return begin, later_begin
@@ -374,8 +375,7 @@ class Doc:
                 return end
             children = node.value if isinstance(node, SequenceNode) else [v for _, v in
                                                                           node.value]
-            originals = [c for c in children
-                         if not is_synthetic(c) or self._known_end(c) is not None]
+            originals = [c for c in children if self._is_original(c)]
             last = originals[-1]
             if not is_synthetic(last) and last.start_mark.index < self._after(node, last):
                 # an alias: its node (and end) lies at the anchor, earlier in the text
@@ -391,12 +391,21 @@ class Doc:
             key = next(k for k, v in reversed(node.value) if v is child)
             return int(key.end_mark.index) if not is_synthetic(key) else 0
         at = max(i for i, c in enumerate(node.value) if c is child)
-        earlier = [c for c in node.value[:at] if not is_synthetic(c)]
-        return int((earlier[-1] if earlier else node).start_mark.index) + (1 if earlier else 0)
+        earlier = [c for c in node.value[:at] if self._is_original(c)]
+        return self._start_of(earlier[-1]) + 1 if earlier else int(node.start_mark.index)
 
     def _known_end(self, node: Node) -> int | None:
         entry = self._orig_end.get(id(node))
-        return entry[1] if entry is not None and entry[0] is node else None
+        return entry[2] if entry is not None and entry[0] is node else None
+
+    def _is_original(self, node: Node) -> bool:
+        """True for a node with text of its own: from the input, or put in place of one."""
+        return not is_synthetic(node) or self._known_end(node) is not None
+
+    def _start_of(self, node: Node) -> int:
+        if not is_synthetic(node):
+            return int(node.start_mark.index)
+        return self._orig_end[id(node)][1]
 
     def _region_end(self, node: Node) -> int:
         """End of the text a node occupies: the end of its last line for block collections
@@ -411,7 +420,7 @@ class Doc:
         return end + 1 if end < self.end else end
 
     def _flow_insert_pos(self, node: MappingNode | SequenceNode) -> int:
-        originals = [c for c in node.value if not is_synthetic(c[0] if isinstance(c, tuple)
+        originals = [c for c in node.value if self._is_original(c[0] if isinstance(c, tuple)
                                                                  else c)]
         if not originals:
             return int(node.start_mark.index) + 1
