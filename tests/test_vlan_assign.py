@@ -354,8 +354,9 @@ def test_nad_names_and_namespaces() -> None:
                                      "metadata": {"name": "upf", "namespace": "core"}})
     assert nephio_nad.created_namespace(INTERFACE, [workload]) == "core"
     INTERFACE.set_annotation(nephio_nad.NAMESPACE_ANNOTATION, "upf-ns")
-    try:
-        assert nephio_nad.created_namespace(INTERFACE, [workload]) == "upf-ns"
+    try:  # the workload in the package wins: it follows set-namespace, the annotation not
+        assert nephio_nad.created_namespace(INTERFACE, [workload]) == "core"
+        assert nephio_nad.created_namespace(INTERFACE, []) == "upf-ns"
     finally:
         INTERFACE.remove_annotation(nephio_nad.NAMESPACE_ANNOTATION)
 

@@ -103,19 +103,18 @@ def nad_name(interface: KubeObject) -> str:
 def created_namespace(interface: KubeObject, items: Iterable[KubeObject]) -> str:
     """The namespace of resources created for `interface` ("" for none).
 
-    Nephio's `specializer.nephio.org/namespace` annotation wins; else the namespace of the
-    owning workload when it is in the package; else the Interface's own namespace.
+    The owning workload's namespace when it is in the package (it is where the pods that
+    use the attachment run, and it follows set-namespace); else Nephio's
+    `specializer.nephio.org/namespace` annotation; else the Interface's own namespace.
     """
-    annotated = interface.get_annotation(NAMESPACE_ANNOTATION)
-    if annotated:
-        return annotated
     owner = owner_of(interface)
     if owner is not None:
         for obj in items:
             if (obj.api_version, obj.kind, obj.name) == (owner.api_version, owner.kind,
                                                          owner.name) and obj.namespace:
                 return obj.namespace
-    return interface.namespace
+    annotated = interface.get_annotation(NAMESPACE_ANNOTATION)
+    return annotated or interface.namespace
 
 
 def find_nad(items: Sequence[KubeObject], name: str, namespace: str) -> KubeObject | None:
