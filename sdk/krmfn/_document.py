@@ -205,17 +205,30 @@ class Doc:
                     e.node = new
             return
         end = self._region_end(old)
-        self._orig_end[id(new)] = (new, int(old.start_mark.index), end)
-        self._drop_edits_under(old)
-        if isinstance(parent, MappingNode):
-            key = parent.value[slot][0]
-            colon = self.text.index(":", key.end_mark.index)
-            start, ctx = colon + 1, ("map", key.start_mark.column)
-        else:
-            # the column of the `- ` (values are rendered two columns right of it)
-            start, ctx = old.start_mark.index, ("seq", old.start_mark.column - 2)
+        ctx: tuple[Any, ...]
         if parent.flow_style:
             start, ctx = old.start_mark.index, ("flow", self._json_like(parent))
+        elif isinstance(parent, MappingNode):
+            key = parent.value[slot][0]
+            colon = self.text.index(":", key.end_mark.index)
+            start = colon + 1
+            # The comment of the key's line stays with the key, whichever the new value's
+            # style: after a scalar, or on the key line above a block collection.
+            block = isinstance(old, (MappingNode, SequenceNode)) and not old.flow_style
+            at = start if block else end
+            comment = self.text[at : line_end(self.text, at)]
+            if not comment.strip().startswith("#") or (
+                isinstance(old, ScalarNode) and old.style in ("|", ">")
+            ):
+                comment = ""
+            elif not block:
+                end = line_end(self.text, end)
+            ctx = ("map", key.start_mark.column, comment)
+        else:
+            # the column of the `- ` (values are rendered two columns right of it)
+            start, ctx = old.start_mark.index, ("seq", old.start_mark.column - 2, "")
+        self._orig_end[id(new)] = (new, int(old.start_mark.index), end)
+        self._drop_edits_under(old)
         self._edits.append(_Edit("value", start, end, len(self._edits), new, ctx))
 
     def _insert_pair(self, mapping: MappingNode, key: str, value: Any) -> None:
@@ -483,7 +496,10 @@ class Doc:
         col = e.ctx[1]
         if e.kind == "value":
             body = self._render_value(value, kind, col)
-            return body[1:] if kind == "seq" and body.startswith(" ") else body
+            if kind == "seq":
+                return body[1:] if body.startswith(" ") else body
+            comment = e.ctx[2]
+            return comment + body if body.startswith("\n") else body + comment
         key = e.ctx[2]
         head = " " * col + ("- " if key is None else f"{render_scalar(construct(key))}:")
         body = self._render_value(value, "seq" if key is None else "map", col)
