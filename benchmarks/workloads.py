@@ -37,10 +37,10 @@ spec:
     - prefix: 10.{i}.0.0/16
       labels:
         nephio.org/prefix-kind: network
-    - prefix: 172.{j}.0.0/12
+    - prefix: 172.{j}.0.0/14
       labels:
         nephio.org/prefix-kind: pool
-    - prefix: 192.168.{i}.0/24
+    - prefix: 192.168.{k}.0/22
       labels:
         nephio.org/prefix-kind: loopback
 """
@@ -102,9 +102,9 @@ spec:
 
 
 def ipam(count: int) -> str:
-    docs = [NETWORKS.format(i=i, j=16 + i) for i in range(3)] + [CLUSTER]
+    docs = [NETWORKS.format(i=i, j=16 + 4 * i, k=4 * i) for i in range(3)] + [CLUSTER]
     for n in range(count - len(docs)):
-        kind, length = [("pool", 28), ("loopback", 32), ("network", 24)][n % 3]
+        kind, length = [("pool", 28), ("loopback", 32), ("network", 22)][n % 3]
         docs.append(IPCLAIM.format(n=n, kind=kind, inst=n % 3, length=length))
     return HEADER + _items(docs)
 

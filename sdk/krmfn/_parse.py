@@ -78,7 +78,7 @@ def _resolve(kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
     return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
 
 
-class _Loader(CSafeLoader):  # type: ignore[misc]
+class _Loader(CSafeLoader):
     """libyaml's composer with a memoized implicit-tag resolver. The stock resolver runs
     Python regexes for every scalar, while real inputs repeat the same few thousand values;
     the memo is a C-level cache, so the composer calls no Python code per scalar."""
@@ -110,7 +110,7 @@ def compose(text: str, what: str = "input") -> Node | None:
     _guard_depth(text, what)
     try:
         with _gc_paused():
-            return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+            return yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise InputError(f"{what}: {_one_line(exc)}") from None
     except RecursionError:
@@ -377,7 +377,12 @@ _STR = "tag:yaml.org,2002:str"  # `kind: !!null ResourceList` is not a ResourceL
 
 
 def _from_header(head: MappingNode, text: str, what: str) -> ParsedList:
-    check_tree(head, what)
+    # The items are checked one by one by their reader; here only the rest of the list.
+    tags, aliases = "!" in text, "&" in text
+    _duplicate(head.value, what)
+    for k, v in head.value:
+        if k.value != "items":
+            check_tree(v, f"{what}.{k.value}", tags=tags, aliases=aliases)
     fields = {k.value: v for k, v in head.value}
     kind = fields.get("kind")
     api = fields.get("apiVersion")
