@@ -6,6 +6,7 @@ resource's original text, so whatever a function does not touch stays byte for b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
@@ -210,11 +211,26 @@ class KubeObject:
         """Every (path, comment) that `line_comment` would find, in document order: one walk
         instead of a lookup per field, for functions that scan whole objects for setters."""
         out: list[tuple[tuple[str | int, ...], str]] = []
-        text = self._doc.text
-        stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), self._doc.root, None)]
+        doc = self._doc
+        text = doc.text
+        # Only lines that hold a `#` can hold a comment: find them once, by line number
+        # (counted from the root node's own mark, so only this item's text is scanned).
+        root_mark = doc.root.start_mark
+        if root_mark is None or text.find("#", doc.start, doc.end) < 0:
+            return out
+        pos, line = int(root_mark.index), int(root_mark.line)
+        lines: set[int] = set()
+        for m in _HASH.finditer(text, doc.start, doc.end):
+            at = m.start()
+            line += text.count("\n", pos, at) if at >= pos else -text.count("\n", at, pos)
+            pos = at
+            lines.add(line)
+        stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), doc.root, None)]
         while stack:
             path, node, key = stack.pop()
-            if path:
+            if path and node.start_mark is not None and (
+                    node.end_mark.line in lines or node.start_mark.line in lines
+                    or (key is not None and key.start_mark.line in lines)):
                 comment = _line_comment(text, node, key)
                 if comment is not None:
                     out.append((path, comment))
@@ -389,6 +405,9 @@ class KubeObject:
         else:
             text = _block(self.to_dict())
         return _indent_item(text, wide)
+
+
+_HASH = re.compile("#")
 
 
 def _line_comment(text: str, node: Node, key: Node | None) -> str | None:
