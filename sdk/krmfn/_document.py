@@ -133,10 +133,10 @@ class Doc:
             self._remove(parent, idx)
             return True
         if isinstance(parent, SequenceNode):
-            idx = _seq_index(parent, seg)
-            if idx is None:
+            at = _seq_index(parent, seg)
+            if at is None:
                 return False
-            self._remove(parent, idx)
+            self._remove(parent, at)
             return True
         return False
 
@@ -184,7 +184,7 @@ class Doc:
     def _set_scalar(self, node: ScalarNode, value: Any, parent: Node) -> None:
         if id(node) not in self._scalar_edits:
             edit = _Edit("scalar", node.start_mark.index, node.end_mark.index, len(self._edits),
-                         node, (bool(parent.flow_style),), node.style)
+                         node, (_is_flow(parent),), node.style)
             self._scalar_edits[id(node)] = edit
             self._edits.append(edit)
         fresh = to_node(value)
@@ -206,7 +206,7 @@ class Doc:
             return
         end = self._region_end(old)
         ctx: tuple[Any, ...]
-        if parent.flow_style:
+        if _is_flow(parent):
             start, ctx = old.start_mark.index, ("flow", self._json_like(parent))
         elif isinstance(parent, MappingNode):
             key = parent.value[slot][0]
@@ -236,6 +236,7 @@ class Doc:
         if is_synthetic(mapping):
             mapping.value.append(pair)
             return
+        ctx: tuple[Any, ...]
         if mapping.flow_style:
             pos, ctx = self._flow_insert_pos(mapping), ("flow", self._json_like(mapping))
         else:
@@ -249,6 +250,7 @@ class Doc:
         if is_synthetic(seq):
             seq.value.append(node)
             return
+        ctx: tuple[Any, ...]
         if seq.flow_style:
             pos, ctx = self._flow_insert_pos(seq), ("flow", self._json_like(seq))
         else:
@@ -381,7 +383,9 @@ class Doc:
             known = self._known_end(node)
             if known is not None:
                 return known
-            if isinstance(node, ScalarNode) or node.flow_style or not node.value:
+            if not isinstance(node, (MappingNode, SequenceNode)) or node.flow_style or (
+                not node.value
+            ):
                 end = int(node.end_mark.index)
                 if isinstance(node, ScalarNode) and node.style in ("|", ">"):
                     end = end - 1 if self.text[end - 1] == "\n" else end
@@ -493,12 +497,12 @@ class Doc:
                 return sep + render_flow(value, json_style=json_style)
             k = render_scalar(construct(key), flow=True, json_style=json_style)
             return f"{sep}{k}: {render_flow(value, json_style=json_style)}"
-        col = e.ctx[1]
+        col: int = e.ctx[1]
         if e.kind == "value":
             body = self._render_value(value, kind, col)
             if kind == "seq":
                 return body[1:] if body.startswith(" ") else body
-            comment = e.ctx[2]
+            comment: str = e.ctx[2]
             return comment + body if body.startswith("\n") else body + comment
         key = e.ctx[2]
         head = " " * col + ("- " if key is None else f"{render_scalar(construct(key))}:")
@@ -548,6 +552,10 @@ def _dash_before(text: str, start: int) -> int:
         pos = ls - 1
 
 
+def _is_flow(node: Node) -> bool:
+    return isinstance(node, (MappingNode, SequenceNode)) and bool(node.flow_style)
+
+
 def _position(parent: MappingNode | SequenceNode, node: Node) -> int:
     """Where `node` (an entry, or the value of a pair) now stands in `parent`."""
     for i, entry in enumerate(parent.value):
@@ -563,8 +571,11 @@ def _child(node: Node | None, seg: Segment) -> Node | None:
         idx = find_key(node, seg)
         return node.value[idx][1] if idx >= 0 else None
     if isinstance(node, SequenceNode):
-        idx = _seq_index(node, seg)
-        return node.value[idx] if idx is not None else None
+        at = _seq_index(node, seg)
+        if at is None:
+            return None
+        child: Node = node.value[at]
+        return child
     return None
 
 

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
+
+from krmfn._parse import _resolve
 
 __all__ = ["float_text", "render_block", "render_flow", "render_scalar", "scalar_tag"]
 
-_RESOLVER = Resolver()
 _STR = "tag:yaml.org,2002:str"
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`~= \t")
 _BLOCK_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
@@ -44,7 +44,7 @@ def _plain_ok(s: str, flow: bool) -> bool:
         return False
     if (_FLOW_UNSAFE if flow else _BLOCK_UNSAFE).search(s):
         return False
-    return _RESOLVER.resolve(ScalarNode, s, (True, False)) == _STR
+    return _resolve(ScalarNode, s, (True, False)) == _STR
 
 
 def render_scalar(value: Any, *, style: str | None = None, flow: bool = False,
