@@ -7,7 +7,9 @@ it holds the lock for about the same time with 10 or 10,000 sites recorded.
 
 The file is in WAL mode with `synchronous=FULL`: a commit is one append and one fsync of
 the log, and a committed allocation survives a killed process and a power cut alike; a
-writer killed mid-transaction loses only its own uncommitted work.
+writer killed mid-transaction loses only its own uncommitted work. Recent commits live in
+`<file>-wal` until the last connection closes (or a checkpoint copies them over): copy or
+move the ledger together with that file, never the main file alone.
 
 The file is marked with an application id and a schema version, so a foreign database or
 another layout is refused instead of being written into.
