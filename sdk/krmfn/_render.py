@@ -24,6 +24,12 @@ _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`~= \t")
 _BLOCK_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff]")
 _FLOW_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff,\[\]{}]")
+# What Go's YAML 1.1 reader (go-yaml v2, under sigs.k8s.io/yaml and so kubectl) takes for
+# a number or a boolean beyond PyYAML's resolver: `y`/`n`, `1e3`, `1.`, `0o17`.
+_GO_NOT_STRING = re.compile(
+    r"[yYnN]|[-+]?(\.[0-9_]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?"
+    r"|[-+]?0[xXoObB][0-9a-fA-F_]+"
+)
 
 
 def scalar_tag(value: Any) -> str:
@@ -42,7 +48,7 @@ def scalar_tag(value: Any) -> str:
 def _plain_ok(s: str, flow: bool) -> bool:
     if not s or s[0] in _PLAIN_UNSAFE_START or s[-1] in " \t:":
         return False
-    if (_FLOW_UNSAFE if flow else _BLOCK_UNSAFE).search(s):
+    if (_FLOW_UNSAFE if flow else _BLOCK_UNSAFE).search(s) or _GO_NOT_STRING.fullmatch(s):
         return False
     return _resolve(ScalarNode, s, (True, False)) == _STR
 
