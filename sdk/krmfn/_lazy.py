@@ -63,6 +63,8 @@ def split_items(text: str) -> LazySplit | None:
         return None
     if "&" in text or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(text):
         return None
+    if any(c in text for c in ("\x85", "\u2028", "\u2029", "\r")):  # see _guard_breaks
+        return None
     found = list(_ITEMS_LINE.finditer(text))
     if len(found) != 1:
         return None

@@ -107,6 +107,7 @@ def _gc_paused() -> Iterator[None]:
 
 def compose(text: str, what: str = "input") -> Node | None:
     """One YAML document as a node tree, with a one-line error on bad input."""
+    _guard_breaks(text, what)
     _guard_depth(text, what)
     try:
         with _gc_paused():
@@ -115,6 +116,27 @@ def compose(text: str, what: str = "input") -> Node | None:
         raise InputError(f"{what}: {_one_line(exc)}") from None
     except RecursionError:
         raise InputError(f"{what}: nesting too deep") from None
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _guard_breaks(text: str, what: str) -> None:
+    """Line breaks that edits by line would miss are refused: a carriage return without a
+    line feed, and NEL, LS and PS, which end a line for libyaml (YAML 1.1) but not for kpt
+    or JSON (YAML 1.2), so that the same text would mean two things."""
+    found = [(at, char) for char in ("\x85", "\u2028", "\u2029") if (at := text.find(char)) >= 0]
+    if "\r" in text and (cr := _LONE_CR.search(text)):
+        found.append((cr.start(), "\r"))
+    if not found:
+        return
+    at, char = min(found)
+    line = text.count("\n", 0, at) + 1
+    if char == "\r":
+        raise InputError(f"{what}: line {line}: a carriage return without a line feed "
+                         "(use \\n or \\r\\n line endings)")
+    raise InputError(f"{what}: line {line}: character U+{ord(char):04X} is a line break to "
+                     "YAML 1.1 but not to YAML 1.2; write it escaped in a double-quoted string")
 
 
 def _guard_depth(text: str, what: str) -> None:

@@ -107,6 +107,9 @@ class ResourceList:
             parsed = _from_header(head, split.header, "ResourceList")
         except InputError as exc:  # reported from the whole text, with its line numbers
             raise LayoutChanged(str(exc)) from None
+        if parsed.function_config is not None and not isinstance(
+                parsed.function_config.root, MappingNode):
+            raise LayoutChanged("functionConfig is not a mapping")
         residents = Residents()
         text, bounds, wide = split.text, split.bounds, split.wide
         objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i,
