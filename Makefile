@@ -13,6 +13,7 @@ REGISTRY   ?= ghcr.io/krmfn
 LOCAL      := localhost/krmfn
 WHEELHOUSE := .cache/wheelhouse
 PYTEST_ARGS ?=
+FUZZ_SECONDS ?= 60
 
 # Container runtime: podman when installed, else a reachable Docker engine, else podman
 # (which `make images` then installs with scripts/setup-podman.sh).
@@ -29,7 +30,7 @@ BUILD_FLAGS += --pull=never
 endif
 
 .PHONY: help images runtime base-image image-base $(addprefix image-,$(FUNCTIONS)) \
-	wheelhouse venv test demo lint clean bench bench-quick
+	wheelhouse venv test demo lint clean bench bench-quick fuzz
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -85,6 +86,15 @@ bench: venv ## run every benchmark (ratios against baselines measured in the sam
 
 bench-quick: venv ## the 1,000-resource benchmarks and cold start only
 	$(VENV)/bin/python benchmarks/run.py --quick
+
+fuzz: venv ## fuzz the reader and every function with atheris, FUZZ_SECONDS (60) per harness
+	@$(VENV)/bin/python -c "import atheris" 2>/dev/null || \
+		$(VENV)/bin/python -m pip install --quiet atheris
+	@for harness in fuzz/fuzz_parse.py fuzz/fuzz_functions.py; do \
+		echo "== $$harness ($(FUZZ_SECONDS)s; corpus and crashes under .cache/fuzz/)"; \
+		$(VENV)/bin/python $$harness -max_total_time=$(FUZZ_SECONDS) -timeout=30 \
+			-rss_limit_mb=4096 -print_final_stats=1 2>&1 | grep -v '^#[0-9]' ; \
+	done
 
 demo: venv ## render examples/blueprint/upf-lite for every site of examples/sites.yaml (demo-out/)
 	$(VENV)/bin/python scripts/demo.py

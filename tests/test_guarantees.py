@@ -1,0 +1,194 @@
+"""## Guarantees
+
+- **Byte fidelity.** What a function does not change comes out byte for byte: comments,
+  quoting, key order, indentation, untouched resources.
+- **Clear errors, never a traceback.** Malformed, non-UTF-8 or wrongly shaped input, or a
+  bad config, exits 1 with one `<function>: error: ...` line on stderr.
+- **A whole ResourceList or nothing.** stdout is empty or one complete ResourceList; when
+  a function fails, the items are the input's, unchanged, plus the error results.
+- **Atomic in-place writes.** `--in-place` writes no file when anything fails, and a run
+  killed mid-write leaves every file as it was or as finished, never truncated.
+- **No YAML tag constructs an object.** Only YAML's core tags are read (`!!python/...` and
+  custom tags are refused); a tag its text does not fit (`!!int abc`) is an error.
+- **Bounded on hostile input.** Alias bombs, 20,000-deep nesting and binary junk fail
+  within a 2 GB address-space limit, without a traceback.
+- **Deterministic and idempotent mutators.** The same input gives the same output in any
+  process; a mutator's output, run again, changes nothing.
+- **Large lists read lazily, same result.** Lists of 2,000 items or more are read item by
+  item, with exactly the output a whole read gives.
+- **Unique allocations.** Sites sharing a ledger never get the same address, subnet or
+  (within a VLAN index) VLAN, even rendered by many processes at once.
+- **Locked-down containers.** The images run as `nobody`, with `--network none` and a
+  read-only root filesystem.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import krmfn._lazy as lazy
+import netaddr  # type: ignore[import-untyped,unused-ignore]
+import pytest
+from kpt_support import script
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "fuzz"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from corpus import package, resource_list  # noqa: E402
+from oracle import (  # noqa: E402
+    NOOP,
+    catalog_functions,
+    check_mutator_laws,
+    check_resource_list,
+    items_span,
+    lazy_limits,
+    seed_inputs,
+)
+from test_hostile_input import HOSTILE  # noqa: E402
+from test_in_place import _kill_during_write, snapshot  # noqa: E402
+from test_ledger_fleet import answers, cluster_of, render_one, write_site  # noqa: E402
+
+FUNCTIONS = catalog_functions()
+CATALOG = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate")
+
+
+def run(fn: str, data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["prlimit", "--as=2000000000", script(fn), *args], input=data,
+                          capture_output=True, timeout=120)
+
+
+def test_guarantee_byte_fidelity() -> None:
+    text = resource_list(60)  # comments, quoting styles, flow maps, kpt's annotations
+    assert NOOP.run_text(text).stdout == text
+    out = FUNCTIONS["set-namespace"].run_text(text)
+    assert out.exit_code == 0, out.stderr
+    changed = [(a, b) for a, b in zip(text.splitlines(), out.stdout.splitlines(), strict=False)
+               if a != b]
+    assert changed and all(a.replace("staging", "prod") == b for a, b in changed)
+
+
+@pytest.mark.parametrize("case", ["malformed-yaml", "latin-1-bytes", "kind-missing",
+                                  "duplicate-keys", "config-of-wrong-kind"])
+def test_guarantee_clear_errors(case: str) -> None:
+    for fn in CATALOG:
+        proc = run(fn, HOSTILE[case])
+        stderr = proc.stderr.decode("utf-8", "replace")
+        assert proc.returncode == 1
+        assert stderr.startswith(f"{fn}: error: ") and len(stderr.splitlines()) == 1, stderr
+        assert "Traceback" not in stderr
+
+
+def test_guarantee_whole_resource_list_or_nothing() -> None:
+    for case in ("error-unknown-instance", "error-overlap"):
+        text = seed_for("ipam-inject", case)
+        out = FUNCTIONS["ipam-inject"].run_text(text)
+        assert out.exit_code == 1
+        doc = check_resource_list(out.stdout)
+        assert items_span(out.stdout) == items_span(text)
+        assert any(r["severity"] == "error" for r in doc["results"])
+    for data in HOSTILE.values():
+        proc = run("set-namespace", data, "namespace=prod")
+        assert not proc.stdout or check_resource_list(proc.stdout.decode())
+
+
+def seed_for(function: str, case: str) -> str:
+    from krmfn.testing import GoldenCase
+
+    return GoldenCase(ROOT / "functions" / "krmfn_catalog" / function.replace("-", "_")
+                      / "testdata" / case).input_text()
+
+
+def test_guarantee_atomic_in_place_writes(tmp_path: Path) -> None:
+    pkg, finished = tmp_path / "pkg", tmp_path / "finished"
+    package(900, pkg)
+    shutil.copytree(pkg, finished)
+    assert run("set-namespace", b"", str(finished), "namespace=prod", "--in-place").returncode == 0
+    old, new = snapshot(pkg), snapshot(finished)
+    (pkg / "zz-broken.yaml").write_text("kind: [\n")
+    failed = snapshot(pkg)
+    proc = run("set-namespace", b"", str(pkg), "namespace=prod", "--in-place")
+    assert proc.returncode == 1 and snapshot(pkg) == failed
+    (pkg / "zz-broken.yaml").unlink()
+    _kill_during_write(pkg, "replacing")  # SIGKILL while files are being replaced
+    after = snapshot(pkg)
+    assert all(after[name] in (old[name], new[name]) for name in old)
+
+
+def test_guarantee_no_tag_constructs_an_object(tmp_path: Path) -> None:
+    marker = Path("/tmp/pwned")
+    marker.unlink(missing_ok=True)
+    head = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
+    item = b"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: x\n  data:\n    x: "
+    for value in (b"!!python/object/apply:os.system ['touch /tmp/pwned']", b"!custom x",
+                  b"!!int abc", b"!!binary not-base64"):
+        proc = run("set-namespace", head + item + value + b"\n", "namespace=prod")
+        assert proc.returncode == 1, proc.stderr
+        assert not proc.stdout
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("case", ["alias-bomb", "deep-nesting", "binary-junk"])
+def test_guarantee_bounded_on_hostile_input(case: str) -> None:
+    proc = run("policy-validate", HOSTILE[case])  # within `prlimit --as=2000000000`
+    assert proc.returncode == 1
+    assert b"Traceback" not in proc.stderr and b"MemoryError" not in proc.stderr
+
+
+@pytest.mark.parametrize("name", CATALOG)
+def test_guarantee_deterministic_and_idempotent(name: str) -> None:
+    for text in seed_inputs(name):
+        check_mutator_laws(FUNCTIONS[name], text)
+
+
+def test_guarantee_large_lists_read_lazily_give_the_same_result() -> None:
+    text = resource_list(lazy.LAZY_MIN_ITEMS + 100)
+    assert lazy.split_items(text) is not None  # really read lazily
+    out = FUNCTIONS["set-namespace"].run_text(text)
+    with lazy_limits(10**9, lazy.RESIDENT):
+        whole = FUNCTIONS["set-namespace"].run_text(text)
+    assert out == whole and out.exit_code == 0
+
+
+def test_guarantee_unique_allocations(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    sites = [write_site(tmp_path, c + k * 125, ledger) for c in range(10) for k in range(3)]
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        assert all(not error for _, error in pool.imap_unordered(render_one, map(str, sites)))
+    found = {pkg: answers(pkg) for pkg in sites}
+    assert len({netaddr.IPNetwork(prefix).ip for prefix, *_ in found.values()}) == len(sites)
+    subnets: dict[str, set[object]] = defaultdict(set)
+    vlans: dict[str, set[int]] = defaultdict(set)
+    for pkg, (prefix, _, vlan, _) in found.items():
+        cluster = cluster_of(int(pkg.name.removeprefix("site-")))
+        subnets[cluster].add(netaddr.IPNetwork(prefix).cidr)
+        vlans[cluster].add(vlan)
+    assert all(len(s) == 1 for s in subnets.values())
+    assert len(set().union(*subnets.values())) == 10
+    assert all(len(v) == 3 for v in vlans.values())
+
+
+def test_guarantee_locked_down_containers() -> None:
+    for fn in CATALOG:
+        dockerfile = (ROOT / "Dockerfiles" / f"{fn}.Dockerfile").read_text()
+        assert "USER 65534:65534" in dockerfile.splitlines()
+    from test_containers import RUN_FLAGS
+
+    assert {"--network=none", "--user=nobody", "--read-only"} <= set(RUN_FLAGS)
+
+
+@pytest.mark.container
+@pytest.mark.parametrize("fn", CATALOG)
+def test_guarantee_images_work_locked_down(fn: str) -> None:
+    from test_containers import INPUTS, _find_runtime, _require_image, _run_image
+
+    runtime = _find_runtime()
+    if runtime is None:
+        pytest.skip("no container runtime")
+    outcome = _run_image(runtime, _require_image(runtime, fn), INPUTS[fn])
+    assert outcome.returncode == 0, outcome.stderr
+    check_resource_list(outcome.stdout.decode())
