@@ -60,8 +60,8 @@ class _Edit:
 class Doc:
     """A node tree over `text`; `render()` gives `text` with the edits spliced in."""
 
-    __slots__ = ("_edits", "_orig_end", "_pristine", "_scalar_edits", "end", "rewrite", "root",
-                 "start", "text", "wide_lists")
+    __slots__ = ("_edits", "_flow_at", "_orig_end", "_pristine", "_scalar_edits", "end",
+                 "rewrite", "root", "start", "text", "wide_lists")
 
     def __init__(self, text: str, root: Node, *, start: int = 0, end: int | None = None,
                  rewrite: bool = False, keep_source: bool = True) -> None:
@@ -80,6 +80,9 @@ class Doc:
         # text, and for collections that lost entries (their original extent still counts).
         # The node is held so that its id cannot be reused by a later node.
         self._orig_end: dict[int, tuple[Node, int, int]] = {}  # (node, start, end)
+        # id(flow collection) -> (it, where entries added to it go, JSON-like): one place,
+        # so that what is added stays in order whatever is deleted around it
+        self._flow_at: dict[int, tuple[Node, int, bool]] = {}
 
     @property
     def changed(self) -> bool:
@@ -238,7 +241,7 @@ class Doc:
             return
         ctx: tuple[Any, ...]
         if mapping.flow_style:
-            pos, ctx = self._flow_insert_pos(mapping), ("flow", self._json_like(mapping))
+            pos, ctx = self._flow_insert_at(mapping)
         else:
             pos, ctx = self._block_insert_pos(mapping), ("map", self._block_column(mapping))
         mapping.value.append(pair)
@@ -252,7 +255,7 @@ class Doc:
             return
         ctx: tuple[Any, ...]
         if seq.flow_style:
-            pos, ctx = self._flow_insert_pos(seq), ("flow", self._json_like(seq))
+            pos, ctx = self._flow_insert_at(seq)
         else:
             pos, ctx = self._block_insert_pos(seq), ("seq", self._block_column(seq))
         seq.value.append(node)
@@ -268,6 +271,8 @@ class Doc:
         if self._known_end(parent) is None:  # its extent in the text outlives its entries
             self._orig_end[id(parent)] = (parent, int(parent.start_mark.index),
                                           self._end_of(parent))
+        if parent.flow_style:
+            self._flow_insert_at(parent)  # where (and how) later additions go: decided now
         if not self._is_original(first):
             self._edits = [e for e in self._edits if e.node is not node]
             del parent.value[idx]
@@ -435,6 +440,13 @@ class Doc:
     def _block_insert_pos(self, node: MappingNode | SequenceNode) -> int:
         end = min(line_end(self.text, self._end_of(node)), self.end)
         return end + 1 if end < self.end else end
+
+    def _flow_insert_at(self, node: MappingNode | SequenceNode) -> tuple[int, tuple[str, bool]]:
+        entry = self._flow_at.get(id(node))
+        if entry is None or entry[0] is not node:
+            entry = (node, self._flow_insert_pos(node), self._json_like(node))
+            self._flow_at[id(node)] = entry
+        return entry[1], ("flow", entry[2])
 
     def _flow_insert_pos(self, node: MappingNode | SequenceNode) -> int:
         originals = [c for c in node.value if self._is_original(c[0] if isinstance(c, tuple)
