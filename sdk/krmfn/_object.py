@@ -308,11 +308,11 @@ class KubeObject:
 
     def get_annotation(self, key: str, default: str | None = None) -> str | None:
         node = self._doc.lookup(("metadata", "annotations", key))
-        return default if not isinstance(node, ScalarNode) else str(construct(node))
+        return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def get_label(self, key: str, default: str | None = None) -> str | None:
         node = self._doc.lookup(("metadata", "labels", key))
-        return default if not isinstance(node, ScalarNode) else str(construct(node))
+        return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def set_label(self, key: str, value: str) -> None:
         self.set(("metadata", "labels", key), str(value))
@@ -443,8 +443,15 @@ def _unshared(root: Node) -> Node:
 def _str_map(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
-    return {str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in value.items()}
+    return {str(k): _as_str(v) for k, v in value.items()}
+
+
+def _as_str(value: Any) -> str:
+    """A label or annotation value as the string Kubernetes would hold: `true`, not
+    Python's `True`; "" for null."""
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _describe(value: Any) -> str:
