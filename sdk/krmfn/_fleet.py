@@ -136,5 +136,22 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
         with get_context("fork").Pool(jobs) as pool:
             stream = pool.imap_unordered(_render_site, work, chunksize=4)
             results = list(progress(stream, len(work)) if progress else stream)
+    if ledger_path:
+        _checkpoint(ledger_path)
     order = {s.name: i for i, s in enumerate(sites)}
     return sorted(results, key=lambda r: order[r.site])
+
+
+def _checkpoint(path: str) -> None:
+    """Fold the ledger's write-ahead log back into the file, so that the one file is the
+    whole record again (to copy, back up or hand to the next fleet run)."""
+    if not Path(path).is_file():
+        return
+    import sqlite3
+
+    try:
+        with sqlite3.connect(path, timeout=30) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+    except sqlite3.Error:
+        pass  # a busy or foreign file: the functions already reported what was wrong
