@@ -91,7 +91,7 @@ def _prepare(blueprint: Path, target: Path, site: str) -> None:
             obj.set("metadata.name", site)
         elif obj.kind == "ConfigMap" and obj.name == "kptfile.kpt.dev":
             obj.set("data.name", site)
-    pkg.write(rl)
+    pkg.write(rl, durable=False)
     os.replace(tmp, target)
 
 
@@ -111,7 +111,7 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
     if ledger:
         for fn in _LEDGER_FUNCTIONS:
             overrides[fn] = {"ledger": ledger}
-    result = render_package(target, overrides=overrides)
+    result = render_package(target, overrides=overrides, durable=False)
     messages = [result.error] if result.error else []
     for step in result.steps:
         messages += [f"{step.name}: {r.summary()}" for r in step.results if r.is_error]
@@ -138,6 +138,7 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
             results = list(progress(stream, len(work)) if progress else stream)
     if ledger_path:
         _checkpoint(ledger_path)
+    os.sync()  # the packages were written without a sync per file: one for all of them
     order = {s.name: i for i, s in enumerate(sites)}
     return sorted(results, key=lambda r: order[r.site])
 

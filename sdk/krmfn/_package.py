@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -58,8 +59,13 @@ class Package:
         return {name: _tidy("".join(parts)) for name, parts in out.items()
                 if "".join(parts).strip()}
 
-    def write(self, rl: ResourceList) -> list[str]:
-        """Write back every changed file atomically; the names written."""
+    def write(self, rl: ResourceList, *, durable: bool = True) -> list[str]:
+        """Write back every changed file atomically; the names written.
+
+        Each file is written whole to a temporary file and renamed over the old one, so a
+        crash leaves the old or the new content, never a mix. `durable` also fsyncs each
+        file before the rename (for power loss); a caller writing many packages can pass
+        False and sync once at the end. Files keep their permission bits."""
         contents = self.render_files(rl)
         pending: list[tuple[str, Path]] = []
         try:
@@ -69,10 +75,12 @@ class Package:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+                os.fchmod(fd, _mode_for(target))
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                    if durable:
+                        fh.flush()
+                        os.fsync(fh.fileno())
                 pending.append((tmp, target))
         except OSError as exc:
             for tmp, _ in pending:
@@ -81,6 +89,16 @@ class Package:
         for tmp, target in pending:
             os.replace(tmp, target)
         return [str(t.relative_to(self.root)) for _, t in pending]
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits of the file being replaced; for a new file, 0666 less umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _ends_with_separator(parts: list[str]) -> bool:

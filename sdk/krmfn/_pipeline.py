@@ -66,9 +66,11 @@ def resolve_function(ref: str) -> Function | None:
 
 
 def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
-                   resolver: Resolver = resolve_function, write: bool = True) -> RenderResult:
+                   resolver: Resolver = resolve_function, write: bool = True,
+                   durable: bool = True) -> RenderResult:
     """Render one package. `overrides` maps a function name to config fields merged into
-    that step's functionConfig (the fleet uses it for site facts and the shared ledger)."""
+    that step's functionConfig (the fleet uses it for site facts and the shared ledger);
+    `durable=False` skips the per-file fsync (see `Package.write`)."""
     root = Path(path)
     out = RenderResult(root)
     try:
@@ -90,7 +92,7 @@ def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any
             return out
     if write:
         try:
-            out.written = pkg.write(rl)
+            out.written = pkg.write(rl, durable=durable)
         except InputError as exc:
             out.error = str(exc)
     return out
