@@ -67,8 +67,9 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
         return value
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
+        if type(None) in args and (value is None or (strings and value == ""
+                                                      and str not in args)):
+            return None  # a ConfigMap cannot hold null: an empty string stands for it
         inner = [a for a in args if a is not type(None)]
         if len(inner) == 1:
             return decode(inner[0], value, path, problems, strings=strings)
@@ -82,15 +83,17 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return _decode_dataclass(tp, value, path, problems, strings=strings)
     if strings and isinstance(value, str) and tp is not str:
+        before = len(problems)
         value = _from_string(tp, value, path, problems)
-        if value is None:
+        if len(problems) > before:
             return None
     if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
         if not isinstance(value, list):
             problems.append((path, f"expected a list, got {_kind(value)}"))
             return []
         (item_tp,) = typing.get_args(tp)[:1] or (Any,)
-        items = [decode(item_tp, v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        items = [decode(item_tp, v, f"{path}[{i}]", problems, strings=strings)
+                 for i, v in enumerate(value)]
         return origin(items) if origin in (tuple, set, frozenset) else items
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
@@ -98,7 +101,7 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
             return {}
         args = typing.get_args(tp)
         val_tp = args[1] if len(args) == 2 else Any
-        return {str(k): decode(val_tp, v, _join(path, str(k)), problems)
+        return {str(k): decode(val_tp, v, _join(path, str(k)), problems, strings=strings)
                 for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -162,8 +165,11 @@ def _from_string(tp: Any, value: str, path: str, problems: list[tuple[str, str]]
     except yaml.YAMLError:
         problems.append((path, "is not valid YAML"))
         return None
-    if typing.get_origin(tp) is list and isinstance(parsed, str):
-        return [p.strip() for p in parsed.split(",") if p.strip()]
+    origin = typing.get_origin(tp) or tp
+    if origin in (list, tuple, set, frozenset) and isinstance(parsed, (str, int, float)):
+        return [p.strip() for p in value.split(",") if p.strip()]  # `a, b` or a single item
+    if parsed is None and origin in (list, tuple, set, frozenset, dict):
+        return {} if origin is dict else []  # "" (kpt's `key=`): an empty collection
     return parsed
 
 
