@@ -497,7 +497,10 @@ class Doc:
         assert node is not None
         value = construct(node)
         if e.kind == "scalar":
-            return render_scalar(value, style=e.style, flow=e.ctx[0])
+            text = render_scalar(value, style=e.style, flow=e.ctx[0])
+            if e.start == e.end and self.text[e.start - 1 : e.start] not in (" ", "\t", "\n"):
+                return " " + text  # an empty scalar (`key:`) ends right at its indicator
+            return text
         kind = e.ctx[0]
         if kind == "flow":
             json_style = e.ctx[1]
