@@ -239,6 +239,17 @@ def test_keys_added_at_the_end_of_a_nested_map_stay_inside_it() -> None:
     assert cluster["spec"]["clusterName"] == "edge-06"
 
 
+def test_a_setter_on_an_empty_value_keeps_the_space_after_the_colon() -> None:
+    """`image: # kpt-set: ${image}` once became `image:nginx`, which is not a key."""
+    text = (HEAD + "items:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n"
+            "    name: web\n  spec:\n    image: # kpt-set: ${image}\n    tag:\n"
+            "functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n"
+            "    name: setters\n  data:\n    image: nginx\n")
+    out = check_mutator_laws(FUNCTIONS["site-specialize"], text)
+    assert out.exit_code == 0, out.stderr
+    assert "    image: nginx # kpt-set: ${image}\n" in out.stdout
+
+
 # ------------------------------------------------------------------ (b) valid lists, odd values
 
 TRAPS = ("yes", "no", "on", "off", "y", "n", "Yes", "NO", "True", "false", "0755", "0o755",
