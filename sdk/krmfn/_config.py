@@ -80,13 +80,13 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
                 return out
         problems.append((path, f"expected one of {', '.join(_name(a) for a in inner)}"))
         return None
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _decode_dataclass(tp, value, path, problems, strings=strings)
     if strings and isinstance(value, str) and tp is not str:
         before = len(problems)
         value = _from_string(tp, value, path, problems)
         if len(problems) > before:
             return None
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _decode_dataclass(tp, value, path, problems, strings=strings)
     if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
         if not isinstance(value, list):
             problems.append((path, f"expected a list, got {_kind(value)}"))
