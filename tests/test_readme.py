@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import test_guarantees
-
 from krmfn import ResourceList
 
 ROOT = Path(__file__).resolve().parents[1]
