@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import workloads  # noqa: E402
-from corpus import package, resource_list  # noqa: E402
-from measure import best  # noqa: E402
+import workloads
+from corpus import package, resource_list
+from measure import best
 
 BIN = Path(sys.executable).parent
 KPT = shutil.which("kpt")
