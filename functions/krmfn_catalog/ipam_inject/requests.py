@@ -57,9 +57,15 @@ def plan_requests(rl: ResourceList, site: Site, claims: dict[int, Claim | None],
     """
     existing = [obj for obj in rl.items if is_claim(obj)]
     attachments: list[Requested] = []
+    seen: set[tuple[str, str, str]] = set()
     for obj in list(rl.items):
         if obj.group != REQ_GROUP:
             continue
+        if (obj.kind, obj.namespace, obj.name) in seen:  # both would own the same claim
+            rl.error(f"a second {obj.kind} named {obj.name!r} in this namespace", obj,
+                     field="metadata.name")
+            continue
+        seen.add((obj.kind, obj.namespace, obj.name))
         try:
             if obj.kind == "Interface":
                 found = _interface(rl, obj, site, existing, claims, plan)

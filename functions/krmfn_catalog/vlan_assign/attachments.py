@@ -102,7 +102,13 @@ def plan_attachments(
                     for i in interfaces]
     attachments: list[Attachment] = []
     problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
     for interface in interfaces:
+        if (interface.namespace, interface.name) in seen:  # both would own the same claim
+            problems.append(Problem(f"a second Interface named {interface.name!r} in this "
+                                    "namespace", interface, "metadata.name"))
+            continue
+        seen.add((interface.namespace, interface.name))
         namespace = created_namespace(interface, items)
         claim = _claim_for(interface, claims, namespace, site.cluster, problems)
         nad = _nad_for(interface, items, namespace, site, problems)
