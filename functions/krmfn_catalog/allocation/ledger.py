@@ -16,6 +16,8 @@ record). `krmfn_catalog.allocation.sqlite_ledger.SqliteLedger` shares one SQLite
 
 from __future__ import annotations
 
+import bisect
+
 import functools
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -158,6 +160,11 @@ class _PackageSession:
     def __init__(self, ledger: PackageLedger) -> None:
         self.ip = dict(ledger.ip)
         self.vlan = dict(ledger.vlan)
+        # Derived answers, kept while only records are added (a session allocating a
+        # thousand claims would otherwise rescan every record for every claim).
+        self._extent_cache: dict[tuple[str, int], list[tuple[int, int, IPRecord]]] = {}
+        self._vlan_taken: dict[str, set[int]] = {}
+        self._vlan_floor: dict[tuple[str, int], int] = {}
 
     def ip_records(self, instance: str) -> list[IPRecord]:
         return sorted((r for r in self.ip.values() if r.instance == instance), key=_by_key)
@@ -166,15 +173,33 @@ class _PackageSession:
         return sorted((r for r in self.vlan.values() if r.index == index), key=_by_key)
 
     def put_ip(self, records: Iterable[IPRecord]) -> None:
-        self.ip.update((record.key, record) for record in records)
+        for record in records:
+            if record.key in self.ip:
+                self._extent_cache.clear()
+            self.ip[record.key] = record
+            extent = ip_extent(record)
+            cached = self._extent_cache.get((record.instance, extent[0])) if extent else None
+            if extent is not None and cached is not None:
+                bisect.insort(cached, (extent[1], extent[2], record), key=_extent_order)
 
     def put_vlan(self, records: Iterable[VLANRecord]) -> None:
-        self.vlan.update((record.key, record) for record in records)
+        for record in records:
+            old = self.vlan.get(record.key)
+            if old is not None:
+                self._vlan_taken.pop(old.index, None)
+                self._vlan_floor.clear()
+            self.vlan[record.key] = record
+            taken = self._vlan_taken.get(record.index)
+            if taken is not None:
+                taken.add(record.vlan_id)
 
     def pop_ip(self, keys: Iterable[str]) -> list[IPRecord]:
+        self._extent_cache.clear()
         return [self.ip.pop(key) for key in sorted(set(keys)) if key in self.ip]
 
     def pop_vlan(self, keys: Iterable[str]) -> list[VLANRecord]:
+        self._vlan_taken.clear()
+        self._vlan_floor.clear()
         return [self.vlan.pop(key) for key in sorted(set(keys)) if key in self.vlan]
 
     def ip_blocks(
@@ -203,16 +228,29 @@ class _PackageSession:
         return min(held, key=_by_key) if held else None
 
     def vlan_lowest_free(self, index: str, first: int, last: int) -> int | None:
-        taken = {r.vlan_id for r in self.vlan.values() if r.index == index}
-        return next((v for v in range(first, last + 1) if v not in taken), None)
+        taken = self._vlan_taken.get(index)
+        if taken is None:
+            taken = {r.vlan_id for r in self.vlan.values() if r.index == index}
+            self._vlan_taken[index] = taken
+        # Below the last answer nothing frees up while records are only added.
+        start = max(first, self._vlan_floor.get((index, first), first))
+        found = next((v for v in range(start, last + 1) if v not in taken), None)
+        if found is not None:
+            self._vlan_floor[(index, first)] = found
+        return found
 
     def _extents(self, instance: str, version: int) -> list[tuple[int, int, IPRecord]]:
+        cached = self._extent_cache.get((instance, version))
+        if cached is not None:
+            return cached
         found = []
         for record in self.ip.values():
             extent = ip_extent(record) if record.instance == instance else None
             if extent is not None and extent[0] == version:
                 found.append((extent[1], extent[2], record))
-        return sorted(found, key=lambda item: (item[0], -item[1], item[2].key))
+        found.sort(key=_extent_order)
+        self._extent_cache[(instance, version)] = found
+        return found
 
     def _overlapping(
         self, instance: str, version: int, first: int, last: int, hosts: bool
@@ -226,6 +264,10 @@ class _PackageSession:
 
 def _by_key(record: IPRecord | VLANRecord) -> str:
     return record.key
+
+
+def _extent_order(item: tuple[int, int, IPRecord]) -> tuple[int, int, str]:
+    return item[0], -item[1], item[2].key
 
 
 class PackageLedger:

@@ -127,6 +127,7 @@ class _Run:
         self.claims: list[_Claim] = []
         self.errors: list[tuple[int, AllocationError]] = []
         self.taken: dict[str, dict[int, Holder]] = {}  # what this run handed out
+        self._cursor: dict[tuple[str, int], int] = {}  # where lowest-free searches resume
         self.own: dict[str, VLANRecord] = {}
         self.session: LedgerSession | None = None
         allowed: dict[str, _Allowed | Rejected] = {}
@@ -228,10 +229,14 @@ class _Run:
         assert self.session is not None, "load() first"
         index, taken = claim.request.index, self.taken[claim.request.index]
         for low, high in claim.allowed.runs:
-            value = self.session.vlan_lowest_free(index, low, high)
-            while value is not None and value in taken:  # few: what this run handed out
+            # Nothing is freed during a run: below the last answer for this range there is
+            # nothing free, so each claim starts where the previous one stopped.
+            start = max(low, self._cursor.get((index, low), low))
+            value = self.session.vlan_lowest_free(index, start, high)
+            while value is not None and value in taken:  # what this run handed out
                 value = self.session.vlan_lowest_free(index, value + 1, high)
             if value is not None:
+                self._cursor[(index, low)] = value
                 return value
         return None
 
