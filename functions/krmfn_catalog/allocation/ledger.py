@@ -17,7 +17,6 @@ record). `krmfn_catalog.allocation.sqlite_ledger.SqliteLedger` shares one SQLite
 from __future__ import annotations
 
 import bisect
-
 import functools
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
