@@ -210,7 +210,7 @@ class Doc:
         end = self._region_end(old)
         ctx: tuple[Any, ...]
         if _is_flow(parent):
-            start, ctx = old.start_mark.index, ("flow", self._json_like(parent))
+            start, ctx = old.start_mark.index, ("flow", self._json_like(self._flow_top(parent)))
         elif isinstance(parent, MappingNode):
             key = parent.value[slot][0]
             colon = self.text.index(":", key.end_mark.index)
@@ -444,7 +444,7 @@ class Doc:
     def _flow_insert_at(self, node: MappingNode | SequenceNode) -> tuple[int, tuple[str, bool]]:
         entry = self._flow_at.get(id(node))
         if entry is None or entry[0] is not node:
-            entry = (node, self._flow_insert_pos(node), self._json_like(node))
+            entry = (node, self._flow_insert_pos(node), self._json_like(self._flow_top(node)))
             self._flow_at[id(node)] = entry
         return entry[1], ("flow", entry[2])
 
@@ -459,11 +459,33 @@ class Doc:
     def _block_column(self, node: MappingNode | SequenceNode) -> int:
         return int(node.start_mark.column)
 
+    def _flow_top(self, node: Node) -> Node:
+        """The outermost flow collection around `node`: JSON or not is decided there."""
+        while True:
+            holder, _ = self._parent_of(node)
+            if holder is None or not _is_flow(holder):
+                return node
+            node = holder
+
     def _json_like(self, node: Node) -> bool:
-        first = node.value[0] if node.value else None
-        if isinstance(first, tuple):
-            first = first[0]
-        return isinstance(first, ScalarNode) and first.style == '"'
+        """A flow collection written as JSON: every string in it double-quoted, including
+        some a YAML writer would have left plain (`{"on": {a: web}}` is YAML whose key
+        needed quotes)."""
+        evidence = False
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ScalarNode):
+                if is_synthetic(n) or not (n.style or n.tag == "tag:yaml.org,2002:str"):
+                    continue
+                if n.style != '"':
+                    return False
+                evidence = evidence or render_scalar(n.value, flow=True) == n.value
+            elif isinstance(n, MappingNode):
+                stack.extend(x for pair in n.value for x in pair)
+            elif isinstance(n, SequenceNode):
+                stack.extend(n.value)
+        return evidence
 
     # ------------------------------------------------------------ rendering
     def render(self) -> str:
