@@ -143,13 +143,22 @@ def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
 
 def fn_in_place(fn: Function, rl: ResourceList) -> tuple[ResourceList, int, str]:
     """Run in process on items read from files; on failure nothing will be written."""
+    import os
+
     from krmfn._errors import KrmfnError
     from krmfn._function import _results_for
+
     try:
         fn.process(rl)
     except KrmfnError as exc:
         results = _results_for(exc)
         return rl, 1, fn._stderr_line(results[0].summary())
+    except RecursionError:
+        return rl, 1, fn._stderr_line("input nested too deeply")
+    except Exception as exc:  # a bug: one line, no traceback, and nothing written
+        if os.environ.get("KRMFN_DEBUG"):
+            raise
+        return rl, 1, fn._stderr_line(f"internal error: {type(exc).__name__}: {exc}")
     errors = [r for r in rl.results if r.is_error]
     if errors:
         return rl, 1, fn._stderr_line(errors[0].summary())
