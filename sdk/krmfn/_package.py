@@ -38,26 +38,26 @@ class Package:
         alive = {id(o) for o in rl.items}
         out: dict[str, list[str]] = {}
         for name, segments in self.files.items():
-            parts: list[str] = []
-            for seg in segments:
-                if isinstance(seg, str):
-                    parts.append(seg)
-                elif id(seg) in alive:
-                    parts.append(seg.to_yaml())
-            out[name] = parts
+            out[name] = [seg if isinstance(seg, str) else seg.to_yaml()
+                         for seg in _without_removed(segments, alive)]
         known = {id(s) for segs in self.files.values() for s in segs if not isinstance(s, str)}
         for obj in rl.items:
             if id(obj) in known:
                 continue
             name = obj.path or f"{obj.kind.lower()}_{obj.name}.yaml"
-            for key in (*PATH_ANNOTATIONS, *INDEX_ANNOTATIONS):
-                obj.remove_annotation(key)
+            removed = [obj.remove_annotation(key) for key in (*PATH_ANNOTATIONS,
+                                                               *INDEX_ANNOTATIONS)]
+            if any(removed) and obj.get("metadata.annotations") == {}:
+                obj.delete("metadata.annotations")  # it held only what was just removed
             parts = out.setdefault(name, [])
             if parts and not _ends_with_separator(parts):
+                if not parts[-1].endswith("\n"):
+                    parts.append("\n")
                 parts.append("---\n")
             parts.append(obj.to_yaml())
-        return {name: _tidy("".join(parts)) for name, parts in out.items()
-                if "".join(parts).strip()}
+        # A file is written as it reads (a missing final newline stays missing), so that an
+        # unchanged file compares equal and is left alone.
+        return {name: "".join(parts) for name, parts in out.items() if "".join(parts).strip()}
 
     def write(self, rl: ResourceList, *, durable: bool = True) -> list[str]:
         """Write back every changed file atomically; the names written.
@@ -67,6 +67,9 @@ class Package:
         file before the rename (for power loss); a caller writing many packages can pass
         False and sync once at the end. Files keep their permission bits."""
         contents = self.render_files(rl)
+        # files whose every resource is gone go too (a comment-only file stays)
+        gone = [self.root / name for name, segments in self.files.items()
+                if name not in contents and any(isinstance(s, KubeObject) for s in segments)]
         pending: list[tuple[str, Path]] = []
         try:
             for name, text in contents.items():
@@ -88,7 +91,25 @@ class Package:
             raise InputError(f"cannot write {exc.filename}: {exc.strerror}") from None
         for tmp, target in pending:
             os.replace(tmp, target)
-        return [str(t.relative_to(self.root)) for _, t in pending]
+        for target in gone:
+            target.unlink(missing_ok=True)
+        return [str(t.relative_to(self.root)) for t in [*(t for _, t in pending), *gone]]
+
+
+def _without_removed(segments: list[KubeObject | str], alive: set[int]
+                     ) -> list[KubeObject | str]:
+    """The segments of a file without the resources no longer in the list, each taking one
+    of its `---` separators along (the one before it, else the one after)."""
+    drop: set[int] = set()
+    for i, seg in enumerate(segments):
+        if isinstance(seg, KubeObject) and id(seg) not in alive:
+            drop.add(i)
+            for j in (i - 1, i + 1):
+                near = segments[j] if 0 <= j < len(segments) else None
+                if j not in drop and isinstance(near, str) and _SEPARATOR.fullmatch(near):
+                    drop.add(j)
+                    break
+    return [seg for i, seg in enumerate(segments) if i not in drop]
 
 
 def _mode_for(target: Path) -> int:
@@ -103,10 +124,6 @@ def _mode_for(target: Path) -> int:
 
 def _ends_with_separator(parts: list[str]) -> bool:
     return bool(parts) and parts[-1].rstrip().endswith("---")
-
-
-def _tidy(text: str) -> str:
-    return text if not text or text.endswith("\n") else text + "\n"
 
 
 def read_package(paths: Sequence[str]) -> tuple[ResourceList, Package]:
