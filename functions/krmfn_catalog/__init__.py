@@ -6,13 +6,17 @@ test keeps the two in agreement.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["CATALOG", "VERSION", "CatalogEntry", "entry"]
 
 VERSION = "v0.1.0"
-HERE = Path(__file__).parent
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,9 @@ class CatalogEntry:
 
     @property
     def directory(self) -> Path:
-        return HERE / self.module
+        from pathlib import Path
+
+        return Path(HERE) / self.module
 
     @property
     def readme(self) -> Path:

@@ -7,13 +7,11 @@ output are left as they came, plus an error result); results are findings.
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from krmfn._errors import ConfigError, FieldError, InputError, KrmfnError
@@ -38,14 +36,14 @@ class Function:
     """Wraps `fn(rl)` or `fn(rl, config)`; call `.main()` from a console script."""
 
     def __init__(self, fn: Callable[..., Any], *, name: str, config: type | None = None,
-                 config_kind: str | None = None, readme: str | Path | None = None,
+                 config_kind: str | None = None, readme: str | os.PathLike[str] | None = None,
                  summary: str = "") -> None:
         self.fn = fn
         self.name = name
         self.config = config
         self.config_kind = config_kind or "".join(p.capitalize() for p in name.split("-"))
-        self.readme = Path(readme) if readme else None
-        self.summary = summary or (inspect.getdoc(fn) or "").split("\n\n")[0]
+        self.readme = os.fspath(readme) if readme else None
+        self.summary = summary or " ".join((fn.__doc__ or "").split("\n\n")[0].split())
 
     def __call__(self, rl: ResourceList) -> None:
         """Run on a ResourceList in process (config from its functionConfig)."""
@@ -151,19 +149,29 @@ class Function:
 
     def usage(self) -> str:
         """The usage text `--help` prints (and `kpt fn doc` shows): from the README."""
-        if self.readme is not None and self.readme.is_file():
-            return _usage_from_readme(self.readme.read_text(encoding="utf-8"))
+        path = self.readme or _readme_beside(self.fn)
+        if path and os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                return _usage_from_readme(fh.read())
         return f"{self.name}: {self.summary}\n"
 
 
 def function(*, name: str, config: type | None = None, config_kind: str | None = None,
-             readme: str | Path | None = None) -> Callable[[Callable[..., Any]], Function]:
+             readme: str | os.PathLike[str] | None = None
+             ) -> Callable[[Callable[..., Any]], Function]:
     """Decorator: `@krmfn.function(name="set-namespace", config=Config)`."""
 
     def wrap(fn: Callable[..., Any]) -> Function:
         return Function(fn, name=name, config=config, config_kind=config_kind, readme=readme)
 
     return wrap
+
+
+def _readme_beside(fn: Callable[..., Any]) -> str | None:
+    """README.md in the directory of the module that defines the function."""
+    module = sys.modules.get(getattr(fn, "__module__", "") or "")
+    file = getattr(module, "__file__", None)
+    return os.path.join(os.path.dirname(file), "README.md") if file else None
 
 
 def _results_for(exc: KrmfnError) -> list[Result]:

@@ -7,8 +7,6 @@ is anything written; an error anywhere leaves the package as it came.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from krmfn import KubeObject, ResourceList, function
 
 from .allocate import Answers, allocate, check_ledger_keys
@@ -23,8 +21,7 @@ from .site import read_pools, read_site
 __all__ = ["IpamInjectConfig", "ipam_inject"]
 
 
-@function(name="ipam-inject", config=IpamInjectConfig, config_kind="IpamInject",
-          readme=Path(__file__).with_name("README.md"))
+@function(name="ipam-inject", config=IpamInjectConfig, config_kind="IpamInject")
 def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
     """Allocate IP prefixes and addresses for IPClaims and inject them into NADs."""
     site = read_site(rl, config.cluster_name)

@@ -4,7 +4,6 @@ changes an item; the exit code is 1 exactly when it reports an error."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from krmfn import function
@@ -55,8 +54,7 @@ class PolicyValidateConfig:
         return level_of(self.checks.get(check, "error")) or "error"
 
 
-@function(name="policy-validate", config=PolicyValidateConfig, config_kind="PolicyValidate",
-          readme=Path(__file__).with_name("README.md"))
+@function(name="policy-validate", config=PolicyValidateConfig, config_kind="PolicyValidate")
 def policy_validate(rl: ResourceList, config: PolicyValidateConfig) -> None:
     """Validate resources against Kyverno policies and Nephio network integrity checks."""
     from .policy_run import run_policies

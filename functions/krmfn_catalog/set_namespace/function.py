@@ -5,7 +5,6 @@ resources that really moved, and the result names what changed in a stable order
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function, load_config
@@ -89,7 +88,7 @@ def _from_package_context(fc: KubeObject) -> SetNamespaceConfig:
     return SetNamespaceConfig(namespace, values["namespaceMatcher"])
 
 
-@function(name="set-namespace", readme=Path(__file__).with_name("README.md"))
+@function(name="set-namespace")
 def set_namespace(rl: ResourceList) -> None:
     """Set the namespace of every namespaced resource, and of what refers to it."""
     cfg = _config(rl)

@@ -7,8 +7,6 @@ which see the package as it will be written.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from krmfn import Field, KubeObject, ResourceList, function
 
 from krmfn_catalog.site_specialize.config import Site, SiteSpecializeConfig, read_config
@@ -25,7 +23,7 @@ CLUSTER_LABEL = "nephio.org/cluster-name"
 SITE_LABEL = "nephio.org/site"
 
 
-@function(name="site-specialize", readme=Path(__file__).with_name("README.md"))
+@function(name="site-specialize")
 def site_specialize(rl: ResourceList) -> None:
     """Specialize a blueprint for a site: injection, setters, patches, labels, checks."""
     cfg = read_config(rl.function_config)

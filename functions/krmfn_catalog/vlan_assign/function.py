@@ -7,8 +7,6 @@ a run that finds any error writes nothing (neither the package nor the ledger).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function
 
 from krmfn_catalog.allocation.ledger import Ledger, LedgerError, PackageLedger
@@ -27,8 +25,7 @@ __all__ = ["package_owner", "vlan_assign"]
 PACKAGE_CONTEXT = "kptfile.kpt.dev"
 
 
-@function(name="vlan-assign", config=VlanAssignConfig, config_kind="VlanAssign",
-          readme=Path(__file__).with_name("README.md"))
+@function(name="vlan-assign", config=VlanAssignConfig, config_kind="VlanAssign")
 def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
     """Allocate VLAN IDs for claims and attachments, unique per index."""
     items = list(rl.items)
