@@ -165,11 +165,13 @@ def _collect(paths: Sequence[str]) -> Iterable[tuple[Path, None]]:
         if p.is_file():
             yield p, None
         elif p.is_dir():
+            found = []
             for dirpath, dirnames, filenames in os.walk(p):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for f in sorted(filenames):
-                    if f == "Kptfile" or (f.endswith(_SUFFIXES) and not f.startswith(".")):
-                        yield Path(dirpath) / f, None
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                found += [Path(dirpath) / f for f in filenames
+                          if f == "Kptfile" or (f.endswith(_SUFFIXES) and not f.startswith("."))]
+            # kpt's order: a lexical walk, where `sub/x.yaml` comes before `two.yaml`
+            yield from ((f, None) for f in sorted(found, key=lambda f: f.relative_to(p).parts))
         else:
             raise InputError(f"{raw}: no such file or directory")
 

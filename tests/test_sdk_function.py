@@ -1,0 +1,238 @@
+"""Running a function on ResourceList text: exit codes, the one stderr line, stdout that is
+the whole ResourceList or nothing, and the input left as it came when a function fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+import yaml
+from krmfn import (
+    ConfigError,
+    FieldError,
+    Function,
+    FunctionError,
+    KubeObject,
+    ResourceList,
+    function,
+)
+
+INPUT = dedent("""\
+    apiVersion: config.kubernetes.io/v1
+    kind: ResourceList
+    items:
+    - apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: a  # first
+        annotations:
+          config.kubernetes.io/path: a.yaml
+      data:
+        k: v
+    - apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+        namespace: prod
+    """)
+
+
+def with_config(data: dict[str, str]) -> str:
+    fc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fc"}, "data": data}
+    return INPUT + yaml.safe_dump({"functionConfig": fc}, sort_keys=False)
+
+
+@function(name="label-all")
+def label_all(rl: ResourceList) -> None:
+    """Label every resource."""
+    for obj in rl.items:
+        obj.set_label("team", "ran")
+    rl.info("labelled")
+
+
+@dataclass
+class Limit:
+    max_items: int = 10
+    fail_with: str = ""
+
+    def validate(self) -> list[tuple[str, str]]:
+        return [("maxItems", "must be positive")] if self.max_items < 1 else []
+
+
+@function(name="limit-items", config=Limit)
+def limit_items(rl: ResourceList, cfg: Limit) -> None:
+    for obj in rl.items:
+        obj.set_annotation("touched", "yes")  # half-done work, to be thrown away on failure
+    if cfg.fail_with == "function":
+        raise FunctionError("cannot go on")
+    if cfg.fail_with == "field":
+        rl.items[0].get_int("data.k")
+    if cfg.fail_with == "bug":
+        raise KeyError("oops")
+    if cfg.fail_with == "recursion":
+        raise RecursionError
+    if len(rl.items) > cfg.max_items:
+        for obj in rl.items[cfg.max_items:]:
+            rl.error("too many items", obj, field="metadata.name")
+
+
+def test_success_writes_the_list_and_exits_0() -> None:
+    out = label_all.run_text(INPUT)
+    assert out.exit_code == 0 and out.stderr == ""
+    rl = ResourceList.parse(out.stdout)
+    assert [o.labels for o in rl.items] == [{"team": "ran"}, {"team": "ran"}]
+    assert "name: a  # first" in out.stdout
+    assert yaml.safe_load(out.stdout)["results"] == [{"message": "labelled",
+                                                      "severity": "info"}]
+
+
+def test_warnings_and_infos_exit_0() -> None:
+    @function(name="warn")
+    def warn(rl: ResourceList) -> None:
+        rl.warning("careful", rl.items[0])
+
+    out = warn.run_text(INPUT)
+    assert out.exit_code == 0 and out.stderr == "" and out.stdout.startswith("apiVersion")
+
+
+def test_error_results_exit_1_with_one_stderr_line() -> None:
+    out = limit_items.run_text(with_config({"maxItems": "0"}))
+    assert out.exit_code == 1
+    assert out.stderr == ("limit-items: error: functionConfig.data.maxItems: "
+                          "must be positive\n")
+    out = limit_items.run_text(with_config({"maxItems": "1"}))
+    assert out.exit_code == 1
+    assert out.stderr == "limit-items: error: Deployment prod/web metadata.name: too many items\n"
+    results = yaml.safe_load(out.stdout)["results"]
+    assert results == [{"message": "too many items", "severity": "error",
+                        "resourceRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": "web", "namespace": "prod"},
+                        "field": {"path": "metadata.name"}}]
+
+
+def test_several_errors_are_counted_on_the_one_line() -> None:
+    out = limit_items.run_text(with_config({"maxItems": "x", "bogus": "1"}))
+    assert out.exit_code == 1
+    assert out.stderr.count("\n") == 1
+    assert out.stderr.startswith("limit-items: error: functionConfig.data.maxItems: expected")
+    assert out.stderr.endswith("(and 1 more error)\n")
+
+
+@pytest.mark.parametrize(("fail_with", "message", "field"), [
+    ("function", "cannot go on", None),
+    ("field", "data.k: expected an integer, got a string", "data.k"),
+    ("bug", "internal error: KeyError: 'oops'", None),
+    ("recursion", "input nested too deeply", None),
+])
+def test_a_function_that_raises_leaves_the_input_as_it_came(
+        fail_with: str, message: str, field: str | None) -> None:
+    text = with_config({"failWith": fail_with})
+    out = limit_items.run_text(text)
+    assert out.exit_code == 1
+    assert out.stderr == f"limit-items: error: {message}\n"
+    assert "Traceback" not in out.stderr
+    rl = ResourceList.parse(out.stdout)
+    assert all(o.get_annotation("touched") is None for o in rl.items)
+    assert out.stdout.startswith(text.partition("functionConfig:")[0])
+    result = yaml.safe_load(out.stdout)["results"][-1]
+    assert result["message"] == message and result["severity"] == "error"
+    assert result.get("field") == ({"path": field} if field else None)
+
+
+def test_internal_errors_raise_under_krmfn_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KRMFN_DEBUG", "1")
+    with pytest.raises(KeyError):
+        limit_items.run_text(with_config({"failWith": "bug"}))
+
+
+def test_config_errors_name_the_functionconfig_field() -> None:
+    out = limit_items.run_text(with_config({"maxItems": "many"}))
+    result = yaml.safe_load(out.stdout)["results"][0]
+    assert result == {"message": "functionConfig.data.maxItems: expected an integer, "
+                                 "got 'many'", "severity": "error",
+                      "field": {"path": "functionConfig.data.maxItems"}}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "input is empty"),
+    ("{", "invalid YAML"),
+    ("apiVersion: v1\nkind: List\n", "kind is List"),
+])
+def test_unreadable_input_writes_nothing_to_stdout(text: str, message: str) -> None:
+    out = label_all.run_text(text)
+    assert out.exit_code == 1 and out.stdout == ""
+    assert out.stderr.startswith("label-all: error: ") and message in out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+def test_items_of_the_wrong_shape_are_reported_and_the_function_not_run() -> None:
+    text = INPUT + "- apiVersion: v1\n  kind: Broken\n"
+    out = label_all.run_text(text)
+    assert out.exit_code == 1
+    assert out.stderr == ("label-all: error: metadata: items[2]: metadata is missing or "
+                          "not a map\n")
+    rl = ResourceList.parse(out.stdout)
+    assert all(not o.labels for o in rl.items)
+
+
+def test_a_function_can_be_called_in_process() -> None:
+    rl = ResourceList.parse(INPUT)
+    label_all(rl)
+    assert rl.items[1].labels == {"team": "ran"}
+    with pytest.raises(ConfigError):
+        limit_items(ResourceList.parse(with_config({"maxItems": "0"})))
+    with pytest.raises(FieldError):
+        limit_items(ResourceList.parse(with_config({"failWith": "field"})))
+
+
+def test_config_kind_defaults_to_the_name_in_camel_case() -> None:
+    assert limit_items.config_kind == "LimitItems"
+    typed = INPUT + dedent("""\
+        functionConfig:
+          apiVersion: fn.kpt.dev/v1alpha1
+          kind: LimitItems
+          metadata:
+            name: fc
+          maxItems: 1
+        """)
+    assert limit_items.run_text(typed).exit_code == 1
+
+
+def test_usage_comes_from_the_readme(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(dedent("""\
+        # label-all
+
+        Labels every resource.
+
+        More detail that --help leaves out.
+
+        ## Usage
+
+        ```shell
+        kpt fn eval --image label-all
+        ```
+
+        ## Examples
+
+        Not part of the usage.
+        """))
+    fn = Function(label_all.fn, name="label-all", readme=readme)
+    assert fn.usage() == ("label-all\n\nLabels every resource.\n\n## Usage\n\n```shell\n"
+                          "kpt fn eval --image label-all\n```\n")
+    assert label_all.usage() == "label-all: Label every resource.\n"
+
+
+def test_new_items_get_a_path_and_keep_their_order() -> None:
+    @function(name="add")
+    def add(rl: ResourceList) -> None:
+        rl.items.append(KubeObject.from_dict({"apiVersion": "v1", "kind": "Service",
+                                              "metadata": {"name": "svc"}}))
+
+    out = add.run_text(INPUT)
+    rl = ResourceList.parse(out.stdout)
+    assert [o.name for o in rl.items] == ["a", "web", "svc"]
+    assert rl.items[2].path == "service_svc.yaml"
+    assert out.stdout.startswith(INPUT)
