@@ -562,19 +562,25 @@ def test_document_edits_match_the_model(data: st.DataObject, node: Map) -> None:
 @given(st.data(), objects(), st.booleans())
 def test_reapplying_idempotent_edits_changes_nothing(data: st.DataObject, node: Map,
                                                      wide: bool) -> None:
+    """Sets and key deletes, applied again to their own output, change no byte: unless
+    applying them again to plain data changes it too (a key deleted and set again in one
+    sequence moves to the end of its map, there as here)."""
     text, _ = resource_list([document(node)], wide)
-    ops, _model = data.draw(op_sequences(value_of(node), idempotent_only=True))
+    ops, model = data.draw(op_sequences(value_of(node), idempotent_only=True))
+    twice = _copy(model)
+    for op in ops:
+        with contextlib.suppress(FieldError):
+            op.apply_model(twice)
+    stable = ordered(twice) == ordered(model)
     rl = ResourceList.parse(text)
     run_ops(rl.items[0], ops)
     once = rl.to_text()
     rl2 = ResourceList.parse(once)
     run_ops(rl2.items[0], ops)
-    assert rl2.to_text() == once
-    if once == text:
-        return
+    assert rl2.to_text() == once or not stable
     obj = KubeObject.from_yaml(document(node))
     run_ops(obj, ops)
     single = obj.to_yaml()
     obj2 = KubeObject.from_yaml(single)
     run_ops(obj2, ops)
-    assert obj2.to_yaml() == single
+    assert obj2.to_yaml() == single or not stable
