@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from krmfn._errors import InputError
 from krmfn._function import Function, RunOutput
 from krmfn._object import KubeObject
 from krmfn._package import _documents, _is_blank
@@ -44,9 +45,14 @@ class GoldenCase:
         text = (self.path / "input.yaml").read_text(encoding="utf-8")
         cfg = self.path / "config.yaml"
         config = cfg.read_text(encoding="utf-8") if cfg.exists() else None
-        if "kind: ResourceList" in text and config is None:
+        try:
+            rl = ResourceList.parse(text)
+        except InputError:  # not a ResourceList: a stream of resources
+            return resource_list(text, config)
+        if config is None:
             return text
-        return resource_list(text, config)
+        rl.function_config = KubeObject.from_yaml(config)
+        return rl.to_text()
 
 
 def golden_cases(directory: str | Path) -> list[GoldenCase]:

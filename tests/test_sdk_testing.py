@@ -1,0 +1,117 @@
+"""krmfn.testing: golden cases (input, config, expected output and exit code) and the switch
+that rewrites expectations from what the function now does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+import yaml
+from krmfn import ResourceList, function
+from krmfn.testing import GoldenCase, golden_cases, resource_list, run, run_golden
+
+
+@function(name="stamp")
+def stamp(rl: ResourceList) -> None:
+    fc = rl.function_config
+    value = fc.get("data.value", "stamped") if fc is not None else "stamped"
+    if value == "fail":
+        rl.error("asked to fail")
+    for obj in rl.items:
+        obj.set_annotation("example.com/stamp", value)
+
+
+RESOURCES = dedent("""\
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: a  # first
+    ---
+    # second
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: b
+    """)
+CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fc\ndata:\n  value: cfg\n"
+
+
+def make_case(root: Path, name: str, files: dict[str, str]) -> GoldenCase:
+    case = root / name
+    case.mkdir(parents=True)
+    for file, text in files.items():
+        (case / file).write_text(text)
+    return GoldenCase(case)
+
+
+def test_resource_list_from_a_stream_and_a_config() -> None:
+    text = resource_list(RESOURCES, CONFIG)
+    rl = ResourceList.parse(text)
+    assert [o.name for o in rl.items] == ["a", "b"]
+    assert rl.function_config is not None and rl.function_config.get("data.value") == "cfg"
+    assert "name: a  # first" in text and "# second" in text
+    assert ResourceList.parse(resource_list("")).items == []
+
+
+def test_run_is_the_console_script_in_memory() -> None:
+    out = run(stamp, resource_list(RESOURCES))
+    assert out.exit_code == 0 and out.stderr == ""
+    assert [o.get_annotation("example.com/stamp") for o in
+            ResourceList.parse(out.stdout).items] == ["stamped", "stamped"]
+
+
+def test_golden_cases_are_the_directories_with_an_input(tmp_path: Path) -> None:
+    make_case(tmp_path, "b-second", {"input.yaml": RESOURCES})
+    make_case(tmp_path, "a-first", {"input.yaml": RESOURCES})
+    (tmp_path / "not-a-case").mkdir()
+    (tmp_path / "README.md").write_text("cases")
+    assert [c.name for c in golden_cases(tmp_path)] == ["a-first", "b-second"]
+
+
+def test_input_forms(tmp_path: Path) -> None:
+    stream = make_case(tmp_path, "stream", {"input.yaml": RESOURCES, "config.yaml": CONFIG})
+    assert ResourceList.parse(stream.input_text()).function_config is not None
+    as_list = resource_list(RESOURCES)
+    whole = make_case(tmp_path, "whole", {"input.yaml": as_list})
+    assert whole.input_text() == as_list
+    with_config = make_case(tmp_path, "with-config", {"input.yaml": as_list,
+                                                      "config.yaml": CONFIG})
+    rl = ResourceList.parse(with_config.input_text())
+    assert [o.name for o in rl.items] == ["a", "b"]
+    assert rl.function_config is not None and rl.function_config.get("data.value") == "cfg"
+
+
+def test_run_golden_checks_output_and_exit_code(tmp_path: Path) -> None:
+    good = make_case(tmp_path, "good", {"input.yaml": RESOURCES, "config.yaml": CONFIG})
+    (good.path / "expected.yaml").write_text(run(stamp, good.input_text()).stdout)
+    assert run_golden(stamp, good).exit_code == 0
+
+    (good.path / "expected.yaml").write_text("something else\n")
+    with pytest.raises(AssertionError, match="good: output differs"):
+        run_golden(stamp, good)
+
+    failing = make_case(tmp_path, "failing", {
+        "input.yaml": RESOURCES, "config.yaml": CONFIG.replace("cfg", "fail")})
+    with pytest.raises(AssertionError, match="failing: exit 1"):
+        run_golden(stamp, failing)
+    (failing.path / "expected-exit-code").write_text("1\n")
+    assert run_golden(stamp, failing).exit_code == 1  # no expected.yaml: only the code
+
+
+def test_the_update_switch_rewrites_expectations(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    case = make_case(tmp_path, "case", {"input.yaml": RESOURCES,
+                                        "config.yaml": CONFIG.replace("cfg", "fail"),
+                                        "expected.yaml": "stale\n"})
+    monkeypatch.setenv("KRMFN_UPDATE_GOLDEN", "1")
+    run_golden(stamp, case)
+    assert (case.path / "expected-exit-code").read_text() == "1\n"
+    results = yaml.safe_load((case.path / "expected.yaml").read_text())["results"]
+    assert results == [{"message": "asked to fail", "severity": "error"}]
+
+    (case.path / "config.yaml").write_text(CONFIG)
+    run_golden(stamp, case)
+    assert not (case.path / "expected-exit-code").exists()
+    monkeypatch.delenv("KRMFN_UPDATE_GOLDEN")
+    assert run_golden(stamp, case).exit_code == 0  # what was written now passes
