@@ -76,23 +76,14 @@ def load_sites(path: str | Path) -> list[FleetSite]:
     return sites
 
 
-def _prepare(blueprint: Path, target: Path, site: str) -> None:
+def _prepare(blueprint: Path, target: Path) -> None:
     """Copy the blueprint once; a site already rendered is re-rendered in place."""
     if target.exists():
         return
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(blueprint, tmp, ignore=shutil.ignore_patterns(".git", ".expected"))
-    from krmfn._package import read_package
-
-    rl, pkg = read_package([str(tmp)])
-    for obj in rl.items:
-        if obj.kind == "Kptfile" and obj.path == "Kptfile":
-            obj.set("metadata.name", site)
-        elif obj.kind == "ConfigMap" and obj.name == "kptfile.kpt.dev":
-            obj.set("data.name", site)
-    pkg.write(rl, durable=False)
-    os.replace(tmp, target)
+    os.replace(tmp, target)  # the render names it after the site
 
 
 def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
@@ -101,7 +92,7 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
     start = time.perf_counter()
     target = Path(out) / name
     try:
-        _prepare(Path(blueprint), target, name)
+        _prepare(Path(blueprint), target)
     except Exception as exc:  # one broken site must not stop the fleet
         return SiteOutcome(name, False, time.perf_counter() - start, [f"copy failed: {exc}"])
     site: dict[str, Any] = {"kind": "SiteSpecialize", "site": facts}
@@ -111,7 +102,7 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
     if ledger:
         for fn in _LEDGER_FUNCTIONS:
             overrides[fn] = {"ledger": ledger}
-    result = render_package(target, overrides=overrides, durable=False)
+    result = render_package(target, overrides=overrides, durable=False, package_name=name)
     messages = [result.error] if result.error else []
     for step in result.steps:
         messages += [f"{step.name}: {r.summary()}" for r in step.results if r.is_error]

@@ -67,10 +67,11 @@ def resolve_function(ref: str) -> Function | None:
 
 def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
                    resolver: Resolver = resolve_function, write: bool = True,
-                   durable: bool = True) -> RenderResult:
+                   durable: bool = True, package_name: str | None = None) -> RenderResult:
     """Render one package. `overrides` maps a function name to config fields merged into
     that step's functionConfig (the fleet uses it for site facts and the shared ledger);
-    `durable=False` skips the per-file fsync (see `Package.write`)."""
+    `package_name` names the package first, in its Kptfile and package context, as
+    `kpt pkg get` does for a new copy; `durable=False` skips the per-file fsync."""
     root = Path(path)
     out = RenderResult(root)
     try:
@@ -82,6 +83,8 @@ def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any
     if kptfile is None:
         out.error = f"{root}: no Kptfile"
         return out
+    if package_name:
+        _name_package(rl, kptfile, package_name)
     pipeline = kptfile.get("pipeline") or {}
     steps = [(s, False) for s in pipeline.get("mutators") or []] + [
         (s, True) for s in pipeline.get("validators") or []]
@@ -96,6 +99,13 @@ def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any
         except InputError as exc:
             out.error = str(exc)
     return out
+
+
+def _name_package(rl: ResourceList, kptfile: KubeObject, name: str) -> None:
+    kptfile.set("metadata.name", name)
+    for obj in rl.items:
+        if obj.kind == "ConfigMap" and obj.name == "kptfile.kpt.dev" and obj.group == "":
+            obj.set("data.name", name)
 
 
 def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator: bool,

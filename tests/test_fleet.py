@@ -1,0 +1,68 @@
+"""`krmfn fleet render`: one blueprint, every site of an inventory, in process."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+from pathlib import Path
+
+import yaml
+from kpt_support import script
+
+ROOT = Path(__file__).resolve().parents[1]
+BLUEPRINT = ROOT / "examples" / "blueprint" / "upf-lite"
+
+
+def _fleet(tmp: Path, inventory: Path, jobs: int = 2) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([script("krmfn"), "fleet", "render", str(BLUEPRINT), "--sites",
+                           str(inventory), "--out", str(tmp / "out"), "--ledger",
+                           str(tmp / "ledger.sqlite"), "--jobs", str(jobs), "--no-progress"],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _claims(site: Path) -> dict[str, str]:
+    out = {}
+    for path in site.glob("ipclaim_*.yaml"):
+        claim = yaml.safe_load(path.read_text())
+        out[claim["metadata"]["name"]] = claim["status"]["prefix"]
+    return out
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    cmp = filecmp.dircmp(a, b)
+    if cmp.left_only or cmp.right_only or cmp.diff_files or cmp.funny_files:
+        return False
+    return all(_same_tree(a / d, b / d) for d in cmp.common_dirs)
+
+
+def test_every_site_rendered_with_its_own_allocations(tmp_path: Path) -> None:
+    inventory = tmp_path / "sites.yaml"
+    sites = yaml.safe_load((ROOT / "examples" / "sites.yaml").read_text())
+    sites += [{"name": f"extra-{i}", "siteCode": f"x{i}", "cnis": ["macvlan"],
+               "masterInterface": "eth2"} for i in range(5)]
+    inventory.write_text(yaml.safe_dump(sites))
+    proc = _fleet(tmp_path, inventory)
+    assert proc.returncode == 0, proc.stderr
+    assert "8 of 8 sites rendered" in proc.stdout
+    seen: dict[str, str] = {}
+    for site in sorted((tmp_path / "out").iterdir()):
+        upf = yaml.safe_load((site / "upf.yaml").read_text())
+        assert upf["metadata"]["namespace"] == site.name  # the package context follows
+        for claim, prefix in _claims(site).items():
+            assert prefix not in seen, f"{site.name} {claim} and {seen[prefix]} share {prefix}"
+            seen[prefix] = f"{site.name} {claim}"
+    assert len(seen) == 8 * 4
+    before = tmp_path / "before"
+    subprocess.run(["cp", "-a", str(tmp_path / "out"), str(before)], check=True)
+    again = _fleet(tmp_path, inventory, jobs=1)
+    assert again.returncode == 0, again.stderr
+    assert _same_tree(tmp_path / "out", before)  # a second render changes nothing
+
+
+def test_a_bad_inventory_is_a_clear_error(tmp_path: Path) -> None:
+    inventory = tmp_path / "sites.yaml"
+    inventory.write_text("- siteCode: nameless\n")
+    proc = _fleet(tmp_path, inventory)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("krmfn fleet: error:") and "name" in proc.stderr
+    assert "Traceback" not in proc.stderr
