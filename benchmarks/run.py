@@ -163,9 +163,9 @@ def main() -> None:
                   workloads.setters(1000), tmp)
         vs_pyyaml("policy-validate (3 policies) / PyYAML (1,000)", "policy-validate",
                   workloads.policies(1000), tmp)
-        vs_pyyaml("ipam-inject (996 claims) / PyYAML (1,000)", "ipam-inject",
+        vs_pyyaml("ipam-inject (300 claims) / PyYAML (1,000)", "ipam-inject",
                   workloads.ipam(1000), tmp)
-        vs_pyyaml("vlan-assign (1,000 claims) / PyYAML (1,000)", "vlan-assign",
+        vs_pyyaml("vlan-assign (300 claims) / PyYAML (1,000)", "vlan-assign",
                   workloads.vlan(1000), tmp)
         cold_start()
         if args.quick:

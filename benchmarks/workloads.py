@@ -101,17 +101,24 @@ spec:
 """
 
 
-def ipam(count: int) -> str:
+def _with(docs: list[str], count: int) -> str:
+    """The standard corpus with `docs` among its items: a package where the function has
+    real work (the claims) and real bulk (everything else) to carry through."""
+    text = resource_list(count - len(docs), config="  data: {}\n")
+    head, _, rest = text.partition("items:\n")
+    return head + "items:\n" + _items(docs) + rest
+
+
+def ipam(count: int, claims: int = 300) -> str:
     docs = [NETWORKS.format(i=i, j=16 + 4 * i, k=4 * i) for i in range(3)] + [CLUSTER]
-    for n in range(count - len(docs)):
+    for n in range(claims):
         kind, length = [("pool", 28), ("loopback", 32), ("network", 22)][n % 3]
         docs.append(IPCLAIM.format(n=n, kind=kind, inst=n % 3, length=length))
-    return HEADER + _items(docs)
+    return _with(docs, count)
 
 
-def vlan(count: int) -> str:
-    docs = [VLANCLAIM.format(n=n, idx=n % 3) for n in range(count)]
-    return HEADER + _items(docs)
+def vlan(count: int, claims: int = 300) -> str:
+    return _with([VLANCLAIM.format(n=n, idx=n % 3) for n in range(claims)], count)
 
 
 def setters(count: int) -> str:
@@ -137,6 +144,4 @@ def policies(count: int) -> str:
                               "              containers:\n              - resources:\n"
                               "                  limits:\n                    memory: \"?*\""),
     ]
-    text = resource_list(count - len(docs), config="  data: {}\n")
-    head, _, rest = text.partition("items:\n")
-    return head + "items:\n" + _items(docs) + rest
+    return _with(docs, count)

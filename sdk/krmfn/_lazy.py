@@ -27,7 +27,14 @@ from yaml._yaml import CParser
 
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
-from krmfn._parse import _gc_paused, _guard_depth, _resolve, check_tree
+from krmfn._parse import (
+    _gc_paused,
+    _guard_depth,
+    _resolve,
+    check_tree,
+    may_have_anchors,
+    may_have_tags,
+)
 
 if TYPE_CHECKING:
     from krmfn._object import KubeObject
@@ -61,7 +68,8 @@ def split_items(text: str) -> LazySplit | None:
     (small inputs, anchors, several documents, flow style, unusual layouts)."""
     if text.count("\n- ") + text.count("\n  - ") < LAZY_MIN_ITEMS:
         return None
-    if "&" in text or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(text):
+    if may_have_anchors(text) or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(
+            text):
         return None
     if any(c in text for c in ("\x85", "\u2028", "\u2029", "\r")):  # see _guard_breaks
         return None
@@ -114,7 +122,7 @@ def compose_chunk(chunk: str, index: int) -> MappingNode:
     root = seq.value[0]
     if not isinstance(root, MappingNode):
         raise LayoutChanged(f"items[{index}]: not a mapping")
-    check_tree(root, f"items[{index}]", tags="!" in chunk, aliases=False)
+    check_tree(root, f"items[{index}]", tags=may_have_tags(chunk), aliases=False)
     return root
 
 

@@ -165,6 +165,21 @@ def _one_line(exc: yaml.YAMLError) -> str:
     return f"invalid YAML{where}: {text}".replace("\n", " ")
 
 
+# A tag or an anchor is a token of its own: it starts a line or follows a space or a flow
+# indicator. A `!` or `&` inside a scalar ("!*:latest", "a&b") is neither, and finding no
+# such token lets the node checks below skip the per-node tag and alias bookkeeping.
+_TAG_TOKEN = re.compile(r"(?:^|[\s\[{,])!")
+_ANCHOR_TOKEN = re.compile(r"(?:^|[\s\[{,])&")
+
+
+def may_have_tags(text: str) -> bool:
+    return "!" in text and _TAG_TOKEN.search(text) is not None
+
+
+def may_have_anchors(text: str) -> bool:
+    return "&" in text and _ANCHOR_TOKEN.search(text) is not None
+
+
 def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True) -> bool:
     """Reject what a function must never see; True if the tree shares nodes (aliases).
 
@@ -296,7 +311,7 @@ def parse_resource_list(text: str) -> ParsedList:
     items = parsed.items
     chunks = [c for c in items if c.form == "chunk"]
     parsed.wide = bool(chunks) and text[chunks[0].start : chunks[0].start + 4] == "  - "
-    shared_with_header = _mark_shared(root, items) if "&" in text else False
+    shared_with_header = _mark_shared(root, items) if may_have_anchors(text) else False
     if items and len(chunks) == len(items) and not shared_with_header:
         # Keep the ResourceList's own text around the items: output differs from input
         # only where a function changed something. Old results are cut out of it (they
@@ -400,7 +415,7 @@ _STR = "tag:yaml.org,2002:str"  # `kind: !!null ResourceList` is not a ResourceL
 
 def _from_header(head: MappingNode, text: str, what: str) -> ParsedList:
     # The items are checked one by one by their reader; here only the rest of the list.
-    tags, aliases = "!" in text, "&" in text
+    tags, aliases = may_have_tags(text), may_have_anchors(text)
     _duplicate(head.value, what)
     for k, v in head.value:
         if k.value != "items":

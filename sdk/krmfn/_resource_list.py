@@ -17,7 +17,14 @@ from krmfn._lazy import (
 )
 from krmfn._nodes import MappingNode
 from krmfn._object import PATH_ANNOTATIONS, KubeObject
-from krmfn._parse import _from_header, check_tree, compose, parse_resource_list
+from krmfn._parse import (
+    _from_header,
+    check_tree,
+    compose,
+    may_have_anchors,
+    may_have_tags,
+    parse_resource_list,
+)
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
@@ -74,7 +81,7 @@ class ResourceList:
         parsed = parse_resource_list(text)
         objects = []
         problems: list[Result] = []
-        tags, aliases = "!" in text, "&" in text
+        tags, aliases = may_have_tags(text), may_have_anchors(text)
         for i, chunk in enumerate(parsed.items):
             aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases)
             chunk.aliased = chunk.aliased or aliased  # within the item, or shared with others
