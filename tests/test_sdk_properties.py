@@ -41,6 +41,8 @@ class Map:
     json: bool = False
     head: dict[int, str] = field(default_factory=dict)  # pair index -> head comment
     dash_comment: str = ""  # as a block list item: `- # comment` on its own line
+    tail: str = ""  # a comment line after the last entry
+    blank: frozenset[int] = frozenset()  # pair indexes with a blank line before them
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Seq:
     items: list[Any]
     flow: bool = False
     wide: bool = False
+    head: dict[int, str] = field(default_factory=dict)  # item index -> head comment
 
 
 Styled = Scalar | Map | Seq
@@ -140,6 +143,8 @@ def block_lines(node: Map | Seq, indent: int) -> list[str]:
     out: list[str] = []
     if isinstance(node, Map):
         for i, (k, v) in enumerate(node.pairs):
+            if i in node.blank and i > 0:
+                out.append("")
             if i in node.head:
                 out.append(f"{pad}# {node.head[i]}")
             key = _key_text(k, False, False)
@@ -156,8 +161,12 @@ def block_lines(node: Map | Seq, indent: int) -> list[str]:
                 text = inline_text(v)
                 c = v.comment if isinstance(v, Scalar) else ""
                 out.append(f"{pad}{key}: {text}{_comment(c)}")
+        if node.tail:
+            out.append(f"{pad}# {node.tail}")
         return out
-    for v in node.items:
+    for i, v in enumerate(node.items):
+        if i in node.head:
+            out.append(f"{pad}# {node.head[i]}")
         if isinstance(v, (Map, Seq)) and (v.pairs if isinstance(v, Map) else v.items) and (
             not v.flow
         ):
@@ -186,7 +195,7 @@ def document(node: Map) -> str:
 def as_item(doc: str, wide: bool) -> str:
     dash, pad = ("  - ", "    ") if wide else ("- ", "  ")
     lines = doc.rstrip("\n").split("\n")
-    return "\n".join([dash + lines[0], *(pad + ln for ln in lines[1:])]) + "\n"
+    return "\n".join([dash + lines[0], *(pad + ln if ln else ln for ln in lines[1:])]) + "\n"
 
 
 # ------------------------------------------------------------------ strategies
@@ -219,17 +228,24 @@ def scalars(draw: st.DrawFn) -> Scalar:
     return Scalar(v, draw(st.sampled_from(styles)), draw(comments))
 
 
+rarely = st.sampled_from([False, False, False, True])
+
+
 def collections(children: st.SearchStrategy[Styled]) -> st.SearchStrategy[Styled]:
     maps = st.builds(
-        lambda pairs, flow, js, head, dash: Map(pairs, flow, js and flow, head, dash),
+        lambda pairs, flow, js, head, dash, tail, blank: Map(pairs, flow, js and flow, head,
+                                                             dash, tail, blank),
         st.lists(st.tuples(st.sampled_from(KEYS), children), max_size=4,
                  unique_by=lambda p: p[0]),
-        st.booleans(), st.booleans(),
+        rarely, st.booleans(),
         st.dictionaries(st.integers(0, 3), st.sampled_from(["head", "section: x"]),
                         max_size=2),
-        st.sampled_from(["", "", "first line"]),
+        st.sampled_from(["", "first line"]),
+        st.sampled_from(["", "", "tail: end"]),
+        st.frozensets(st.integers(1, 3), max_size=2),
     )
-    seqs = st.builds(Seq, st.lists(children, max_size=3), st.booleans(), st.booleans())
+    seqs = st.builds(Seq, st.lists(children, max_size=3), rarely, st.booleans(),
+                     st.dictionaries(st.integers(0, 2), st.just("item"), max_size=1))
     return st.one_of(maps, seqs)
 
 
@@ -251,6 +267,18 @@ def objects(draw: st.DrawFn, *, flow_ok: bool = True) -> Map:
         meta_pairs.append(("labels", labels))
     meta = Map(meta_pairs, head=draw(st.sampled_from([{}, {0: "identity"}])))
     spec = draw(nested.filter(lambda n: isinstance(n, Map)))
+    if draw(st.booleans()):  # a list of named maps, as containers are (for `[name=...]`)
+        names = draw(st.lists(words.filter(lambda w: "." not in w and "/" not in w),
+                              min_size=1, max_size=3, unique=True))
+        entries = [Map([("name", Scalar(n, "plain")),
+                        *draw(st.lists(st.tuples(st.sampled_from(["image", "ports"]), nested),
+                                       max_size=2, unique_by=lambda p: p[0]))],
+                       dash_comment=draw(st.sampled_from(["", "", "entry"])),
+                       tail=draw(st.sampled_from(["", "", "tail: entry"])))
+                   for n in names]
+        spec = Map([*(p for p in spec.pairs if p[0] != "containers"),
+                    ("containers", Seq(entries, wide=draw(st.booleans())))],
+                   spec.flow, spec.json, spec.head, spec.dash_comment, spec.tail, spec.blank)
     top = Map([("apiVersion", Scalar(draw(st.sampled_from(["v1", "apps/v1", "x.io/v1"])),
                                      "plain")),
                ("kind", Scalar("Thing", "plain")), ("metadata", meta), ("spec", spec)],

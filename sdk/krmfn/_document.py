@@ -331,7 +331,9 @@ class Doc:
     def _block_span(self, parent: MappingNode | SequenceNode, idx: int) -> tuple[int, int]:
         """The lines an entry of a block collection takes, with the comment ending its last
         line (and for a list entry its `- `). An entry that shares its first line with an
-        outer `- ` keeps that dash: the text up to the next entry goes instead."""
+        outer `- ` keeps that dash: the text up to the next entry goes instead. So does the
+        first remaining entry of a collection that began on such a line (deleting what was
+        before it has pulled it up onto that line)."""
         text = self.text
         item = parent.value[idx]
         first, node = (item[0], item[1]) if isinstance(item, tuple) else (item, item)
@@ -345,7 +347,12 @@ class Doc:
         rest = text[end:stop].strip(" \t")
         if not rest or rest.startswith("#"):
             end = stop + 1 if stop < len(text) else stop
-        if not text[ls:begin].strip():
+        shared = bool(text[ls:begin].strip())
+        if not shared and not any(self._is_original(e[0] if isinstance(e, tuple) else e)
+                                  for e in parent.value[:idx]):
+            lead = int(parent.start_mark.index)
+            shared = bool(text[line_start(text, lead) : lead].strip())
+        if not shared:
             return ls, end
         for later in parent.value[idx + 1 :]:
             later_first = later[0] if isinstance(later, tuple) else later
@@ -497,7 +504,7 @@ class Doc:
             return text if self.start == 0 and self.end == len(text) else text[
                 self.start : self.end]
         out: list[str] = []
-        pos = self.start
+        pos, last = self.start, ""
         # Inserts sort before replacements at the same place, and the widest replacement
         # first: an edit that starts inside a span already replaced belongs to text that no
         # longer exists, so it is dropped. Block inserts at one place go innermost first
@@ -505,10 +512,13 @@ class Doc:
         for e in sorted(self._edits,
                         key=lambda e: (e.start, e.kind != "insert", _nesting(e), -e.end, e.seq)):
             if e.start < pos:
+                if e.kind == "delete" and last == "delete" and e.end > pos:
+                    pos = e.end  # deletes that overlap: both go
                 continue
             out.append(text[pos : e.start])
             out.append(self._render_edit(e))
-            pos = max(pos, e.end)
+            if e.end > pos:
+                pos, last = e.end, e.kind
         out.append(text[pos : self.end])
         return "".join(out)
 
