@@ -24,6 +24,7 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
+from krmfn._parse import _indented_comments_end
 from krmfn._path import Match, Segment, format_path
 from krmfn._render import float_text, render_block, render_flow, render_scalar, scalar_tag
 
@@ -186,8 +187,11 @@ class Doc:
 
     def _set_scalar(self, node: ScalarNode, value: Any, parent: Node) -> None:
         if id(node) not in self._scalar_edits:
+            flow, json_style = False, False
+            if isinstance(parent, (MappingNode, SequenceNode)) and parent.flow_style:
+                flow, json_style = True, self._flow_insert_at(parent)[1][1]  # JSON stays JSON
             edit = _Edit("scalar", node.start_mark.index, node.end_mark.index, len(self._edits),
-                         node, (_is_flow(parent),), node.style)
+                         node, (flow, json_style), node.style)
             self._scalar_edits[id(node)] = edit
             self._edits.append(edit)
         fresh = to_node(value)
@@ -228,11 +232,52 @@ class Doc:
                 end = line_end(self.text, end)
             ctx = ("map", key.start_mark.column, comment)
         else:
-            # the column of the `- ` (values are rendered two columns right of it)
-            start, ctx = old.start_mark.index, ("seq", old.start_mark.column - 2, "")
+            # From just after the entry's `-` (a `# comment` or a line break may stand
+            # between it and the value), rendered two columns right of the dash.
+            # The comment of the dash's line stays there, after the new value's first line.
+            dash = _dash_before(self.text, int(old.start_mark.index))
+            if dash >= 0:
+                start = dash + 1
+                comment, end = self._dash_line_comment(dash, old, end)
+                ctx = ("seq", dash - line_start(self.text, dash), " ", comment)
+            else:
+                start, ctx = old.start_mark.index, ("seq", old.start_mark.column - 2, "", "")
         self._orig_end[id(new)] = (new, int(old.start_mark.index), end)
         self._drop_edits_under(old)
         self._edits.append(_Edit("value", start, end, len(self._edits), new, ctx))
+
+    def _dash_line_comment(self, dash: int, old: Node, end: int) -> tuple[str, int]:
+        """The `# comment` ending the line of a list entry's dash (with the end of the
+        text to replace, taken past it when it follows a one-line value)."""
+        text = self.text
+        stop = line_end(text, dash)
+        after = self._first_line_end(old, stop) if old.start_mark.index < stop else dash + 1
+        if after is None or not text[after:stop].strip().startswith("#"):
+            return "", end
+        return text[after:stop], max(end, stop)
+
+    def _first_line_end(self, node: Node, stop: int) -> int | None:
+        """Where the content on the first line of `node` ends, if that line ends at `stop`
+        (None when it runs on, or its text is not known)."""
+        while True:
+            if is_synthetic(node):
+                return None
+            if not isinstance(node, (MappingNode, SequenceNode)) or node.flow_style or (
+                    not node.value):
+                if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+                    return None
+                end = self._end_of(node)
+                return end if end <= stop else None
+            entry = node.value[0]
+            if not isinstance(entry, tuple):
+                node = entry
+                continue
+            key, value = entry
+            if is_synthetic(key):
+                return None
+            if is_synthetic(value) or value.start_mark.index >= stop:
+                return self.text.index(":", key.end_mark.index) + 1
+            node = value
 
     def _insert_pair(self, mapping: MappingNode, key: str, value: Any) -> None:
         pair = (to_node(key), to_node(value))
@@ -347,6 +392,10 @@ class Doc:
         rest = text[end:stop].strip(" \t")
         if not rest or rest.startswith("#"):
             end = stop + 1 if stop < len(text) else stop
+            # comment lines indented under the entry are inside it: left alone they could
+            # end up inside a block scalar before it
+            end = min(_indented_comments_end(text, end, begin - line_start(text, begin)),
+                      max(self.end, end))
         shared = bool(text[ls:begin].strip())
         if not shared and not any(self._is_original(e[0] if isinstance(e, tuple) else e)
                                   for e in parent.value[:idx]):
@@ -445,8 +494,13 @@ class Doc:
         return end
 
     def _block_insert_pos(self, node: MappingNode | SequenceNode) -> int:
+        """After the line of the last leaf, and after the comment lines indented deeper
+        than the new entry (they belong to what is above them)."""
         end = min(line_end(self.text, self._end_of(node)), self.end)
-        return end + 1 if end < self.end else end
+        if end >= self.end:
+            return end
+        return min(_indented_comments_end(self.text, end + 1, self._block_column(node)),
+                   self.end)
 
     def _flow_insert_at(self, node: MappingNode | SequenceNode) -> tuple[int, tuple[str, bool]]:
         entry = self._flow_at.get(id(node))
@@ -483,8 +537,9 @@ class Doc:
         while stack:
             n = stack.pop()
             if isinstance(n, ScalarNode):
-                if is_synthetic(n) or not (n.style or n.tag == "tag:yaml.org,2002:str"):
-                    continue
+                if is_synthetic(n) or id(n) in self._scalar_edits or not (
+                        n.style or n.tag == "tag:yaml.org,2002:str"):
+                    continue  # says nothing (or no longer what the text says)
                 if n.style != '"':
                     return False
                 evidence = evidence or render_scalar(n.value, flow=True) == n.value
@@ -529,7 +584,7 @@ class Doc:
         assert node is not None
         value = construct(node)
         if e.kind == "scalar":
-            text = render_scalar(value, style=e.style, flow=e.ctx[0])
+            text = render_scalar(value, style=e.style, flow=e.ctx[0], json_style=e.ctx[1])
             if e.start == e.end and self.text[e.start - 1 : e.start] not in (" ", "\t", "\n"):
                 return " " + text  # an empty scalar (`key:`) ends right at its indicator
             return text
@@ -548,7 +603,11 @@ class Doc:
         if e.kind == "value":
             body = self._render_value(value, kind, col)
             if kind == "seq":
-                return body[1:] if body.startswith(" ") else body
+                lead: str = e.ctx[2]
+                tail: str = e.ctx[3]
+                body = body[1:] if body.startswith(" ") else body
+                first, nl, rest = body.partition("\n")
+                return lead + first + tail + nl + rest
             comment: str = e.ctx[2]
             return comment + body if body.startswith("\n") else body + comment
         key = e.ctx[2]

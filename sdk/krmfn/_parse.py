@@ -383,9 +383,26 @@ def _whole_chunk(text: str, node: Node, nxt: Node | None) -> Chunk:
                 stop = _dash_line(text, int(nxt.start_mark.index))
             else:
                 stop = min(line_end(text, Doc(text, node)._end_of(node)) + 1, len(text))
+                dash_line = text[ls : line_end(text, ls)]
+                stop = _indented_comments_end(text, stop,
+                                              len(dash_line) - len(dash_line.lstrip(" ")))
             if stop > ls:
                 return Chunk(text, node, ls, stop, "chunk")
     return Chunk(text, node, start, end, "inline")
+
+
+def _indented_comments_end(text: str, pos: int, column: int) -> int:
+    """Past the comment lines at `pos` indented deeper than `column`: they belong to the
+    item above them, not to what follows at the item's own column."""
+    from krmfn._nodes import line_end
+
+    while pos < len(text):
+        nl = line_end(text, pos)
+        stripped = text[pos:nl].lstrip(" ")
+        if not stripped.startswith("#") or nl - pos - len(stripped) <= column:
+            break
+        pos = min(nl + 1, len(text))
+    return pos
 
 
 def _dash_line(text: str, start: int) -> int:
