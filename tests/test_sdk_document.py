@@ -387,3 +387,39 @@ def test_every_kind_of_value_round_trips(value: Any) -> None:
     obj.set("c", value)
     back = KubeObject.from_yaml(obj.to_yaml())
     assert back.get("a.x") == value and back.get("b.y") == value and back.get("c") == value
+
+
+# ------------------------------------------------------------------ found by the properties
+
+
+def test_comments_under_a_deleted_entry_go_with_it() -> None:
+    text = "spec:\n  script: |-\n    echo\n  containers:\n  - name: x\n    # about x\nz: 1\n"
+    out = edit(text, lambda o: o.delete("spec.containers"))
+    assert out == "spec:\n  script: |-\n    echo\nz: 1\n"  # not inside the block scalar
+    out = edit(text, lambda o: o.set("spec.more", 1))
+    assert out == text.replace("    # about x\n", "    # about x\n  more: 1\n")
+
+
+def test_entries_deleted_one_after_another_from_a_dash_line() -> None:
+    text = "l:\n- a: 1\n  b: 2\n  c: 3\nn:\n- - x\n  - y\n  - z\n"
+    out = edit(text, lambda o: o.delete("l[0].a"), lambda o: o.delete("l[0].b"),
+               lambda o: o.set("l[0].d", 4), lambda o: o.delete("n[0][0]"),
+               lambda o: o.delete("n[0][0]"), lambda o: o.append("n[0]", "w"))
+    assert out == "l:\n- c: 3\n  d: 4\nn:\n- - z\n  - w\n"
+
+
+def test_replacing_list_entries_keeps_the_dash_line_comment() -> None:
+    text = "l:\n- # the first\n  a: 1\n- 2  # two\n- - x  # inner\n"
+    out = edit(text, lambda o: o.set("l[0]", "one"), lambda o: o.set("l[1]", {"k": [1]}),
+               lambda o: o.set("l[2]", 3))
+    assert out == "l:\n- one # the first\n- k:  # two\n  - 1\n- 3  # inner\n"
+    assert edit(out, lambda o: o.set("l[1]", 2), lambda o: o.set("l[1]", {"k": [1]})) == out
+
+
+def test_json_stays_json() -> None:
+    text = '{"apiVersion": "v1", "kind": "A", "metadata": {"name": "a", "x": null}}\n'
+    out = edit(text, lambda o: o.set("metadata.x", "on"), lambda o: o.set_label("k", "v"))
+    assert out == ('{"apiVersion": "v1", "kind": "A", "metadata": {"name": "a", "x": "on", '
+                   '"labels": {"k": "v"}}}\n')
+    text = "m: {\"on\": {a: b}}\n"  # YAML whose key needed quotes: not JSON
+    assert edit(text, lambda o: o.set("m.z", "c")) == "m: {\"on\": {a: b}, z: c}\n"
