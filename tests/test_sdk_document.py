@@ -423,3 +423,11 @@ def test_json_stays_json() -> None:
                    '"labels": {"k": "v"}}}\n')
     text = "m: {\"on\": {a: b}}\n"  # YAML whose key needed quotes: not JSON
     assert edit(text, lambda o: o.set("m.z", "c")) == "m: {\"on\": {a: b}, z: c}\n"
+
+
+def test_the_whole_object_is_not_a_field() -> None:
+    obj = KubeObject.from_yaml(POD)
+    for change in (lambda: obj.set([], {}), lambda: obj.delete(()), lambda: obj.append([], 1)):
+        with pytest.raises(FieldError, match="empty field path"):
+            change()
+    assert obj.get([]) == obj.to_dict()

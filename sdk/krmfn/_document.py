@@ -108,6 +108,7 @@ class Doc:
 
     # ----------------------------------------------------------------- writing
     def set(self, segs: tuple[Segment, ...], value: Any) -> None:
+        _not_empty(segs)
         parent: Node = self.root
         for i, seg in enumerate(segs):
             node = _child(parent, seg)
@@ -128,6 +129,7 @@ class Doc:
             parent = node
 
     def delete(self, segs: tuple[Segment, ...]) -> bool:
+        _not_empty(segs)
         parent = self.lookup(segs[:-1]) if len(segs) > 1 else self.root
         seg = segs[-1]
         if isinstance(parent, MappingNode) and isinstance(seg, str):
@@ -145,6 +147,7 @@ class Doc:
         return False
 
     def append(self, segs: tuple[Segment, ...], value: Any) -> None:
+        _not_empty(segs)
         seq = self.lookup(segs)
         if seq is None:
             self.set(segs, [value])
@@ -639,6 +642,11 @@ def _nesting(e: _Edit) -> tuple[int, int]:
     if e.kind != "insert" or not e.ctx or e.ctx[0] not in ("map", "seq"):
         return (0, 0)
     return (-int(e.ctx[1]), 0 if e.ctx[0] == "seq" else 1)
+
+
+def _not_empty(segs: tuple[Segment, ...]) -> None:
+    if not segs:
+        raise FieldError("", "empty field path: the whole object cannot be set or deleted")
 
 
 def _dash_before(text: str, start: int) -> int:
