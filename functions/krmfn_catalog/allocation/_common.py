@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+from .results import AllocationError, AllocationResult
 
 # A claim is served from the first of these that fits, then gets something new.
 SOURCES = ("static", "status", "ledger")
@@ -57,3 +59,59 @@ def claim_order(claim: _Named) -> tuple[str, str, str, str]:
     `str()` keeps a missing namespace from making the sort itself fail.
     """
     return (str(claim.namespace), str(claim.name), str(claim.key), repr(claim))
+
+
+class _Solvable(Protocol):
+    position: int
+    request: Any
+    allocation: Any
+    failed: bool
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def pending(self) -> bool: ...
+
+
+C = TypeVar("C", bound=_Solvable)
+V = TypeVar("V")
+A = TypeVar("A")
+
+
+class Solver(Generic[C, V, A]):
+    """The serving order both allocators share: each claim from the first source whose
+    value still fits (static, status, its own ledger record), then something new; a
+    rejection is an error only where `is_hard` says so."""
+
+    claims: list[C]
+    errors: list[tuple[int, AllocationError]]
+
+    def solve(self) -> AllocationResult[A]:
+        for source in SOURCES:
+            for claim in [c for c in self.claims if c.pending]:
+                value = self._candidate(claim, source)
+                if value is not None:
+                    self._attempt(claim, value, source)
+        for claim in [c for c in self.claims if c.pending]:
+            self._attempt(claim, None, "new")
+        allocations = {c.request.key: c.allocation for c in self.claims if c.allocation}
+        errors = [error for _, error in sorted(self.errors, key=lambda pair: pair[0])]
+        return AllocationResult(allocations, errors)
+
+    def _attempt(self, claim: C, value: V | None, source: str) -> None:
+        try:
+            claim.allocation = self._fit(claim, value, source)
+        except Rejected as rejected:
+            if source == "ledger":
+                return  # our own earlier answer no longer fits: allocate afresh
+            if rejected.hard or source in ("static", "new"):
+                claim.failed = True
+                error = AllocationError(claim.request.key, f"{claim.label}: {rejected}")
+                self.errors.append((claim.position, error))
+
+    def _candidate(self, claim: C, source: str) -> V | None:
+        raise NotImplementedError
+
+    def _fit(self, claim: C, value: V | None, source: str) -> A:
+        raise NotImplementedError

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import netaddr  # type: ignore[import-untyped,unused-ignore]
 
-from ._common import SOURCES, Discard, Holder, Rejected, claim_order, is_hard
+from ._common import Discard, Holder, Rejected, Solver, claim_order, is_hard
 from ._ip_space import (
     DEFAULT_SUBNET,
     LARGEST_SUBNET_LENGTH,
@@ -147,7 +147,7 @@ class _Claim:
         )
 
 
-class _Run:
+class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
     def __init__(
         self, instances: Mapping[str, Sequence[PoolPrefix]], requests: Sequence[IPClaimRequest]
     ) -> None:
@@ -241,18 +241,6 @@ class _Run:
                 space.subnets[record.key] = subnet
                 space.reserve(subnet, member.subnet_holder(in_package=False))
 
-    def solve(self) -> AllocationResult[IPAllocation]:
-        for source in SOURCES:
-            for claim in [c for c in self.claims if c.pending]:
-                net = self._candidate(claim, source)
-                if net is not None:
-                    self._attempt(claim, net, source)
-        for claim in [c for c in self.claims if c.pending]:
-            self._attempt(claim, None, "new")
-        allocations = {c.request.key: c.allocation for c in self.claims if c.allocation}
-        errors = [error for _, error in sorted(self.errors, key=lambda pair: pair[0])]
-        return AllocationResult(allocations, errors)
-
     def records(self) -> list[IPRecord]:
         records: set[IPRecord] = set()
         for claim in self.claims:
@@ -278,19 +266,10 @@ class _Run:
             return None
         return net if net.version == claim.version else None
 
-    def _attempt(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> None:
-        try:
-            if claim.request.kind == "network":
-                claim.allocation = self._fit_host(claim, net, source)
-            else:
-                claim.allocation = self._fit_block(claim, net, source)
-        except Rejected as rejected:
-            if source == "ledger":
-                return  # our own earlier answer no longer fits: allocate afresh
-            if rejected.hard or source in ("static", "new"):
-                claim.failed = True
-                error = AllocationError(claim.request.key, f"{claim.label}: {rejected}")
-                self.errors.append((claim.position, error))
+    def _fit(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> IPAllocation:
+        if claim.request.kind == "network":
+            return self._fit_host(claim, net, source)
+        return self._fit_block(claim, net, source)
 
     def _fit_block(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> IPAllocation:
         r, space = claim.request, self.spaces[claim.request.instance]

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
-from ._common import SOURCES, Discard, Holder, Rejected, claim_order, is_hard
+from ._common import Discard, Holder, Rejected, Solver, claim_order, is_hard
 from .ledger import Ledger, LedgerSession, PackageLedger, VLANRecord
 from .results import AllocationError, AllocationResult
 
@@ -119,7 +119,7 @@ def _allowed_ids(name: str, index: VLANIndex) -> _Allowed:
     return _Allowed(ids, tuple(runs))
 
 
-class _Run:
+class _Run(Solver[_Claim, int, VLANAllocation]):
     def __init__(
         self, indexes: Mapping[str, VLANIndex], requests: Sequence[VLANClaimRequest]
     ) -> None:
@@ -167,18 +167,6 @@ class _Run:
         for record in session.pop_vlan({claim.request.key for claim in self.claims}):
             self.own[record.key] = record
 
-    def solve(self) -> AllocationResult[VLANAllocation]:
-        for source in SOURCES:
-            for claim in [c for c in self.claims if c.pending]:
-                vlan_id = self._candidate(claim, source)
-                if vlan_id is not None:
-                    self._attempt(claim, vlan_id, source)
-        for claim in [c for c in self.claims if c.pending]:
-            self._attempt(claim, None, "new")
-        allocations = {c.request.key: c.allocation for c in self.claims if c.allocation}
-        errors = [error for _, error in sorted(self.errors, key=lambda pair: pair[0])]
-        return AllocationResult(allocations, errors)
-
     def records(self) -> list[VLANRecord]:
         return [
             VLANRecord(c.request.key, c.request.index, c.allocation.vlan_id)
@@ -193,17 +181,6 @@ class _Run:
             return claim.request.current_id
         record = self.own.get(claim.request.key)
         return None if record is None or record.index != claim.request.index else record.vlan_id
-
-    def _attempt(self, claim: _Claim, vlan_id: int | None, source: str) -> None:
-        try:
-            claim.allocation = self._fit(claim, vlan_id, source)
-        except Rejected as rejected:
-            if source == "ledger":
-                return  # our own earlier answer no longer fits: allocate afresh
-            if rejected.hard or source in ("static", "new"):
-                claim.failed = True
-                error = AllocationError(claim.request.key, f"{claim.label}: {rejected}")
-                self.errors.append((claim.position, error))
 
     def _fit(self, claim: _Claim, vlan_id: int | None, source: str) -> VLANAllocation:
         index = claim.request.index
