@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import operator
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,8 @@ from yaml.resolver import Resolver
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MAX_DEPTH", "Chunk", "ParsedList", "check_tree", "compose", "parse_resource_list"]
+__all__ = ["MAX_DEPTH", "Chunk", "ParsedList", "check_tree", "compose", "nesting_bounded",
+           "parse_resource_list"]
 
 MAX_DEPTH = 500
 MAX_EXPANDED_NODES = 2_000_000
@@ -36,7 +38,8 @@ _ALLOWED_TAGS = frozenset(
     for t in ("str", "int", "bool", "null", "float", "map", "seq", "timestamp", "binary",
               "merge", "omap", "set", "pairs", "value")
 )
-_DEEP_PREFIX = re.compile(rf"^[ \t?:-]{{{_SAFE_DEPTH_BOUND}}}", re.M)
+_DEEP_PREFIX = re.compile(rf"[ \t?:-]{{{_SAFE_DEPTH_BOUND}}}")
+_DEEP_LINE = re.compile(rf"\n[ \t?:-]{{{_SAFE_DEPTH_BOUND}}}")  # a literal first: scanned in C
 
 
 @dataclass
@@ -81,15 +84,14 @@ def _resolve(kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
 class _Loader(CSafeLoader):
     """libyaml's composer with a memoized implicit-tag resolver. The stock resolver runs
     Python regexes for every scalar, while real inputs repeat the same few thousand values;
-    the memo is a C-level cache, so the composer calls no Python code per scalar."""
+    the memo is a C-level cache, so the composer calls no Python code per scalar.
+
+    No path-based resolvers are registered, so the hooks the composer calls around every
+    node have nothing to track: they are C builtins that take the same arguments."""
 
     resolve = staticmethod(_resolve)
-
-    def descend_resolver(self, current_node: object, current_index: object) -> None:
-        """No path-based resolvers are registered: nothing to track."""
-
-    def ascend_resolver(self) -> None:
-        """See descend_resolver."""
+    descend_resolver = staticmethod(operator.is_)  # type: ignore[assignment]  # (parent, index)
+    ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # ()
 
 
 @contextmanager
@@ -141,7 +143,8 @@ def _guard_breaks(text: str, what: str) -> None:
 
 def _guard_depth(text: str, what: str) -> None:
     """libyaml's composer recurses in C: check depth by events before it can overflow."""
-    if text.count("[") + text.count("{") < _SAFE_DEPTH_BOUND and not _DEEP_PREFIX.search(text):
+    if (text.count("[") + text.count("{") < _SAFE_DEPTH_BOUND and not _DEEP_PREFIX.match(text)
+            and not _DEEP_LINE.search(text)):
         return
     depth = 0
     try:
@@ -168,29 +171,49 @@ def _one_line(exc: yaml.YAMLError) -> str:
 # A tag or an anchor is a token of its own: it starts a line or follows a space or a flow
 # indicator. A `!` or `&` inside a scalar ("!*:latest", "a&b") is neither, and finding no
 # such token lets the node checks below skip the per-node tag and alias bookkeeping.
-_TAG_TOKEN = re.compile(r"(?:^|[\s\[{,])!")
-_ANCHOR_TOKEN = re.compile(r"(?:^|[\s\[{,])&")
+# The patterns start with a character class, not an alternation with `^`: the regex
+# engine then scans for candidates in C instead of trying every position.
+_TAG_TOKEN = re.compile(r"[\s\[{,]!")
+_ANCHOR_TOKEN = re.compile(r"[\s\[{,]&")
 
 
 def may_have_tags(text: str) -> bool:
-    return "!" in text and _TAG_TOKEN.search(text) is not None
+    return "!" in text and (text.startswith("!") or _TAG_TOKEN.search(text) is not None)
 
 
 def may_have_anchors(text: str) -> bool:
-    return "&" in text and _ANCHOR_TOKEN.search(text) is not None
+    return "&" in text and (text.startswith("&") or _ANCHOR_TOKEN.search(text) is not None)
 
 
-def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True) -> bool:
+_LONG_PREFIX = re.compile(rf"\n[ \t?:-]{{{MAX_DEPTH // 2}}}")
+
+
+def nesting_bounded(text: str) -> bool:
+    """True when the text alone shows that nothing in it nests deeper than MAX_DEPTH:
+    each level of block nesting takes one more character of a line's prefix (indentation,
+    or a `- `, `? `, `: ` indicator), and each flow level a bracket."""
+    half = MAX_DEPTH // 2
+    return (text.count("[") + text.count("{") < half - 1
+            and _LONG_PREFIX.search(text) is None
+            and not (text[:half].strip(" \t?:-") == "" and len(text) >= half))
+
+
+def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True,
+               deep: bool = True) -> bool:
     """Reject what a function must never see; True if the tree shares nodes (aliases).
 
-    `tags=False` / `aliases=False` skip checks the caller has ruled out from the text
-    (no `!` means no explicit tags, no `&` means no anchors). This walk touches every
-    mapping, so its inner loops stay in C: a key set both finds duplicates and, failing to
-    hash a collection, keys that are not scalars.
+    `tags=False` / `aliases=False` / `deep=False` skip checks the caller has ruled out
+    from the text (no `!` means no explicit tags, no `&` means no anchors, and see
+    `nesting_bounded`). This walk touches every mapping, so its inner loops stay in C: a
+    key set both finds duplicates and, failing to hash a collection, keys that are not
+    scalars.
     """
     if tags or aliases:
         return _check_slow(root, what)
     if root.__class__ is ScalarNode:  # an item that is a bare scalar: nothing to walk
+        return False
+    if not deep:
+        _check_keys(root, what)
         return False
     stack: list[tuple[Node, int]] = [(root, 1)]
     pop, extend = stack.pop, stack.extend
@@ -215,6 +238,28 @@ def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True
             depth += 1
             extend((v, depth) for v in pairs if v.__class__ is not ScalarNode)
     return False
+
+
+def _check_keys(root: Node, what: str) -> None:
+    """check_tree's walk for trees known to be shallow: duplicate and collection keys."""
+    stack = [root]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        pairs = node.value
+        if node.__class__ is MappingNode:
+            if len(pairs) > 1:
+                try:
+                    unique = len({k.value for k, _ in pairs})
+                except TypeError:
+                    unique = -1
+                if unique != len(pairs):
+                    _duplicate(pairs, what)
+            elif pairs and pairs[0][0].__class__ is not ScalarNode:
+                _duplicate(pairs, what)
+            extend([v for _, v in pairs if v.__class__ is not ScalarNode])
+        else:
+            extend([v for v in pairs if v.__class__ is not ScalarNode])
 
 
 def _check_slow(root: Node, what: str) -> bool:
@@ -433,10 +478,11 @@ _STR = "tag:yaml.org,2002:str"  # `kind: !!null ResourceList` is not a ResourceL
 def _from_header(head: MappingNode, text: str, what: str) -> ParsedList:
     # The items are checked one by one by their reader; here only the rest of the list.
     tags, aliases = may_have_tags(text), may_have_anchors(text)
+    deep = not nesting_bounded(text)
     _duplicate(head.value, what)
     for k, v in head.value:
         if k.value != "items":
-            check_tree(v, f"{what}.{k.value}", tags=tags, aliases=aliases)
+            check_tree(v, f"{what}.{k.value}", tags=tags, aliases=aliases, deep=deep)
     fields = {k.value: v for k, v in head.value}
     kind = fields.get("kind")
     api = fields.get("apiVersion")
