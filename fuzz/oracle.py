@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import krmfn._check_worker as check_worker
 import krmfn._lazy as lazy
 import yaml
 from krmfn import Function, RunOutput
@@ -62,14 +63,18 @@ def seed_inputs(function: str | None = None) -> list[str]:
 
 
 @contextmanager
-def lazy_limits(min_items: int, resident: int) -> Iterator[None]:
-    """Read lists of `min_items` or more lazily, keeping `resident` trees (in process)."""
-    saved = lazy.LAZY_MIN_ITEMS, lazy.RESIDENT
-    lazy.LAZY_MIN_ITEMS, lazy.RESIDENT = min_items, resident
+def lazy_limits(min_items: int, resident: int,
+                worker_min_text: int | None = None) -> Iterator[None]:
+    """Read lists of `min_items` or more lazily, keeping `resident` trees (in process),
+    with a check worker for inputs of `worker_min_text` characters or more."""
+    saved = lazy.LAZY_MIN_ITEMS, lazy.EVICT_MIN_ITEMS, lazy.RESIDENT, check_worker.MIN_TEXT
+    lazy.LAZY_MIN_ITEMS, lazy.EVICT_MIN_ITEMS, lazy.RESIDENT = min_items, min_items, resident
+    if worker_min_text is not None:
+        check_worker.MIN_TEXT = worker_min_text
     try:
         yield
     finally:
-        lazy.LAZY_MIN_ITEMS, lazy.RESIDENT = saved
+        lazy.LAZY_MIN_ITEMS, lazy.EVICT_MIN_ITEMS, lazy.RESIDENT, check_worker.MIN_TEXT = saved
 
 
 def load(text: str) -> Any:
@@ -173,10 +178,11 @@ def check_item(item: Any) -> None:
 
 def check_everything(fn: Function, text: str) -> RunOutput:
     """`check_run`, read whole and read lazily (every list of 3 items or more, 2 trees
-    resident): both ways give the same output, stderr and exit code."""
+    resident, unread items checked by a worker process as far as it gets while the
+    function runs): both ways give the same output, stderr and exit code."""
     with lazy_limits(10**9, lazy.RESIDENT):
         whole = check_run(fn, text)
-    with lazy_limits(3, 2):
+    with lazy_limits(3, 2, worker_min_text=0):
         piecewise = check_run(fn, text)
     assert piecewise == whole, "lazy reading changed the outcome"
     return whole

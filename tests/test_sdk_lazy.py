@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import krmfn
+import krmfn._check_worker as check_worker
 import krmfn._lazy as lazy
 import pytest
 from krmfn import ResourceList
@@ -28,6 +29,7 @@ def relabel(rl: ResourceList) -> None:
 @pytest.fixture
 def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lazy, "LAZY_MIN_ITEMS", 50)
+    monkeypatch.setattr(lazy, "EVICT_MIN_ITEMS", 50)
     monkeypatch.setattr(lazy, "RESIDENT", 7)
 
 
@@ -74,3 +76,70 @@ def test_bad_item_in_a_large_list_is_reported(small_limits: None) -> None:
     out = relabel.run_text(text)
     assert out.exit_code == 1
     assert "kind" in out.stderr
+
+
+@krmfn.function(name="count-kinds")
+def count_kinds(rl: ResourceList) -> None:
+    """Reads identities only, and one item in full: the rest is left to the check."""
+    rl.info(f"{len({o.kind for o in rl.items})} kinds")
+    rl.items[0].get("metadata")
+
+
+@pytest.fixture
+def worker_always(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(check_worker, "MIN_TEXT", 0)
+    monkeypatch.delenv("KRMFN_CHECK_WORKER", raising=False)
+
+
+def test_the_check_worker_checks_what_the_function_did_not_read(worker_always: None) -> None:
+    text = resource_list(300)
+    rl = ResourceList.parse(text, _worker=True)
+    assert rl._worker is not None
+    count_kinds.process(rl)
+    assert rl._worker.stop(wait=True) == 0  # it checked every item, the last one first
+    rl.verify()
+    assert rl.items[0]._d is not None
+    assert all(o._checked and o._d is None for o in rl.items[1:])  # none composed here
+    assert rl.to_text().startswith(text.rstrip("\n"))
+
+
+def test_a_worker_stopped_early_leaves_the_rest_to_the_process(worker_always: None) -> None:
+    text = resource_list(300)
+    rl = ResourceList.parse(text, _worker=True)
+    assert rl._worker is not None
+    checked_from = rl.stop_worker()  # at once: it has done few items, or none
+    assert 0 <= checked_from <= len(rl.items)
+    rl.verify()
+    assert all(o._checked for o in rl.items)
+    assert sum(o._d is not None for o in rl.items) == checked_from  # the rest, composed here
+
+
+@pytest.mark.parametrize("problem", [
+    ("    log.level: info\n", "    log.level: info\n    log.level: debug\n"),  # duplicate key
+    ("  kind: ConfigMap\n", "  kind: ConfigMap\n  kind: Secret\n"),  # identity not as scanned
+    ("    enabled: \"true\"\n", "    enabled: !!int \"true\"\n"),  # a tag its text does not fit
+])
+def test_a_problem_the_worker_finds_gives_the_whole_read_answer(
+        worker_always: None, problem: tuple[str, str]) -> None:
+    head, _, last = resource_list(300).rpartition("\n- ")
+    text = head + "\n- " + last.replace(*problem, 1)
+    assert text.count(problem[1]) == 1
+    rl = ResourceList.parse(text, _worker=True)
+    assert rl._worker is not None
+    with pytest.raises(lazy.LayoutChanged):
+        rl._worker.stop(wait=True)
+    out = count_kinds.run_text(text)
+    eager = count_kinds._run_parsed(text, lazy=False)
+    split = lazy.split_items(text)
+    assert split is not None
+    last = len(split.bounds) - 2
+    assert out == eager and out.exit_code == 1 and f"items[{last}]" in out.stderr
+
+
+def test_no_worker_when_switched_off(worker_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KRMFN_CHECK_WORKER", "0")
+    rl = ResourceList.parse(resource_list(300), _worker=True)
+    assert rl._worker is None
+    count_kinds.process(rl)
+    rl.verify()
+    assert all(o._checked and o._d is not None for o in rl.items)

@@ -7,6 +7,7 @@ output are left as they came, plus an error result); results are findings.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -69,7 +70,7 @@ class Function:
         from krmfn._resource_list import ResourceList
 
         try:
-            rl = ResourceList.parse(text)
+            rl = ResourceList.parse(text, _worker=True)
         except LayoutChanged:
             return self._run_parsed(text, lazy=False)
         except InputError as exc:
@@ -78,6 +79,9 @@ class Function:
             return self._run(text, rl)
         except LayoutChanged:  # a large list's cheap cut was wrong: read it whole, again
             return self._run_parsed(text, lazy=False)
+        finally:
+            with contextlib.suppress(LayoutChanged):  # a run that ended otherwise: moot
+                rl.stop_worker()
 
     def _run_parsed(self, text: str, *, lazy: bool) -> RunOutput:
         from krmfn._resource_list import ResourceList

@@ -1,22 +1,25 @@
 """Large ResourceLists without holding every node tree at once.
 
-A node tree costs about thirty times the text it was parsed from, so a list of 10,000
-resources cannot keep all of them in memory. Above `LAZY_MIN_ITEMS` items, the items block
-is cut at its `- ` lines into one text chunk per item, each item is composed only when a
-function first reads it, and only the `RESIDENT` most recent trees stay in memory; an
-evicted tree that was edited is first written back into its chunk text. Identity fields
-(apiVersion, kind, name, namespace) are read from the chunk text by pattern, so listing
-the items costs no parsing.
+A node tree costs about thirty times the text it was parsed from, and composing it costs
+ten times what checking the text's syntax does. From `LAZY_MIN_ITEMS` items on, the items
+block is cut at its `- ` lines into one text chunk per item, and each item is composed
+only when a function first reads it: a function that looks at a few resources of a large
+package pays for those. Identity fields (apiVersion, kind, name, namespace) are read from
+the chunk text by pattern, so listing the items costs no parsing. From `EVICT_MIN_ITEMS`
+items on, only the `RESIDENT` most recent trees stay in memory; an evicted tree that was
+edited is first written back into its chunk text.
 
 Cutting text before parsing is unsafe on its own (a multi-line quoted scalar can contain
 a line that looks like an item). Every guess is therefore verified: each chunk is composed
-exactly once (when read, or after the function ran) and must hold exactly one resource
-whose identity matches what the patterns found. Any surprise raises `LayoutChanged`, and
-the caller runs the function again on the whole document parsed at once.
+and checked once (when read, after the function ran, or meanwhile by a worker process, see
+`_check_worker`) and must hold exactly one resource whose identity matches what the
+patterns found. Any surprise raises `LayoutChanged`, and the caller runs the function
+again on the whole document parsed at once.
 """
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,19 +37,35 @@ from krmfn._parse import (
     check_tree,
     may_have_anchors,
     may_have_tags,
+    nesting_bounded,
 )
 
 if TYPE_CHECKING:
     from krmfn._object import KubeObject
 
-__all__ = ["LAZY_MIN_ITEMS", "RESIDENT", "LayoutChanged", "LazySplit", "Residents",
-           "compose_chunk", "guess_identity", "identity", "shape_problem", "split_items"]
+__all__ = [
+    "EVICT_MIN_ITEMS",
+    "LAZY_MIN_ITEMS",
+    "RESIDENT",
+    "LayoutChanged",
+    "LazyList",
+    "LazySplit",
+    "compose_chunk",
+    "guess_identity",
+    "identity",
+    "shape_problem",
+    "split_items",
+]
 
-LAZY_MIN_ITEMS = 2000
+LAZY_MIN_ITEMS = 100
+EVICT_MIN_ITEMS = 2000
 RESIDENT = 256
-_ITEMS_LINE = re.compile(r"^items:[ \t]*(?:#[^\n]*)?$", re.M)
-_TOP_KEY = re.compile(r"^[^\s#-]", re.M)
-_DOC_MARK = re.compile(r"^(?:---|\.\.\.)(?:[ \t]|$)", re.M)
+# Line patterns start with "\n" and run over "\n" + text: a literal first character lets
+# the regex engine skip to candidates in C (`^` with re.M tries every position). A match
+# at index i of that string is a line starting at index i of the text.
+_ITEMS_LINE = re.compile(r"\nitems:[ \t]*(?:#[^\n]*)?(?=\n|\Z)")
+_TOP_KEY = re.compile(r"\n[^\s#-]")
+_DOC_MARK = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\n]|\Z)")
 _PLAIN = r"([A-Za-z0-9][A-Za-z0-9._/:-]*)[ \t]*(?:#[^\n]*)?$"
 
 
@@ -68,23 +87,24 @@ def split_items(text: str) -> LazySplit | None:
     (small inputs, anchors, several documents, flow style, unusual layouts)."""
     if text.count("\n- ") + text.count("\n  - ") < LAZY_MIN_ITEMS:
         return None
+    lines = "\n" + text
     if may_have_anchors(text) or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(
-            text):
+            lines):
         return None
     if any(c in text for c in ("\x85", "\u2028", "\u2029", "\r")):  # see _guard_breaks
         return None
-    found = list(_ITEMS_LINE.finditer(text))
+    found = list(_ITEMS_LINE.finditer(lines))
     if len(found) != 1:
         return None
-    block_start = found[0].end() + 1
-    nxt = _TOP_KEY.search(text, block_start)
+    block_start = found[0].end()  # text index of the line after `items:`
+    nxt = _TOP_KEY.search(lines, block_start)
     block_end = nxt.start() if nxt else len(text)
     first = re.search(r"^( *)-(?: |$)", text[block_start:block_end], re.M)
     if first is None or len(first.group(1)) not in (0, 2):
         return None
     pad = first.group(1)
-    item_line = re.compile(rf"^{pad}-(?: |$)", re.M)
-    starts = [m.start() for m in item_line.finditer(text, block_start, block_end)]
+    item_line = re.compile(rf"\n{pad}-(?=[ \n]|\Z)")
+    starts = [m.start() for m in item_line.finditer(lines, block_start, block_end + 1)]
     if len(starts) < LAZY_MIN_ITEMS or text[block_start : starts[0]].strip(" \n"):
         return None
     header = text[: starts[0]] + text[block_end:]
@@ -97,17 +117,16 @@ class _ChunkComposer(CParser):
     """libyaml's composer alone: no constructor, the same memoized resolver as `compose`."""
 
     resolve = staticmethod(_resolve)
-
-    def descend_resolver(self, current_node: object, current_index: object) -> None:
-        """No path resolvers."""
-
-    def ascend_resolver(self) -> None:
-        """No path resolvers."""
+    descend_resolver = staticmethod(operator.is_)  # no path resolvers: see _parse._Loader
+    ascend_resolver = staticmethod(tuple)
 
 
-def compose_chunk(chunk: str, index: int) -> MappingNode:
-    """The one resource a chunk holds; LayoutChanged if it is not exactly that."""
-    _guard_depth(chunk, f"items[{index}]")
+def compose_chunk(chunk: str, index: int, *, tags: bool = True,
+                  shallow: bool = False) -> MappingNode:
+    """The one resource a chunk holds; LayoutChanged if it is not exactly that. `tags`
+    False and `shallow` True spare the checks the whole text ruled out (`LazyList`)."""
+    if not shallow:
+        _guard_depth(chunk, f"items[{index}]")
     try:
         with _gc_paused():
             parser = _ChunkComposer(chunk)
@@ -122,7 +141,8 @@ def compose_chunk(chunk: str, index: int) -> MappingNode:
     root = seq.value[0]
     if not isinstance(root, MappingNode):
         raise LayoutChanged(f"items[{index}]: not a mapping")
-    check_tree(root, f"items[{index}]", tags=may_have_tags(chunk), aliases=False)
+    check_tree(root, f"items[{index}]", tags=tags and may_have_tags(chunk), aliases=False,
+               deep=not shallow)
     return root
 
 
@@ -176,14 +196,23 @@ def guess_identity(text: str, start: int, end: int, wide: bool
     return api.group(1), kind.group(1), name.group(1), ns.group(1) if ns else ""
 
 
-class Residents:
-    """The trees kept in memory, oldest first; the oldest is evicted past the limit."""
+class LazyList:
+    """What the items of one lazily read list share: what the whole text showed (so each
+    chunk need not be searched again) and the trees kept in memory, oldest first; the
+    oldest is evicted past the limit."""
 
-    def __init__(self, limit: int | None = None) -> None:
-        self.limit = RESIDENT if limit is None else limit
+    def __init__(self, text: str, items: int) -> None:
+        self.tags = may_have_tags(text)
+        self.shallow = nesting_bounded(text)
+        self.limit = RESIDENT if items >= EVICT_MIN_ITEMS else None
         self._objects: OrderedDict[int, KubeObject] = OrderedDict()
 
+    def compose(self, chunk: str, index: int) -> MappingNode:
+        return compose_chunk(chunk, index, tags=self.tags, shallow=self.shallow)
+
     def add(self, obj: KubeObject) -> None:
+        if self.limit is None:
+            return
         self._objects[id(obj)] = obj
         while len(self._objects) > self.limit:
             self._objects.popitem(last=False)[1]._evict()

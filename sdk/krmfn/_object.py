@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
-from krmfn._lazy import LayoutChanged, Residents, compose_chunk, identity, shape_problem
+from krmfn._lazy import LayoutChanged, LazyList, identity, shape_problem
 from krmfn._nodes import (
     MappingNode,
     Node,
@@ -39,8 +39,17 @@ INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.i
 class KubeObject:
     """A resource; build one with `from_dict` / `from_yaml`, or get it from a ResourceList."""
 
-    __slots__ = ("_checked", "_chunk", "_d", "_dirty", "_facts", "_form", "_index", "_origin",
-                 "_residents")
+    __slots__ = (
+        "_checked",
+        "_chunk",
+        "_d",
+        "_dirty",
+        "_facts",
+        "_form",
+        "_index",
+        "_list",
+        "_origin",
+    )
 
     def __init__(self, doc: Doc | None, form: str) -> None:
         self._d = doc
@@ -51,15 +60,15 @@ class KubeObject:
         self._chunk: str | tuple[str, int, int] | None = None
         self._facts: tuple[str, str, str, str] | None = None
         self._index = 0
-        self._residents: Residents | None = None
+        self._list: LazyList | None = None
         self._dirty = False
         self._checked = True  # only lazily read items start unchecked
 
     @classmethod
     def _lazy(cls, chunk: tuple[str, int, int], index: int,
-              facts: tuple[str, str, str, str] | None, residents: Residents) -> KubeObject:
+              facts: tuple[str, str, str, str] | None, lazy_list: LazyList) -> KubeObject:
         obj = cls(None, "chunk")
-        obj._chunk, obj._facts, obj._index, obj._residents = chunk, facts, index, residents
+        obj._chunk, obj._facts, obj._index, obj._list = chunk, facts, index, lazy_list
         obj._checked = False
         return obj
 
@@ -73,21 +82,23 @@ class KubeObject:
     def _materialize(self) -> Doc:
         """Compose this item's chunk (first read, or again after eviction), checking that
         it is what the cheap cut of the text said it was."""
-        assert self._residents is not None
+        assert self._list is not None
         chunk = self._chunk_text()
-        root = compose_chunk(chunk, self._index)
+        root = self._list.compose(chunk, self._index)
         problem = shape_problem(root)
         if problem:
             raise LayoutChanged(f"items[{self._index}]: {problem[1]}")
-        if not self._checked and self._facts is not None and identity(root) != self._facts:
+        facts = identity(root)
+        if not self._checked and self._facts is not None and facts != self._facts:
             raise LayoutChanged(f"items[{self._index}]: identity differs from the text scan")
         doc = Doc(chunk, root)
         self._d = doc
-        if self.get_annotation("internal.config.kubernetes.io/seqindent") == "wide":
+        if "wide" in chunk and self.get_annotation(
+                "internal.config.kubernetes.io/seqindent") == "wide":
             doc.wide_lists = True
-        self._facts = identity(root)
+        self._facts = facts
         self._checked = True
-        self._residents.add(self)
+        self._list.add(self)
         return doc
 
     def _chunk_text(self) -> str:
@@ -110,10 +121,14 @@ class KubeObject:
         self._facts = identity(root) if isinstance(root, MappingNode) else None
         self._d = None
 
-    def _verify(self) -> None:
-        """Compose an item nobody read, so every item of the input is checked once."""
+    def _verify(self, *, checked: bool = False) -> None:
+        """Compose an item nobody read, so every item of the input is checked once
+        (`checked`: the check worker did it already)."""
         if not self._checked and self._d is None and self._chunk is not None:
-            self._materialize()
+            if checked:
+                self._checked = True
+            else:
+                self._materialize()
 
     # ------------------------------------------------------------ creation
     @classmethod

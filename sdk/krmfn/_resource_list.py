@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from krmfn._errors import InputError
 from krmfn._lazy import (
     LayoutChanged,
+    LazyList,
     LazySplit,
-    Residents,
     guess_identity,
     shape_problem,
     split_items,
@@ -23,11 +24,15 @@ from krmfn._parse import (
     compose,
     may_have_anchors,
     may_have_tags,
+    nesting_bounded,
     parse_resource_list,
 )
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
+
+if TYPE_CHECKING:
+    from krmfn._check_worker import CheckWorker
 
 __all__ = ["Items", "ResourceList"]
 
@@ -65,25 +70,29 @@ class ResourceList:
         self._scope: Scope | None = None
         self.input_errors: list[Result] = []
         self._parsed_fc: KubeObject | None = None
+        self._worker: CheckWorker | None = None
 
     # ------------------------------------------------------------ reading
     @classmethod
-    def parse(cls, text: str, *, lazy: bool = True) -> ResourceList:
+    def parse(cls, text: str, *, lazy: bool = True, _worker: bool = False) -> ResourceList:
         """Read a ResourceList (YAML or JSON). Raises InputError for unreadable input;
         items of the wrong shape become error results (see `input_errors`).
 
         Large lists are read lazily (see `krmfn._lazy`): then a `LayoutChanged` error can
         surface while a function reads items, and `verify()` must run after it; the
-        function runner does both, falling back to `lazy=False`."""
+        function runner does both, falling back to `lazy=False`. The runner also has the
+        items nobody reads checked by a worker process meanwhile (`_check_worker`)."""
         split = split_items(text) if lazy else None
         if split is not None:
-            return cls._parse_lazy(split)
+            return cls._parse_lazy(split, _worker)
         parsed = parse_resource_list(text)
         objects = []
         problems: list[Result] = []
         tags, aliases = may_have_tags(text), may_have_anchors(text)
+        deep = not nesting_bounded(text)
         for i, chunk in enumerate(parsed.items):
-            aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases)
+            aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases,
+                                 deep=deep)
             chunk.aliased = chunk.aliased or aliased  # within the item, or shared with others
             obj = KubeObject._from_chunk(chunk)
             problem = shape_problem(chunk.root)
@@ -106,7 +115,7 @@ class ResourceList:
         return rl
 
     @classmethod
-    def _parse_lazy(cls, split: LazySplit) -> ResourceList:
+    def _parse_lazy(cls, split: LazySplit, worker: bool) -> ResourceList:
         try:
             head = compose(split.header, "ResourceList")
             if not isinstance(head, MappingNode):
@@ -117,11 +126,11 @@ class ResourceList:
         if parsed.function_config is not None and not isinstance(
                 parsed.function_config.root, MappingNode):
             raise LayoutChanged("functionConfig is not a mapping")
-        residents = Residents()
         text, bounds, wide = split.text, split.bounds, split.wide
-        objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i,
-                                    guess_identity(text, bounds[i], bounds[i + 1], wide),
-                                    residents)
+        lazy_list = LazyList(text, len(bounds) - 1)
+        facts = [guess_identity(text, bounds[i], bounds[i + 1], wide)
+                 for i in range(len(bounds) - 1)]
+        objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i, facts[i], lazy_list)
                    for i in range(len(bounds) - 1)]
         fc = None
         if parsed.function_config is not None:
@@ -129,12 +138,25 @@ class ResourceList:
         rl = cls(objects, fc, api_version=parsed.api_version)
         rl._header, rl._items_at, rl._wide = split.header, split.items_at, split.wide
         rl._parsed_fc = fc
+        if worker:
+            from krmfn._check_worker import CheckWorker
+
+            rl._worker = CheckWorker.start(lazy_list, text, bounds, facts)
         return rl
 
     def verify(self) -> None:
         """Check the items no one read (lazily parsed lists); raises LayoutChanged."""
+        checked_from = self.stop_worker()
         for obj in self.items:
-            obj._verify()
+            if obj._index < checked_from:
+                obj._verify()
+            else:
+                obj._verify(checked=True)
+
+    def stop_worker(self) -> int:
+        """Stop the check worker, if any: items from the returned index on were checked."""
+        worker, self._worker = self._worker, None
+        return worker.stop() if worker is not None else sys.maxsize
 
     # ------------------------------------------------------------ scope
     def is_namespaced(self, obj: KubeObject) -> bool | None:

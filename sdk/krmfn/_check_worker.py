@@ -1,0 +1,95 @@
+"""Checking the items a function never reads, on another core, while it runs.
+
+Before anything is written, every item of a lazily read list must be shown to parse, to
+be a resource, and to be what the text scan said it was (see `_lazy`). Composing the items
+a function never read costs as much as reading the whole list would have, so a forked
+worker does it meanwhile, from the last item backwards (functions tend to read the
+front: the claims and the site come first in a package). When the function is done the
+worker is stopped; it has written one byte per item it checked, so what it finished is
+known exactly, and the items it did not reach are checked in process as before.
+
+Nothing rides on the worker: a problem it finds, or a worker that dies, only sends the
+run to the whole-document path, which gives the same answer and the real error message.
+It is used for inputs large enough to pay for a fork, where `os.fork` exists, in a
+process without other threads, and unless `KRMFN_CHECK_WORKER=0`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+
+from krmfn._lazy import LayoutChanged, LazyList, identity, shape_problem
+
+__all__ = ["MIN_TEXT", "CheckWorker"]
+
+MIN_TEXT = 256 * 1024  # below this, a fork costs more than the checks it would save
+_OK, _BAD = b".", b"x"
+
+
+class CheckWorker:
+    """A running worker: `stop()` tells from which item on everything was checked."""
+
+    def __init__(self, pid: int, fd: int, count: int) -> None:
+        self._pid, self._fd, self._count = pid, fd, count
+        self._done: int | None = None
+
+    @classmethod
+    def start(cls, items: LazyList, text: str, bounds: list[int],
+              facts: list[tuple[str, str, str, str] | None]) -> CheckWorker | None:
+        """Fork a worker over the chunks `text[bounds[i]:bounds[i + 1]]`, or None."""
+        if (len(text) < MIN_TEXT or not hasattr(os, "fork") or threading.active_count() > 1
+                or os.environ.get("KRMFN_CHECK_WORKER", "1") == "0"):
+            return None
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return None
+        if pid == 0:  # the worker: never returns
+            os.close(read)
+            try:
+                _check_backwards(items, text, bounds, facts, write)
+            finally:
+                os._exit(0)
+        os.close(write)
+        return cls(pid, read, len(bounds) - 1)
+
+    def stop(self, *, wait: bool = False) -> int:
+        """Stop the worker (`wait`: let it finish first): items from the returned index on
+        are checked. Raises LayoutChanged if it found a problem (the whole-document path
+        then tells which)."""
+        if self._done is not None:
+            return self._done
+        if not wait:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+        report = bytearray()
+        while chunk := os.read(self._fd, 1 << 16):
+            report += chunk
+        os.close(self._fd)
+        os.waitpid(self._pid, 0)
+        if _BAD in report:
+            self._done = self._count
+            raise LayoutChanged(f"items[{self._count - len(report)}]: the check worker "
+                                "found a problem")
+        self._done = self._count - len(report)
+        return self._done
+
+
+def _check_backwards(items: LazyList, text: str, bounds: list[int],
+                     facts: list[tuple[str, str, str, str] | None], out: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for i in range(len(bounds) - 2, -1, -1):
+        try:
+            root = items.compose(text[bounds[i] : bounds[i + 1]], i)
+            ok = shape_problem(root) is None and (facts[i] is None or identity(root) == facts[i])
+        except Exception:  # whatever it is, the whole-document path will say it properly
+            ok = False
+        os.write(out, _OK if ok else _BAD)
+        if not ok:
+            return
