@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from krmfn._pipeline import render_package
+from krmfn._errors import InputError
+from krmfn._package import package_from_texts, read_texts
+from krmfn._pipeline import RenderResult, render_package
 
 __all__ = ["FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
 
@@ -76,14 +79,38 @@ def load_sites(path: str | Path) -> list[FleetSite]:
     return sites
 
 
-def _prepare(blueprint: Path, target: Path) -> None:
-    """Copy the blueprint once; a site already rendered is re-rendered in place."""
-    if target.exists():
-        return
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(blueprint, tmp, ignore=shutil.ignore_patterns(".git", ".expected"))
-    os.replace(tmp, target)  # the render names it after the site
+@dataclass
+class _Blueprint:
+    """A blueprint as read once per worker process: its package files' texts, and every
+    file of the copy (less `.git` and `.expected`) with its permission bits."""
+
+    texts: list[tuple[str, str]]
+    files: dict[str, tuple[bytes, int]]
+    dirs: list[str]
+
+
+_BLUEPRINTS: dict[str, _Blueprint] = {}
+_SKIP = (".git", ".expected")
+
+
+def _blueprint(path: str) -> _Blueprint:
+    found = _BLUEPRINTS.get(path)
+    if found is None:
+        root = Path(path)
+        files: dict[str, tuple[bytes, int]] = {}
+        dirs: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP)
+            here = Path(dirpath)
+            dirs += [str((here / d).relative_to(root)) for d in dirnames]
+            for f in filenames:
+                if f not in _SKIP:
+                    file = here / f
+                    files[str(file.relative_to(root))] = (file.read_bytes(),
+                                                          stat.S_IMODE(file.stat().st_mode))
+        _, texts = read_texts([path])
+        found = _BLUEPRINTS[path] = _Blueprint(texts, files, dirs)
+    return found
 
 
 def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
@@ -91,10 +118,6 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
     blueprint, out, name, facts, values, ledger = args
     start = time.perf_counter()
     target = Path(out) / name
-    try:
-        _prepare(Path(blueprint), target)
-    except Exception as exc:  # one broken site must not stop the fleet
-        return SiteOutcome(name, False, time.perf_counter() - start, [f"copy failed: {exc}"])
     site: dict[str, Any] = {"kind": "SiteSpecialize", "site": facts}
     if values:
         site["values"] = values
@@ -102,12 +125,68 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
     if ledger:
         for fn in _LEDGER_FUNCTIONS:
             overrides[fn] = {"ledger": ledger}
-    result = render_package(target, overrides=overrides, durable=False, package_name=name)
+    try:
+        if target.exists():  # rendered before: render it again, in place
+            result = render_package(target, overrides=overrides, durable=False,
+                                    package_name=name)
+        else:
+            result = _render_new(_blueprint(blueprint), target, overrides, name)
+    except (OSError, InputError) as exc:  # one broken site must not stop the fleet
+        return SiteOutcome(name, False, time.perf_counter() - start, [f"write failed: {exc}"])
     messages = [result.error] if result.error else []
     for step in result.steps:
         messages += [f"{step.name}: {r.summary()}" for r in step.results if r.is_error]
     return SiteOutcome(name, result.ok, time.perf_counter() - start, messages,
                        len(result.written))
+
+
+def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any]],
+                name: str) -> RenderResult:
+    """Render a site's first copy from the blueprint in memory, and write the copy as a
+    new directory renamed into place: no per-file temporary files, nothing read back. A
+    render that fails leaves the blueprint's copy, as a re-render in place expects."""
+    files = {n: content for n, (content, _) in bp.files.items()}
+    try:
+        rl, pkg = package_from_texts(target, bp.texts)
+    except InputError as exc:
+        result = RenderResult(target, error=str(exc))
+    else:
+        result = render_package(target, overrides=overrides, write=False, package_name=name,
+                                read=(rl, pkg))
+    if result.ok:
+        contents = pkg.render_files(rl)
+        rendered = {n for n, _ in bp.texts}
+        for n in rendered - set(contents):  # every resource of the file is gone
+            files.pop(n, None)
+        for n, text in contents.items():
+            data = text.encode("utf-8")
+            if files.get(n) != data:
+                files[n] = data
+                result.written.append(n)
+        result.written += sorted(rendered - set(contents))
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for d in bp.dirs:
+        (tmp / d).mkdir(exist_ok=True)
+    for n, data in files.items():
+        path = tmp / n
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        mode = bp.files[n][1] if n in bp.files else None
+        if mode is not None and mode != _NEW_MODE:
+            os.chmod(path, mode)
+    os.replace(tmp, target)
+    return result
+
+
+def _new_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_NEW_MODE = _new_mode()
 
 
 def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path, *,
@@ -117,6 +196,7 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
     """Render every site; outcomes in inventory order."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    _BLUEPRINTS.clear()  # read afresh by each run (and each worker)
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
     work = [(str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
              dict(s.values), ledger_path) for s in sites]

@@ -19,7 +19,7 @@ from krmfn._errors import InputError
 from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
 from krmfn._resource_list import ResourceList
 
-__all__ = ["Package", "read_package"]
+__all__ = ["Package", "package_from_texts", "read_package", "read_texts"]
 
 _SEPARATOR = re.compile(r"^---[ \t]*(?:#[^\n]*)?(?:\n|\Z)", re.M)
 _SUFFIXES = (".yaml", ".yml")
@@ -128,19 +128,34 @@ def _ends_with_separator(parts: list[str]) -> bool:
 
 def read_package(paths: Sequence[str]) -> tuple[ResourceList, Package]:
     """Read files and directories (recursively: *.yaml, *.yml, Kptfile)."""
+    root, texts = read_texts(paths)
+    return package_from_texts(root, texts)
+
+
+def read_texts(paths: Sequence[str]) -> tuple[Path, list[tuple[str, str]]]:
+    """The package's root and its files' texts, by name relative to the root, in kpt's
+    order: what `package_from_texts` reads (the fleet reads a blueprint once)."""
     files = list(_collect(paths))
     root = Path(os.path.commonpath([str(p.parent if p.is_file() else p) for p, _ in files])
                 if files else ".")
-    pkg = Package(root)
-    items: list[KubeObject] = []
+    texts = []
     for path, _ in files:
         name = str(path.relative_to(root))
         try:
-            text = path.read_text(encoding="utf-8")
+            texts.append((name, path.read_text(encoding="utf-8")))
         except UnicodeDecodeError:
             raise InputError(f"{name}: not UTF-8 text") from None
         except OSError as exc:
             raise InputError(f"{name}: {exc.strerror}") from None
+    return root, texts
+
+
+def package_from_texts(root: Path, texts: Sequence[tuple[str, str]]
+                       ) -> tuple[ResourceList, Package]:
+    """The ResourceList of files already read, and the Package to write them back."""
+    pkg = Package(root)
+    items: list[KubeObject] = []
+    for name, text in texts:
         segments: list[KubeObject | str] = []
         index = 0
         for doc in _documents(text):

@@ -67,15 +67,17 @@ def resolve_function(ref: str) -> Function | None:
 
 def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
                    resolver: Resolver = resolve_function, write: bool = True,
-                   durable: bool = True, package_name: str | None = None) -> RenderResult:
+                   durable: bool = True, package_name: str | None = None,
+                   read: tuple[ResourceList, Package] | None = None) -> RenderResult:
     """Render one package. `overrides` maps a function name to config fields merged into
     that step's functionConfig (the fleet uses it for site facts and the shared ledger);
     `package_name` names the package first, in its Kptfile and package context, as
-    `kpt pkg get` does for a new copy; `durable=False` skips the per-file fsync."""
+    `kpt pkg get` does for a new copy; `durable=False` skips the per-file fsync; `read`
+    is the package when the caller read it already (`package_from_texts`)."""
     root = Path(path)
     out = RenderResult(root)
     try:
-        rl, pkg = read_package([str(root)])
+        rl, pkg = read if read is not None else read_package([str(root)])
     except InputError as exc:
         out.error = str(exc)
         return out
