@@ -6,6 +6,7 @@ each naming its field, so a user fixes a config in one round.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any, TypeVar, Union
@@ -113,6 +114,15 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
     return value
 
 
+@functools.cache
+def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    """A config class's field types and fields by YAML name: evaluating the annotations
+    compiles them, once per class rather than once per run (a fleet runs thousands)."""
+    fields = {(f.metadata.get("name") or _yaml_name(f.name)): f
+              for f in dataclasses.fields(cls) if f.init}
+    return typing.get_type_hints(cls), fields
+
+
 def _decode_dataclass(cls: type, value: Any, path: str, problems: list[tuple[str, str]], *,
                       strings: bool) -> Any:
     if value is None:
@@ -120,9 +130,7 @@ def _decode_dataclass(cls: type, value: Any, path: str, problems: list[tuple[str
     if not isinstance(value, dict):
         problems.append((path, f"expected a map, got {_kind(value)}"))
         return None
-    hints = typing.get_type_hints(cls)
-    fields = {(f.metadata.get("name") or _yaml_name(f.name)): f
-              for f in dataclasses.fields(cls) if f.init}
+    hints, fields = _shape(cls)
     kwargs: dict[str, Any] = {}
     for key, v in value.items():
         f = fields.get(str(key))
