@@ -6,6 +6,7 @@ resource's original text, so whatever a function does not touch stays byte for b
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
@@ -240,15 +241,22 @@ class KubeObject:
             line += text.count("\n", pos, at) if at >= pos else -text.count("\n", at, pos)
             pos = at
             lines.add(line)
+        ordered = sorted(lines)
         stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), doc.root, None)]
         while stack:
             path, node, key = stack.pop()
-            if path and node.start_mark is not None and (
-                    node.end_mark.line in lines or node.start_mark.line in lines
-                    or (key is not None and key.start_mark.line in lines)):
-                comment = _line_comment(text, node, key)
-                if comment is not None:
-                    out.append((path, comment))
+            if node.start_mark is not None:
+                first = node.start_mark.line
+                if key is not None and key.start_mark is not None:
+                    first = min(first, key.start_mark.line)
+                at = bisect.bisect_left(ordered, first)
+                if at == len(ordered) or ordered[at] > node.end_mark.line:
+                    continue  # no comment on the lines of this subtree: skip it whole
+                if path and (node.end_mark.line in lines or node.start_mark.line in lines
+                             or (key is not None and key.start_mark.line in lines)):
+                    comment = _line_comment(text, node, key)
+                    if comment is not None:
+                        out.append((path, comment))
             if isinstance(node, MappingNode):
                 stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value))
             elif isinstance(node, SequenceNode):
