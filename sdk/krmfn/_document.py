@@ -31,12 +31,16 @@ from krmfn._render import float_text, render_block, render_flow, render_scalar, 
 __all__ = ["Doc", "to_node"]
 
 _MAP = "tag:yaml.org,2002:map"
+_STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
 def to_node(value: Any) -> Node:
     """A synthetic node (no source text) holding a plain Python value."""
-    if isinstance(value, Mapping):
+    cls = value.__class__
+    if cls is str:  # the common case first: no ABC checks
+        return ScalarNode(_STR, value)
+    if cls is dict or isinstance(value, Mapping):
         return MappingNode(_MAP, [(to_node(str(k)), to_node(v)) for k, v in value.items()])
     if isinstance(value, (list, tuple)):
         return SequenceNode(_SEQ, [to_node(v) for v in value])

@@ -28,6 +28,7 @@ __all__ = [
 
 _SAFE = SafeConstructor()
 _T = "tag:yaml.org,2002:"
+_STR = _T + "str"
 
 
 def is_synthetic(node: Node) -> bool:
@@ -53,9 +54,10 @@ def construct(node: Node) -> Any:
 
     Timestamps stay strings (Kubernetes reads them as strings); merge keys are honoured.
     """
-    if isinstance(node, ScalarNode):
+    cls = node.__class__
+    if cls is ScalarNode:
         tag = node.tag
-        if tag == _T + "str":
+        if tag == _STR:
             return node.value
         if tag == _T + "int":
             return _SAFE.construct_yaml_int(node)
@@ -68,10 +70,16 @@ def construct(node: Node) -> Any:
         if tag == _T + "binary":
             return base64.b64encode(_SAFE.construct_yaml_binary(node)).decode()
         return node.value
-    if isinstance(node, SequenceNode):
-        return [construct(v) for v in node.value]
+    # strings, most of what a resource holds, are taken in line rather than by a call
+    if cls is SequenceNode:
+        return [v.value if v.tag == _STR and v.__class__ is ScalarNode else construct(v)
+                for v in node.value]
     out: dict[Any, Any] = {}
     for k, v in node.value:
+        if k.tag == _STR and k.__class__ is ScalarNode:
+            out[k.value] = (v.value if v.tag == _STR and v.__class__ is ScalarNode
+                            else construct(v))
+            continue
         if k.tag == _T + "merge":
             merged = construct(v)
             for m in merged if isinstance(merged, list) else [merged]:
