@@ -84,6 +84,8 @@ class CheckWorker:
 def _check_backwards(items: LazyList, text: str, bounds: list[int],
                      facts: list[tuple[str, str, str, str] | None], out: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    with contextlib.suppress(OSError):
+        os.nice(10)  # on a busy machine the function itself comes first: it may not need this
     for i in range(len(bounds) - 2, -1, -1):
         try:
             root = items.compose(text[bounds[i] : bounds[i + 1]], i)
