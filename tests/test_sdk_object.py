@@ -220,3 +220,20 @@ def test_items_of_a_resource_list_write_out_as_documents() -> None:
 def test_from_yaml_refuses_what_is_not_one_object(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         KubeObject.from_yaml(text)
+
+
+def test_identity_follows_every_edit_that_changes_it() -> None:
+    obj = KubeObject.from_yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+                               "  namespace: x\n")
+    assert (obj.api_version, obj.kind, obj.name, obj.namespace) == ("v1", "ConfigMap", "a", "x")
+    obj.name = "b"
+    obj.set("kind", "Secret")
+    assert (obj.kind, obj.name) == ("Secret", "b")
+    obj.delete("metadata.namespace")
+    assert obj.namespace == ""
+    obj.set("metadata", {"name": "c", "namespace": "y"})
+    assert (obj.name, obj.namespace) == ("c", "y")
+    obj.set(("apiVersion",), "apps/v1")
+    assert (obj.group, obj.version) == ("apps", "v1")
+    obj.set("metadata.labels.app", "z")  # not identity: nothing to forget, still right
+    assert (obj.api_version, obj.kind, obj.name, obj.namespace) == ("apps/v1", "Secret", "c", "y")

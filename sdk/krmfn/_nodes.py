@@ -54,8 +54,7 @@ def construct(node: Node) -> Any:
 
     Timestamps stay strings (Kubernetes reads them as strings); merge keys are honoured.
     """
-    cls = node.__class__
-    if cls is ScalarNode:
+    if isinstance(node, ScalarNode):
         tag = node.tag
         if tag == _STR:
             return node.value
@@ -71,7 +70,7 @@ def construct(node: Node) -> Any:
             return base64.b64encode(_SAFE.construct_yaml_binary(node)).decode()
         return node.value
     # strings, most of what a resource holds, are taken in line rather than by a call
-    if cls is SequenceNode:
+    if node.__class__ is SequenceNode:
         return [v.value if v.tag == _STR and v.__class__ is ScalarNode else construct(v)
                 for v in node.value]
     out: dict[Any, Any] = {}

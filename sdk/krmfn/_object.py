@@ -25,7 +25,7 @@ from krmfn._nodes import (
     line_start,
 )
 from krmfn._parse import Chunk, check_tree, compose
-from krmfn._path import Path, format_path, parse_path
+from krmfn._path import Path, Segment, format_path, parse_path
 from krmfn._render import render_block
 
 __all__ = ["KubeObject"]
@@ -199,15 +199,28 @@ class KubeObject:
         """Set a field, creating missing maps; an equal value changes nothing at all."""
         if isinstance(value, KubeObject):
             value = value.to_dict()
-        self._doc.set(parse_path(path), value)
+        segs = parse_path(path)
+        self._doc.set(segs, value)
+        self._edited(segs)
 
     def delete(self, path: Path) -> bool:
         """Remove a field (its lines); False if it was not there."""
-        return self._doc.delete(parse_path(path))
+        segs = parse_path(path)
+        done = self._doc.delete(segs)
+        self._edited(segs)
+        return done
 
     def append(self, path: Path, value: Any) -> None:
         """Append to the list at `path`, creating it if missing."""
-        self._doc.append(parse_path(path), value)
+        segs = parse_path(path)
+        self._doc.append(segs, value)
+        self._edited(segs)
+
+    def _edited(self, segs: tuple[Segment, ...]) -> None:
+        """Forget the identity read before an edit that may change it."""
+        if not segs or segs[0] in ("apiVersion", "kind") or (
+                segs[0] == "metadata" and (len(segs) == 1 or segs[1] in ("name", "namespace"))):
+            self._facts = None
 
     def line_comment(self, path: Path) -> str | None:
         """The `# ...` comment on the line where a scalar field ends, or on the key line of a
@@ -267,21 +280,15 @@ class KubeObject:
     # ------------------------------------------------------------ identity
     @property
     def api_version(self) -> str:
-        if self._d is None and self._facts is not None:
-            return self._facts[0]
-        return self._scalar(("apiVersion",))
+        return (self._facts or self._identity())[0]
 
     @property
     def kind(self) -> str:
-        if self._d is None and self._facts is not None:
-            return self._facts[1]
-        return self._scalar(("kind",))
+        return (self._facts or self._identity())[1]
 
     @property
     def name(self) -> str:
-        if self._d is None and self._facts is not None:
-            return self._facts[2]
-        return self._scalar(("metadata", "name"))
+        return (self._facts or self._identity())[2]
 
     @name.setter
     def name(self, value: str) -> None:
@@ -290,9 +297,7 @@ class KubeObject:
     @property
     def namespace(self) -> str:
         """The namespace, "" when not set."""
-        if self._d is None and self._facts is not None:
-            return self._facts[3]
-        return self._scalar(("metadata", "namespace"))
+        return (self._facts or self._identity())[3]
 
     @namespace.setter
     def namespace(self, value: str) -> None:
@@ -314,11 +319,13 @@ class KubeObject:
                 and (version is None or self.version == version)
                 and (kind is None or self.kind == kind))
 
-    def _scalar(self, segs: tuple[str, ...]) -> str:
-        node = self._doc.lookup(segs)
-        if isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-            return str(node.value)
-        return ""
+    def _identity(self) -> tuple[str, str, str, str]:
+        """(apiVersion, kind, name, namespace), read once and kept until an edit to one of
+        them: functions ask for them over and over, for every item."""
+        root = self._doc.root
+        facts = identity(root) if isinstance(root, MappingNode) else ("", "", "", "")
+        self._facts = facts
+        return facts
 
     # ------------------------------------------------------------ metadata maps
     @property
