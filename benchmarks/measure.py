@@ -15,11 +15,13 @@ class Sample:
     seconds: float
     peak_rss_mb: float
     exit_code: int
+    cpu_seconds: float = 0.0  # user + system, with the processes it started and waited for
 
 
 def run(cmd: list[str], *, stdin: Path | None = None, env: dict[str, str] | None = None,
         cwd: Path | None = None) -> Sample:
-    """One run: wall time and the child's peak RSS (from wait4, so only this child)."""
+    """One run: wall time, CPU time and the child's peak RSS (from wait4: this child and
+    what it waited for)."""
     fin = open(stdin, "rb") if stdin else subprocess.DEVNULL  # noqa: SIM115
     try:
         start = time.perf_counter()
@@ -32,14 +34,16 @@ def run(cmd: list[str], *, stdin: Path | None = None, env: dict[str, str] | None
         if stdin:
             fin.close()  # type: ignore[union-attr]
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Sample(elapsed, usage.ru_maxrss / 1024, proc.returncode)
+    return Sample(elapsed, usage.ru_maxrss / 1024, proc.returncode,
+                  usage.ru_utime + usage.ru_stime)
 
 
 def best(cmd: list[str], *, repeat: int = 5, **kw: object) -> Sample:
     """The fastest of `repeat` runs (the least disturbed by the rest of the machine)."""
     samples = [run(cmd, **kw) for _ in range(repeat)]  # type: ignore[arg-type]
     fastest = min(samples, key=lambda s: s.seconds)
-    return Sample(fastest.seconds, max(s.peak_rss_mb for s in samples), fastest.exit_code)
+    return Sample(fastest.seconds, max(s.peak_rss_mb for s in samples), fastest.exit_code,
+                  fastest.cpu_seconds)
 
 
 def median(cmd: list[str], *, repeat: int = 5, **kw: object) -> float:
