@@ -8,6 +8,7 @@ from textwrap import dedent
 
 import pytest
 import yaml
+import krmfn
 from krmfn import InputError, KubeObject, ResourceList
 
 HEAD = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
@@ -297,3 +298,19 @@ def test_unusable_input_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         ResourceList.parse(text)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("deep", [
+    "  data: {x: " + "[" * 600 + "]" * 600 + "}\n",  # flow: brackets within one item
+    "  data:\n" + "".join("    " + " " * i + f"k{i}:\n" for i in range(600)) + "    end: 1\n",
+])
+def test_nesting_past_the_limit_is_refused_among_shallow_items(deep: str, lazy: bool) -> None:
+    """Items whose text bounds their depth skip the depth walk; this one must not."""
+    items = "".join(f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c{i}\n"
+                    f"  data: {{a: [b]}}\n" for i in range(150))
+    text = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + items
+            + "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: deep\n" + deep)
+    fn = krmfn.Function(lambda rl: [o.to_dict() for o in rl.items], name="read-all")
+    out = fn.run_text(text) if lazy else fn._run_parsed(text, lazy=False)
+    assert out.exit_code == 1 and "nesting deeper than 500" in out.stderr, out.stderr

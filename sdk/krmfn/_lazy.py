@@ -35,6 +35,7 @@ from krmfn._parse import (
     _guard_depth,
     _resolve,
     check_tree,
+    long_prefix,
     may_have_anchors,
     may_have_tags,
     nesting_bounded,
@@ -203,12 +204,13 @@ class LazyList:
 
     def __init__(self, text: str, items: int) -> None:
         self.tags = may_have_tags(text)
-        self.shallow = nesting_bounded(text)
+        self.long_lines = long_prefix(text)
         self.limit = RESIDENT if items >= EVICT_MIN_ITEMS else None
         self._objects: OrderedDict[int, KubeObject] = OrderedDict()
 
     def compose(self, chunk: str, index: int) -> MappingNode:
-        return compose_chunk(chunk, index, tags=self.tags, shallow=self.shallow)
+        return compose_chunk(chunk, index, tags=self.tags,
+                             shallow=nesting_bounded(chunk, long_lines=self.long_lines))
 
     def add(self, obj: KubeObject) -> None:
         if self.limit is None:

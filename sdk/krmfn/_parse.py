@@ -27,8 +27,8 @@ from yaml.resolver import Resolver
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MAX_DEPTH", "Chunk", "ParsedList", "check_tree", "compose", "nesting_bounded",
-           "parse_resource_list"]
+__all__ = ["MAX_DEPTH", "Chunk", "ParsedList", "check_tree", "compose", "long_prefix",
+           "nesting_bounded", "parse_resource_list"]
 
 MAX_DEPTH = 500
 MAX_EXPANDED_NODES = 2_000_000
@@ -188,14 +188,23 @@ def may_have_anchors(text: str) -> bool:
 _LONG_PREFIX = re.compile(rf"\n[ \t?:-]{{{MAX_DEPTH // 2}}}")
 
 
-def nesting_bounded(text: str) -> bool:
-    """True when the text alone shows that nothing in it nests deeper than MAX_DEPTH:
-    each level of block nesting takes one more character of a line's prefix (indentation,
-    or a `- `, `? `, `: ` indicator), and each flow level a bracket."""
+def long_prefix(text: str) -> bool:
+    """True if a line's indentation and indicators reach MAX_DEPTH // 2 characters."""
     half = MAX_DEPTH // 2
-    return (text.count("[") + text.count("{") < half - 1
-            and _LONG_PREFIX.search(text) is None
-            and not (text[:half].strip(" \t?:-") == "" and len(text) >= half))
+    return _LONG_PREFIX.search(text) is not None or (
+        len(text) >= half and text[:half].strip(" \t?:-") == "")
+
+
+def nesting_bounded(text: str, start: int = 0, end: int | None = None, *,
+                    long_lines: bool | None = None) -> bool:
+    """True when the text of a node (`text[start:end]`) shows that nothing in it nests
+    deeper than MAX_DEPTH: each level of block nesting takes one more character of a
+    line's prefix (indentation, or a `- `, `? `, `: ` indicator), and each flow level a
+    bracket within the node. `long_lines`: `long_prefix` of the whole text, if known."""
+    end = len(text) if end is None else end
+    if text.count("[", start, end) + text.count("{", start, end) >= MAX_DEPTH // 2 - 1:
+        return False
+    return not (long_prefix(text) if long_lines is None else long_lines)
 
 
 def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True,
@@ -478,10 +487,12 @@ _STR = "tag:yaml.org,2002:str"  # `kind: !!null ResourceList` is not a ResourceL
 def _from_header(head: MappingNode, text: str, what: str) -> ParsedList:
     # The items are checked one by one by their reader; here only the rest of the list.
     tags, aliases = may_have_tags(text), may_have_anchors(text)
-    deep = not nesting_bounded(text)
+    long_lines = long_prefix(text)
     _duplicate(head.value, what)
     for k, v in head.value:
         if k.value != "items":
+            deep = v.start_mark is None or not nesting_bounded(
+                text, int(v.start_mark.index), int(v.end_mark.index), long_lines=long_lines)
             check_tree(v, f"{what}.{k.value}", tags=tags, aliases=aliases, deep=deep)
     fields = {k.value: v for k, v in head.value}
     kind = fields.get("kind")

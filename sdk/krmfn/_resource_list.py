@@ -22,6 +22,7 @@ from krmfn._parse import (
     _from_header,
     check_tree,
     compose,
+    long_prefix,
     may_have_anchors,
     may_have_tags,
     nesting_bounded,
@@ -89,8 +90,9 @@ class ResourceList:
         objects = []
         problems: list[Result] = []
         tags, aliases = may_have_tags(text), may_have_anchors(text)
-        deep = not nesting_bounded(text)
+        long_lines = long_prefix(text)
         for i, chunk in enumerate(parsed.items):
+            deep = not nesting_bounded(chunk.text, chunk.start, chunk.end, long_lines=long_lines)
             aliased = check_tree(chunk.root, f"items[{i}]", tags=tags, aliases=aliases,
                                  deep=deep)
             chunk.aliased = chunk.aliased or aliased  # within the item, or shared with others
