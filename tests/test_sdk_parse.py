@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from textwrap import dedent
 
+import krmfn
 import pytest
 import yaml
-import krmfn
 from krmfn import InputError, KubeObject, ResourceList
 
 HEAD = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
