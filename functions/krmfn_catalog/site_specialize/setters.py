@@ -48,21 +48,20 @@ def apply_setters(rl: ResourceList, objects: Iterable[KubeObject],
 
 @dataclass(frozen=True)
 class _Pattern:
-    """A setter pattern taken apart once: resources of a blueprint repeat a few of them."""
+    """A setter pattern taken apart once: resources of a blueprint repeat most patterns.
+    The regex that reads a value's parts back is built only when a setter lacks a value."""
 
     text: str
     names: tuple[str, ...]  # setter names in order of appearance
     whole: str | None  # the setter name when the pattern is a whole `${name}`
     parts: tuple[tuple[str, str | None], ...]  # see _split
-    regex: re.Pattern[str]  # what each setter holds in a current value (_parts_regex)
-    groups: tuple[tuple[str, str], ...]  # (setter name, its group in `regex`)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)
 def _pattern(text: str) -> _Pattern:
     whole = _REF.fullmatch(text)
     return _Pattern(text, tuple(_REF.findall(text)), whole.group(1) if whole else None,
-                    tuple(_split(text)), *_parts_regex(text))
+                    tuple(_split(text)))
 
 
 def _apply(rl: ResourceList, obj: KubeObject, path: FieldPath, pattern: _Pattern,
@@ -164,6 +163,7 @@ def _split(pattern: str) -> list[tuple[str, str | None]]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
 def _parts_regex(pattern: str) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...]]:
     """A regex whose groups catch each setter's part of a value (greedy: `${image}:${tag}`
     splits `registry:5000/nginx:1.25` at its last colon), and [(setter name, group name)]
@@ -185,10 +185,11 @@ def _parts_regex(pattern: str) -> tuple[re.Pattern[str], tuple[tuple[str, str], 
 def _current_parts(pattern: _Pattern, current: str) -> dict[str, str] | None:
     """What each setter of `pattern` holds in `current`, or None when the value does not
     fit the pattern."""
-    m = pattern.regex.fullmatch(current)
+    regex, groups = _parts_regex(pattern.text)
+    m = regex.fullmatch(current)
     if m is None:
         return None
-    return {name: m.group(group) for name, group in pattern.groups}
+    return {name: m.group(group) for name, group in groups}
 
 
 def _typed_like(value: Any, current: Any) -> Any:
