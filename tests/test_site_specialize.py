@@ -165,6 +165,21 @@ def test_unmatched_partial_pattern_is_a_warning_and_keeps_the_value() -> None:
     assert any("does not match the setter pattern" in m for m in messages(out.stdout, "warning"))
 
 
+def test_one_partial_pattern_reads_each_value_its_own_parts() -> None:
+    """Patterns are taken apart once per text: each field still keeps its own parts."""
+    resources = "---\n".join(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"
+        f"data:\n  image: {image} # kpt-set: ${{image}}:${{tag}}-${{image}}\n"
+        for i, image in enumerate(["nginx:1.0-nginx", "r:5000/x:2-r:5000/x", "odd"]))
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\ndata:\n  tag: '9'\n"
+    from krmfn.testing import resource_list
+
+    out = run(site_specialize, resource_list(resources, config))
+    assert [o.get("data.image") for o in ResourceList.parse(out.stdout).items] == [
+        "nginx:9-nginx", "r:5000/x:9-r:5000/x", "odd"]
+    assert len(messages(out.stdout, "warning")) == 1
+
+
 def test_patch_errors_name_the_patch_and_resource_and_write_nothing_to_it() -> None:
     out = run(site_specialize, case("patch-error").input_text())
     assert out.exit_code == 1

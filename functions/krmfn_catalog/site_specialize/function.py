@@ -27,7 +27,7 @@ SITE_LABEL = "nephio.org/site"
 def site_specialize(rl: ResourceList) -> None:
     """Specialize a blueprint for a site: injection, setters, patches, labels, checks."""
     cfg = read_config(rl.function_config)
-    items = [o for o in rl.items if not _is_function_config(o, rl.function_config)]
+    items = _package_items(rl)
     site = _site(rl, cfg)
     done: list[str] = []
     if site.known:
@@ -71,24 +71,32 @@ def _site(rl: ResourceList, cfg: SiteSpecializeConfig) -> Site:
     return cfg.site.merged_over(found) if found is not None else cfg.site
 
 
-def _is_function_config(obj: KubeObject, fc: KubeObject | None) -> bool:
-    """kpt passes a `configPath` file as an item too: it is not part of the site's package."""
-    return (fc is not None and obj.kind == fc.kind and obj.api_version == fc.api_version
-            and obj.name == fc.name and obj.path == fc.path)
+def _package_items(rl: ResourceList) -> list[KubeObject]:
+    """The items but the functionConfig: kpt passes a `configPath` file as an item too, and
+    it is not part of the site's package. The config's identity is read once per run."""
+    fc = rl.function_config
+    if fc is None:
+        return list(rl.items)
+    kind, api_version, name, path = fc.kind, fc.api_version, fc.name, fc.path
+    return [o for o in rl.items if not (o.kind == kind and o.api_version == api_version
+                                        and o.name == name and o.path == path)]
 
 
 def _label(items: list[KubeObject], site: Site) -> int:
+    """Give every deployed resource the site's labels; a label it has already is left
+    alone (each resource's labels are read once). The number of resources changed."""
     labels = dict(site.labels)
     labels[CLUSTER_LABEL] = site.cluster_name
     if site.site_code:
         labels[SITE_LABEL] = site.site_code
+    wanted = sorted(labels.items())
     count = 0
     for obj in items:
         if obj.is_local_config or obj.is_gvk("kpt.dev", kind="Kptfile"):
             continue
         current = obj.labels
-        missing = {k: v for k, v in sorted(labels.items()) if current.get(k) != v}
-        for key, value in missing.items():
+        missing = [(k, v) for k, v in wanted if current.get(k) != v]
+        for key, value in missing:
             obj.set_label(key, value)
         count += bool(missing)
     return count

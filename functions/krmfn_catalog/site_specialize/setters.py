@@ -8,6 +8,7 @@ back from the current value), and `${envs}` on the key line of a list (the value
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,50 +41,67 @@ def apply_setters(rl: ResourceList, objects: Iterable[KubeObject],
     for obj in objects:
         for path, comment in obj.line_comments():
             if comment.startswith(MARKER):
-                _apply(rl, obj, path, comment[len(MARKER):].strip(), values, outcome)
+                _apply(rl, obj, path, _pattern(comment[len(MARKER):].strip()), values,
+                       outcome)
     return outcome
 
 
-def _apply(rl: ResourceList, obj: KubeObject, path: FieldPath, pattern: str,
+@dataclass(frozen=True)
+class _Pattern:
+    """A setter pattern taken apart once: resources of a blueprint repeat most patterns.
+    The regex that reads a value's parts back is built only when a setter lacks a value."""
+
+    text: str
+    names: tuple[str, ...]  # setter names in order of appearance
+    whole: str | None  # the setter name when the pattern is a whole `${name}`
+    parts: tuple[tuple[str, str | None], ...]  # see _split
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(text: str) -> _Pattern:
+    whole = _REF.fullmatch(text)
+    return _Pattern(text, tuple(_REF.findall(text)), whole.group(1) if whole else None,
+                    tuple(_split(text)))
+
+
+def _apply(rl: ResourceList, obj: KubeObject, path: FieldPath, pattern: _Pattern,
            values: Mapping[str, Any], outcome: SetterOutcome) -> None:
-    names = _REF.findall(pattern)
-    given = [n for n in names if n in values]
+    given = [n for n in pattern.names if n in values]
     if not given:
         return
-    current = obj.get(list(path))
-    where = format_path(path)
+    current = obj.get(path)
     if isinstance(current, dict):
-        rl.warning(f"setter comment {pattern!r} is on a map, which setters cannot set",
-                   obj, field=where)
+        rl.warning(f"setter comment {pattern.text!r} is on a map, which setters cannot set",
+                   obj, field=format_path(path))
         return
     if isinstance(current, list):
-        new: Any = _list_value(rl, obj, where, pattern, values)
+        new: Any = _list_value(rl, obj, path, pattern, values)
         if new is None:
             return
     else:
-        new = _scalar_value(rl, obj, where, pattern, current, values)
+        new = _scalar_value(rl, obj, path, pattern, current, values)
         if new is _SKIP:
             return
     outcome.used.update(given)
     if not same(current, new):
-        obj.set(list(path), new)
+        obj.set(path, new)
         outcome.changed += 1
         outcome.changed_by.update(given)
 
 
-def _list_value(rl: ResourceList, obj: KubeObject, where: str, pattern: str,
+def _list_value(rl: ResourceList, obj: KubeObject, path: FieldPath, pattern: _Pattern,
                 values: Mapping[str, Any]) -> list[Any] | None:
-    match = _REF.fullmatch(pattern)
-    if match is None:
-        rl.warning(f"setter comment {pattern!r} is on a list: only a whole `${{name}}` can "
-                   "set a list", obj, field=where)
+    name = pattern.whole
+    if name is None:
+        rl.warning(f"setter comment {pattern.text!r} is on a list: only a whole `${{name}}` "
+                   "can set a list", obj, field=format_path(path))
         return None
-    value = values[match.group(1)]
+    value = values[name]
     if isinstance(value, list):
         return value
     parsed = _read_list(str(value))
     if parsed is None:
-        rl.error(f"setter {match.group(1)!r}: {value!r} is not a list", obj, field=where)
+        rl.error(f"setter {name!r}: {value!r} is not a list", obj, field=format_path(path))
     return parsed
 
 
@@ -99,19 +117,18 @@ def _read_list(text: str) -> list[Any] | None:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _scalar_value(rl: ResourceList, obj: KubeObject, where: str, pattern: str, current: Any,
-                  values: Mapping[str, Any]) -> Any:
-    whole = _REF.fullmatch(pattern)
-    if whole is not None:
-        value = values[whole.group(1)]
+def _scalar_value(rl: ResourceList, obj: KubeObject, path: FieldPath, pattern: _Pattern,
+                  current: Any, values: Mapping[str, Any]) -> Any:
+    if pattern.whole is not None:
+        value = values[pattern.whole]
         if isinstance(value, list):
-            rl.warning(f"setter {whole.group(1)!r} has a list value but the field is not a "
-                       "list", obj, field=where)
+            rl.warning(f"setter {pattern.whole!r} has a list value but the field is not a "
+                       "list", obj, field=format_path(path))
             return _SKIP
         return _typed_like(value, current)
-    parts = _current_parts(pattern, _text(current))
+    parts: dict[str, str] | None = None  # read from the current value when first needed
     text = []
-    for literal, name in _split(pattern):
+    for literal, name in pattern.parts:
         text.append(literal)
         if name is None:
             continue
@@ -119,15 +136,18 @@ def _scalar_value(rl: ResourceList, obj: KubeObject, where: str, pattern: str, c
             value = values[name]
             if isinstance(value, list):
                 rl.warning(f"setter {name!r} has a list value, which cannot go inside "
-                           f"{pattern!r}", obj, field=where)
+                           f"{pattern.text!r}", obj, field=format_path(path))
                 return _SKIP
             text.append(_text(value))
-        elif parts is not None:
+            continue
+        if parts is None:
+            parts = _current_parts(pattern, _text(current))
+        if parts is not None:
             text.append(parts[name])
         else:
             rl.warning(f"the value {_text(current)!r} does not match the setter pattern "
-                       f"{pattern!r}, and setter {name!r} has no value to rebuild it",
-                       obj, field=where)
+                       f"{pattern.text!r}, and setter {name!r} has no value to rebuild it",
+                       obj, field=format_path(path))
             return _SKIP
     return _typed_like("".join(text), current)
 
@@ -143,11 +163,13 @@ def _split(pattern: str) -> list[tuple[str, str | None]]:
     return out
 
 
-def _current_parts(pattern: str, current: str) -> dict[str, str] | None:
-    """What each setter of `pattern` holds in `current` (greedy: `${image}:${tag}` splits
-    `registry:5000/nginx:1.25` at its last colon), or None when the value does not fit."""
+@functools.lru_cache(maxsize=1024)
+def _parts_regex(pattern: str) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...]]:
+    """A regex whose groups catch each setter's part of a value (greedy: `${image}:${tag}`
+    splits `registry:5000/nginx:1.25` at its last colon), and [(setter name, group name)]
+    (`app-tag` is no identifier)."""
     regex: list[str] = []
-    groups: dict[str, str] = {}  # setter name -> group name (`app-tag` is no identifier)
+    groups: dict[str, str] = {}  # setter name -> group name
     for literal, name in _split(pattern):
         regex.append(re.escape(literal))
         if name is None:
@@ -157,10 +179,17 @@ def _current_parts(pattern: str, current: str) -> dict[str, str] | None:
         else:
             groups[name] = f"s{len(groups)}"
             regex.append(f"(?P<{groups[name]}>.*)")
-    m = re.fullmatch("".join(regex), current, re.S)
+    return re.compile("".join(regex), re.S), tuple(groups.items())
+
+
+def _current_parts(pattern: _Pattern, current: str) -> dict[str, str] | None:
+    """What each setter of `pattern` holds in `current`, or None when the value does not
+    fit the pattern."""
+    regex, groups = _parts_regex(pattern.text)
+    m = regex.fullmatch(current)
     if m is None:
         return None
-    return {name: m.group(group) for name, group in groups.items()}
+    return {name: m.group(group) for name, group in groups}
 
 
 def _typed_like(value: Any, current: Any) -> Any:
