@@ -133,19 +133,19 @@ def _routes(prefixes: Sequence[tuple[str, dict[str, str]]], prefix: str,
     """The instance's other prefixes of the same family, reached through the gateway."""
     if not gateway:
         return []
-    import netaddr  # type: ignore[import-untyped,unused-ignore]  # loaded by allocation
+    from krmfn_catalog.allocation.ipam import parse_network  # loaded by allocate()
 
-    local = netaddr.IPNetwork(prefix).cidr
-    nets = []
+    answer = parse_network(prefix)
+    assert answer is not None, prefix  # the allocator wrote it
+    local = answer.cidr
+    nets = set()
     for text, _ in prefixes:
-        try:
-            net = netaddr.IPNetwork(text).cidr
-        except (netaddr.AddrFormatError, ValueError):
-            continue
-        if net.version == local.version and not (net.first >= local.first
-                                                 and net.last <= local.last):
-            nets.append(net)
-    ordered = sorted(set(nets), key=lambda n: (n.first, n.prefixlen))
+        net = parse_network(text)
+        if net is not None and net.version == local.version and not (
+            net.first >= local.first and net.last <= local.last
+        ):
+            nets.add(net.cidr)
+    ordered = sorted(nets, key=lambda n: (n.value, n.length))
     return [{"dst": str(net), "gw": gateway} for net in ordered]
 
 
