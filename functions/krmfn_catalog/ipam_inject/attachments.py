@@ -17,10 +17,10 @@ from krmfn import KubeObject, ResourceList
 
 from krmfn_catalog.nephio_nad import (
     DEFAULT_MODES,
-    NAD_GROUP,
-    NAD_KIND,
     OWNER_ANNOTATION,
     NadConfigError,
+    Nads,
+    Workloads,
     created_namespace,
     edit_plugin,
     find_nad,
@@ -44,18 +44,21 @@ class Attachment:
     new: bool
 
 
-def plan_attachments(rl: ResourceList, requested: Sequence[Requested]) -> list[Attachment]:
+def plan_attachments(rl: ResourceList, requested: Sequence[Requested],
+                     workloads: Workloads) -> list[Attachment]:
     """Find or sketch the NAD of every Interface with a CNI; check existing ones can be
     edited (before anything is allocated)."""
     out: list[Attachment] = []
-    nads = [o for o in rl.items if o.kind == NAD_KIND and o.group == NAD_GROUP]
+    if not any(request.cni_type for request in requested):
+        return out
+    nads = Nads(rl.items)
     for request in requested:
         if not request.cni_type:
             continue  # a loopback: no attachment
         interface = request.interface
         owner = owner_value(interface)
-        nad = next((o for o in nads if o.get_annotation(OWNER_ANNOTATION) == owner), None)
-        namespace = created_namespace(interface, rl.items)
+        nad = next(iter(nads.owned_by(owner)), None)
+        namespace = created_namespace(interface, workloads)
         if nad is None:
             nad = find_nad(nads, nad_name(interface), namespace)
             other = nad.get_annotation(OWNER_ANNOTATION) if nad is not None else None
@@ -65,7 +68,7 @@ def plan_attachments(rl: ResourceList, requested: Sequence[Requested]) -> list[A
                 continue
         if nad is None:
             sketch = new_nad(interface, name=nad_name(interface), namespace=namespace,
-                             cni_type=request.cni_type, items=rl.items)
+                             cni_type=request.cni_type, items=workloads)
             out.append(Attachment(request, sketch, True))
             continue
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from krmfn import KubeObject, ResourceList, function
 
+from krmfn_catalog.nephio_nad import Workloads
+
 from .allocate import Answers, allocate, check_ledger_keys
 from .attachments import fill_attachments, plan_attachments
 from .claims import Claim, is_claim, read_claim
@@ -28,8 +30,9 @@ def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
     pools = read_pools(rl)
     plan = Plan()
     views = {id(obj): read_claim(rl, obj, site) for obj in rl.items if is_claim(obj)}
-    requested = plan_requests(rl, site, views, plan)
-    attachments = plan_attachments(rl, requested)
+    workloads = Workloads(rl.items)  # what owner annotations name, indexed on first use
+    requested = plan_requests(rl, site, views, plan, workloads)
+    attachments = plan_attachments(rl, requested, workloads)
     claims = [c for c in (views.get(id(o)) for o in [*rl.items, *plan.created]) if c]
     if config.ledger:
         check_ledger_keys(rl, claims)

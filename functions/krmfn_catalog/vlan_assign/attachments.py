@@ -15,6 +15,8 @@ from krmfn import KubeObject
 from krmfn_catalog.nephio_nad import (
     OWNER_ANNOTATION,
     NadConfigError,
+    Nads,
+    Workloads,
     created_namespace,
     interface_nad,
     nad_name,
@@ -103,26 +105,38 @@ def plan_attachments(
     attachments: list[Attachment] = []
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
+    package = _Package(items, claims)
     for interface in interfaces:
         if (interface.namespace, interface.name) in seen:  # both would own the same claim
             problems.append(Problem(f"a second Interface named {interface.name!r} in this "
                                     "namespace", interface, "metadata.name"))
             continue
         seen.add((interface.namespace, interface.name))
-        namespace = created_namespace(interface, items)
-        claim = _claim_for(interface, claims, namespace, site.cluster, problems)
-        nad = _nad_for(interface, items, namespace, site, problems)
+        namespace = created_namespace(interface, package.workloads)
+        claim = _claim_for(interface, claims, package, namespace, site.cluster, problems)
+        nad = _nad_for(interface, package, namespace, site, problems)
         if claim is not None and nad is not None:
             attachments.append(Attachment(interface, claim, *nad, site.master))
     return attachments, problems
 
 
-def _claim_for(interface: KubeObject, claims: list[ClaimEntry], namespace: str, index: str,
-               problems: list[Problem]) -> ClaimEntry | None:
+class _Package:
+    """What Interfaces look up in the package, indexed once rather than scanned for each."""
+
+    def __init__(self, items: Sequence[KubeObject], claims: Sequence[ClaimEntry]) -> None:
+        self.workloads = Workloads(items)
+        self.nads = Nads(items)
+        self.claims: dict[str, list[ClaimEntry]] = {}  # the package's own claims, by name
+        for entry in claims:
+            if not entry.new:
+                self.claims.setdefault(entry.obj.name, []).append(entry)
+
+
+def _claim_for(interface: KubeObject, claims: list[ClaimEntry], package: _Package,
+               namespace: str, index: str, problems: list[Problem]) -> ClaimEntry | None:
     """The Interface's claim: one it owns, else an unowned one of its name, else a new one."""
     owner = owner_value(interface)
-    named = [c for c in claims if not c.new and c.interface is None
-             and c.obj.name == interface.name]
+    named = [c for c in package.claims.get(interface.name, []) if c.interface is None]
     for wanted in (owner, None):
         mine = [c for c in named if c.obj.get_annotation(OWNER_ANNOTATION) == wanted]
         mine.sort(key=lambda c: c.obj.namespace != namespace)
@@ -145,7 +159,7 @@ def _claim_for(interface: KubeObject, claims: list[ClaimEntry], namespace: str, 
     return entry
 
 
-def _nad_for(interface: KubeObject, items: Sequence[KubeObject], namespace: str, site: Site,
+def _nad_for(interface: KubeObject, package: _Package, namespace: str, site: Site,
              problems: list[Problem]) -> tuple[KubeObject, bool, bool] | None:
     """(NAD, new, adopt), or None after a problem."""
     cni_type = _text(interface, "spec.cniType")
@@ -154,7 +168,7 @@ def _nad_for(interface: KubeObject, items: Sequence[KubeObject], namespace: str,
                                 f" {site.cluster!r} (its CNIs: {', '.join(site.cnis)})",
                                 interface, "spec.cniType"))
         return None
-    nad, other = interface_nad(items, interface, namespace)
+    nad, other = interface_nad(package.nads, interface, namespace)
     name = nad_name(interface)
     if other is not None:
         problems.append(Problem(f"NetworkAttachmentDefinition {name!r} already exists and"
@@ -171,8 +185,8 @@ def _nad_for(interface: KubeObject, items: Sequence[KubeObject], namespace: str,
         problems.append(Problem(f"is required to create NetworkAttachmentDefinition {name!r}",
                                 interface, "spec.cniType"))
         return None
-    return (new_nad(interface, name=name, namespace=namespace, cni_type=cni_type, items=items),
-            True, False)
+    return (new_nad(interface, name=name, namespace=namespace, cni_type=cni_type,
+                    items=package.workloads), True, False)
 
 
 def _text(obj: KubeObject, path: str) -> str | None:
