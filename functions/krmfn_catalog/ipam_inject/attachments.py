@@ -85,10 +85,11 @@ def fill_attachments(rl: ResourceList, attachments: Sequence[Attachment],
                      answers: dict[str, tuple[str, str | None]], pools: Pools, site: Site,
                      plan: Plan) -> None:
     """Write each Interface's allocation into its NAD (now for new ones, later for others)."""
+    destinations: dict[tuple[str, str], list[str]] = {}  # Interfaces of a subnet share them
     for attachment in attachments:
         request, nad = attachment.requested, attachment.nad
         prefix, gateway = answers[request.claim.key]
-        routes = _routes(pools.get(request.claim.instance, []), prefix, gateway)
+        routes = _routes(pools, request.claim.instance, prefix, gateway, destinations)
         edit = _ipam_edit(request.cni_type, site.master_interface, prefix, gateway, routes)
         where = f"{prefix} via {gateway}" if gateway else prefix
         if not site.master_interface and _lacks_master(nad):
@@ -131,8 +132,8 @@ def _ipam_edit(cni_type: str, master: str, prefix: str, gateway: str | None,
     return edit
 
 
-def _routes(prefixes: Sequence[tuple[str, dict[str, str]]], prefix: str,
-            gateway: str | None) -> list[dict[str, str]]:
+def _routes(pools: Pools, instance: str, prefix: str, gateway: str | None,
+            destinations: dict[tuple[str, str], list[str]]) -> list[dict[str, str]]:
     """The instance's other prefixes of the same family, reached through the gateway."""
     if not gateway:
         return []
@@ -141,15 +142,18 @@ def _routes(prefixes: Sequence[tuple[str, dict[str, str]]], prefix: str,
     answer = parse_network(prefix)
     assert answer is not None, prefix  # the allocator wrote it
     local = answer.cidr
-    nets = set()
-    for text, _ in prefixes:
-        net = parse_network(text)
-        if net is not None and net.version == local.version and not (
-            net.first >= local.first and net.last <= local.last
-        ):
-            nets.add(net.cidr)
-    ordered = sorted(nets, key=lambda n: (n.value, n.length))
-    return [{"dst": str(net), "gw": gateway} for net in ordered]
+    found = destinations.get((instance, str(local)))
+    if found is None:
+        nets = set()
+        for text, _ in pools.get(instance, []):
+            net = parse_network(text)
+            if net is not None and net.version == local.version and not (
+                net.first >= local.first and net.last <= local.last
+            ):
+                nets.add(net.cidr)
+        found = [str(net) for net in sorted(nets, key=lambda n: (n.value, n.length))]
+        destinations[(instance, str(local))] = found
+    return [{"dst": dst, "gw": gateway} for dst in found]
 
 
 def _lacks_master(nad: KubeObject) -> bool:

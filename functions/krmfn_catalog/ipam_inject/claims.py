@@ -7,6 +7,7 @@ create for an Interface or a DataNetwork (not yet in the package). Reading never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from krmfn import FieldError, KubeObject, ResourceList
@@ -47,15 +48,16 @@ class Claim:
     current_prefix: str | None = None
     current_gateway: str | None = None
 
-    @property
+    # Read once: a run asks for them many times and never renames a claim.
+    @cached_property
     def name(self) -> str:
         return self.obj.name
 
-    @property
+    @cached_property
     def namespace(self) -> str:
         return self.obj.namespace
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The owner key a ledger files the answer under: site, then claim identity."""
         return f"{self.cluster}/{self.namespace}/{self.name}"
