@@ -106,8 +106,10 @@ class Space:
         self.subnets: dict[str, Prefix] = {}
         self.hosts: dict[HostKey, Holder] = {}  # addresses this run handed out
         # Nothing is freed during a run, so a lowest-free search for the same range and size
-        # resumes where the previous one stopped instead of stepping over every answer.
+        # (or the same subnet's hosts) resumes where the previous one stopped instead of
+        # stepping over every answer.
         self._cursor: dict[tuple[int, int, int], int] = {}
+        self._host_cursor: dict[tuple[int, int, int], int] = {}
 
     def holder_of(self, net: Prefix, *, blocks_only: bool = False) -> Holder | None:
         """Who takes part of `net`: this run first, then the ledger's blocks, then addresses.
@@ -162,16 +164,20 @@ class Space:
 
     def lowest_free_host(self, subnet: Prefix) -> Prefix | None:
         """The lowest address of `subnet` a claim may take, as `address/length`."""
-        first, last = subnet.first + 2, subnet.last - (1 if subnet.version == 4 else 0)
-        taken = {value for version, value in self.hosts if version == subnet.version}
-        for record in self._session.ip_hosts(self._instance, subnet.version, first, last):
+        version, last = subnet.version, subnet.last - (1 if subnet.version == 4 else 0)
+        cursor = (version, subnet.first, subnet.length)
+        value = max(subnet.first + 2, self._host_cursor.get(cursor, 0))
+        taken = set()
+        for record in self._session.ip_hosts(self._instance, version, value, last):
             extent = ip_extent(record)
             if extent is not None:
                 taken.add(extent[1])
-        value = first
-        while value <= last and value in taken:
+        while value <= last and (value in taken or (version, value) in self.hosts):
             value += 1
-        return Prefix(subnet.version, value, subnet.length) if value <= last else None
+        if value > last:
+            return None
+        self._host_cursor[cursor] = value
+        return Prefix(version, value, subnet.length)
 
     def _clash(self, version: int, first: int, last: int) -> int | None:
         # Blocks are disjoint, so only the last one starting at or before `last` can reach us.

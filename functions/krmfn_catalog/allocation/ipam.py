@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from ._common import Discard, Holder, Rejected, Solver, claim_order, is_hard
+from ._common import Discard, Holder, Rejected, Solver, in_claim_order, is_hard
 from ._ip_space import (
     DEFAULT_SUBNET,
     LARGEST_SUBNET_LENGTH,
@@ -153,14 +153,14 @@ class _Run(Solver[_Claim, Prefix, IPAllocation]):
     ) -> None:
         self.instances = instances
         self.pools: dict[str, Pools | Rejected] = {}
+        self.selected: dict[tuple[str, str, int, str | None], PoolSet] = {}  # shared by claims
         self.used: set[str] = set()  # the instances claims draw on
         self.spaces: dict[str, Space] = {}
         self.claims: list[_Claim] = []
         self.errors: list[tuple[int, AllocationError]] = []
         self.own: dict[str, IPRecord] = {}
         owners: dict[str, str] = {}
-        ordered = sorted(requests, key=claim_order)
-        for position, request in enumerate(ordered):
+        for position, request in enumerate(in_claim_order(requests)):
             label = f"{request.namespace}/{request.name}"
             try:
                 if request.key in owners:
@@ -192,7 +192,11 @@ class _Run(Solver[_Claim, Prefix, IPAllocation]):
         if r.instance not in self.instances:
             raise Rejected(f"unknown network instance {r.instance!r}", True)
         version = _VERSION[r.family]
-        pools = select_pools(self._instance_pools(r.instance), r.kind, version, r.network_name)
+        selection = (r.instance, r.kind, version, r.network_name)
+        pools = self.selected.get(selection)
+        if pools is None:
+            pools = select_pools(self._instance_pools(r.instance), r.kind, version, r.network_name)
+            self.selected[selection] = pools
         if not pools:
             message = (
                 f"network instance {r.instance!r} has no {r.family} prefix for {r.kind} claims"
