@@ -118,18 +118,19 @@ def allocate_ips(
     return result
 
 
-@dataclass
 class _Claim:
-    position: int
-    request: IPClaimRequest
-    version: int
-    pools: PoolSet
-    length: int | None
-    static: Prefix | None
-    current: Prefix | None
-    group: str = ""
-    allocation: IPAllocation | None = None
-    failed: bool = False
+    """One request being served (a plain class: defining a dataclass costs time at start)."""
+
+    __slots__ = ("allocation", "current", "failed", "group", "length", "pools", "position",
+                 "request", "static", "version")
+
+    def __init__(self, position: int, request: IPClaimRequest, version: int, pools: PoolSet,
+                 length: int | None, static: Prefix | None, current: Prefix | None) -> None:
+        self.position, self.request, self.version, self.pools = position, request, version, pools
+        self.length, self.static, self.current = length, static, current
+        self.group = ""
+        self.allocation: IPAllocation | None = None
+        self.failed = False
 
     @property
     def label(self) -> str:

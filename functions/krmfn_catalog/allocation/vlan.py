@@ -95,13 +95,15 @@ class _Allowed:
         return at >= 0 and value <= self.runs[at][1]
 
 
-@dataclass
 class _Claim:
-    position: int
-    request: VLANClaimRequest
-    allowed: _Allowed
-    allocation: VLANAllocation | None = None
-    failed: bool = False
+    """One request being served (a plain class: defining a dataclass costs time at start)."""
+
+    __slots__ = ("allocation", "allowed", "failed", "position", "request")
+
+    def __init__(self, position: int, request: VLANClaimRequest, allowed: _Allowed) -> None:
+        self.position, self.request, self.allowed = position, request, allowed
+        self.allocation: VLANAllocation | None = None
+        self.failed = False
 
     @property
     def label(self) -> str:
