@@ -17,14 +17,15 @@ from .site import IPAM_GROUP, Site
 __all__ = [
     "ADDRESS_FAMILY_LABEL",
     "CLAIM_API_VERSION",
+    "CLAIM_KIND",
     "CLUSTER_LABEL",
     "NETWORK_NAME_LABEL",
     "Claim",
-    "is_claim",
     "read_claim",
 ]
 
 CLAIM_API_VERSION = f"{IPAM_GROUP}/v1alpha1"
+CLAIM_KIND = "IPClaim"
 CLUSTER_LABEL = "nephio.org/cluster-name"
 NETWORK_NAME_LABEL = "nephio.org/network-name"
 ADDRESS_FAMILY_LABEL = "nephio.org/address-family"
@@ -65,10 +66,6 @@ class Claim:
     @property
     def label(self) -> str:
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-
-def is_claim(obj: KubeObject) -> bool:
-    return obj.kind == "IPClaim" and obj.group == IPAM_GROUP
 
 
 def read_claim(rl: ResourceList, obj: KubeObject, site: Site) -> Claim | None:

@@ -25,14 +25,14 @@ from krmfn_catalog.nephio_nad import (
 from .claims import (
     ADDRESS_FAMILY_LABEL,
     CLAIM_API_VERSION,
+    CLAIM_KIND,
     CLUSTER_LABEL,
     MATCH_LABELS,
     NETWORK_NAME_LABEL,
     Claim,
-    is_claim,
 )
 from .plan import Plan
-from .site import Site
+from .site import IPAM_GROUP, Package, Site
 
 __all__ = ["REQ_GROUP", "Requested", "plan_requests"]
 
@@ -70,16 +70,17 @@ class Existing:
         return self._named.get(name, [])
 
 
-def plan_requests(rl: ResourceList, site: Site, claims: dict[int, Claim | None],
-                  plan: Plan, workloads: Workloads) -> list[Requested]:
+def plan_requests(rl: ResourceList, site: Site, package: Package,
+                  claims: dict[int, Claim | None], plan: Plan,
+                  workloads: Workloads) -> list[Requested]:
     """Add the claims Interfaces and DataNetworks ask for to `claims` (by object id).
 
     Existing claims are brought in step through `plan`; new ones are planned, not added.
     """
-    requests = [obj for obj in rl.items if obj.group == REQ_GROUP]
+    requests = package.of(REQ_GROUP)
     if not requests:
         return []
-    existing = Existing([obj for obj in rl.items if is_claim(obj)], workloads)
+    existing = Existing(package.of(IPAM_GROUP, CLAIM_KIND), workloads)
     attachments: list[Requested] = []
     seen: set[tuple[str, str, str]] = set()
     for obj in requests:

@@ -26,14 +26,7 @@ from krmfn_catalog.nephio_nad import (
 )
 
 from .claims import ClaimEntry, new_claim
-from .model import (
-    INTERFACE_GROUP,
-    INTERFACE_KIND,
-    WORKLOAD_CLUSTER_GROUP,
-    WORKLOAD_CLUSTER_KIND,
-    Problem,
-    is_kind,
-)
+from .model import Problem
 
 __all__ = ["Attachment", "Site", "plan_attachments", "read_site"]
 
@@ -61,8 +54,8 @@ class Attachment:
     master: str
 
 
-def read_site(items: Sequence[KubeObject]) -> Site:
-    clusters = [o for o in items if is_kind(o, WORKLOAD_CLUSTER_GROUP, WORKLOAD_CLUSTER_KIND)]
+def read_site(clusters: Sequence[KubeObject]) -> Site:
+    """The site of the package's WorkloadClusters (`clusters`)."""
     if not clusters:
         return Site()
     seen = sorted({(_text(o, "spec.clusterName") or "", _text(o, "spec.masterInterface") or "")
@@ -89,11 +82,12 @@ def read_site(items: Sequence[KubeObject]) -> Site:
 
 
 def plan_attachments(
-    items: Sequence[KubeObject], site: Site, claims: list[ClaimEntry]
+    items: Sequence[KubeObject], interfaces: Sequence[KubeObject], site: Site,
+    claims: list[ClaimEntry]
 ) -> tuple[list[Attachment], list[Problem]]:
-    """Pick or make each vlan Interface's claim (appended to `claims`) and NAD."""
-    interfaces = [o for o in items if is_kind(o, INTERFACE_GROUP, INTERFACE_KIND)
-                  and o.get("spec.attachmentType") == "vlan"]
+    """Pick or make the claim (appended to `claims`) and NAD of each of the package's
+    Interfaces (`interfaces`) that is a vlan attachment."""
+    interfaces = [o for o in interfaces if o.get("spec.attachmentType") == "vlan"]
     if not interfaces:
         return [], []
     if site.cluster is None or site.master is None or site.problems:

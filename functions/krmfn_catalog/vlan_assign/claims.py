@@ -11,7 +11,7 @@ from krmfn import KubeObject
 from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, inherited_metadata
 
 from .indexes import IndexBook
-from .model import CLAIM_API_VERSION, CLAIM_KIND, VLAN_GROUP, Problem, is_kind
+from .model import CLAIM_API_VERSION, CLAIM_KIND, Problem
 
 __all__ = ["INDEX_FIELD", "STATIC_FIELD", "STATUS_FIELD", "ClaimEntry", "check_claims",
            "new_claim", "read_claims"]
@@ -49,12 +49,12 @@ class ClaimEntry:
         return _as_id(self.current)
 
 
-def read_claims(items: Iterable[KubeObject]) -> list[ClaimEntry]:
+def read_claims(claims: Iterable[KubeObject]) -> list[ClaimEntry]:
+    """The package's VLANClaims (`claims`: resources of that kind only)."""
     return [
         ClaimEntry(obj, index=obj.get(INDEX_FIELD), static=obj.get(STATIC_FIELD),
                    current=obj.get(STATUS_FIELD))
-        for obj in items
-        if is_kind(obj, VLAN_GROUP, CLAIM_KIND)
+        for obj in claims
     ]
 
 

@@ -18,7 +18,17 @@ from .attachments import Attachment, Site, plan_attachments, read_site
 from .claims import INDEX_FIELD, STATIC_FIELD, STATUS_FIELD, ClaimEntry, check_claims, read_claims
 from .config import VlanAssignConfig
 from .indexes import IndexBook, read_indexes
-from .model import Problem
+from .model import (
+    CLAIM_KIND,
+    INDEX_KIND,
+    INTERFACE_GROUP,
+    INTERFACE_KIND,
+    VLAN_GROUP,
+    WORKLOAD_CLUSTER_GROUP,
+    WORKLOAD_CLUSTER_KIND,
+    Kinds,
+    Problem,
+)
 
 __all__ = ["package_owner", "vlan_assign"]
 
@@ -29,10 +39,12 @@ PACKAGE_CONTEXT = "kptfile.kpt.dev"
 def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
     """Allocate VLAN IDs for claims and attachments, unique per index."""
     items = list(rl.items)
-    site = read_site(items)
-    book, problems = read_indexes(cfg.indexes, items, site.cluster)
-    claims = read_claims(items)
-    attachments, found = plan_attachments(items, site, claims)
+    kinds = Kinds(items)
+    site = read_site(kinds.of(WORKLOAD_CLUSTER_GROUP, WORKLOAD_CLUSTER_KIND))
+    book, problems = read_indexes(cfg.indexes, kinds.of(VLAN_GROUP, INDEX_KIND), site.cluster)
+    claims = read_claims(kinds.of(VLAN_GROUP, CLAIM_KIND))
+    interfaces = kinds.of(INTERFACE_GROUP, INTERFACE_KIND)
+    attachments, found = plan_attachments(items, interfaces, site, claims)
     problems += found
     problems += check_claims(claims, book)
     owner = cfg.owner or package_owner(items, site)
