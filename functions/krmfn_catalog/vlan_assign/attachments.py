@@ -123,7 +123,7 @@ class _Package:
         self.claims: dict[str, list[ClaimEntry]] = {}  # the package's own claims, by name
         for entry in claims:
             if not entry.new:
-                self.claims.setdefault(entry.obj.name, []).append(entry)
+                self.claims.setdefault(entry.name, []).append(entry)
 
 
 def _claim_for(interface: KubeObject, claims: list[ClaimEntry], package: _Package,
@@ -133,7 +133,7 @@ def _claim_for(interface: KubeObject, claims: list[ClaimEntry], package: _Packag
     named = [c for c in package.claims.get(interface.name, []) if c.interface is None]
     for wanted in (owner, None):
         mine = [c for c in named if c.obj.get_annotation(OWNER_ANNOTATION) == wanted]
-        mine.sort(key=lambda c: c.obj.namespace != namespace)
+        mine.sort(key=lambda c: c.namespace != namespace)
         if mine:
             entry = mine[0]
             entry.interface = interface

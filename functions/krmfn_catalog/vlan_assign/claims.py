@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from krmfn import KubeObject
 
@@ -39,6 +40,15 @@ class ClaimEntry:
     owner: str | None = None
     interface: KubeObject | None = None
     failed: bool = False
+
+    # Read once: a run asks for them many times and never renames a claim.
+    @cached_property
+    def name(self) -> str:
+        return self.obj.name
+
+    @cached_property
+    def namespace(self) -> str:
+        return self.obj.namespace
 
     @property
     def static_id(self) -> int | None:
@@ -79,10 +89,10 @@ def check_claims(claims: list[ClaimEntry], book: IndexBook) -> list[Problem]:
     for entry in claims:
         found: list[Problem] = []
         obj = entry.obj
-        if (obj.namespace, obj.name) in seen:
+        if (entry.namespace, entry.name) in seen:
             found.append(Problem("a second VLANClaim of this name and namespace in the package",
                                  obj, "metadata.name"))
-        seen.add((obj.namespace, obj.name))
+        seen.add((entry.namespace, entry.name))
         shapes = [Problem(f"expected a map, got {_kind(obj.get(path))}", obj, path)
                   for path in _MAPS if not isinstance(obj.get(path, {}), dict)]
         if shapes:

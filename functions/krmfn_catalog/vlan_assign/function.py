@@ -51,7 +51,7 @@ def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
     if cfg.ledger and not owner:
         raise ConfigError([("owner", "is required with a ledger when the package has neither"
                                      " a Kptfile nor a WorkloadCluster to name it by")])
-    keys = {id(entry): f"{owner}/{entry.obj.namespace}/{entry.obj.name}" for entry in claims}
+    keys = {id(entry): f"{owner}/{entry.namespace}/{entry.name}" for entry in claims}
     live = [entry for entry in claims if not entry.failed]
     ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else PackageLedger()
     result = _allocate(book, live, keys, ledger)
@@ -105,7 +105,7 @@ def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
         assert index is not None
         indexes[entry.index] = index
         requests.append(VLANClaimRequest(
-            key=keys[id(entry)], namespace=entry.obj.namespace, name=entry.obj.name,
+            key=keys[id(entry)], namespace=entry.namespace, name=entry.name,
             index=entry.index, static_id=entry.static_id, current_id=entry.current_id))
     try:
         return allocate_vlans(indexes, requests, ledger)
@@ -115,7 +115,7 @@ def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
 
 def _message(message: str, entry: ClaimEntry) -> str:
     """The allocator names the claim first; the result's resourceRef already does."""
-    label = f"{entry.obj.namespace}/{entry.obj.name}: "
+    label = f"{entry.namespace}/{entry.name}: "
     message = message.removeprefix(label)
     return message.replace("claim /", "claim ")  # a claim without a namespace
 
