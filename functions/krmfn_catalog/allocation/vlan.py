@@ -64,14 +64,18 @@ def allocate_vlans(
     claims: Sequence[VLANClaimRequest],
     ledger: Ledger | None = None,
 ) -> AllocationResult[VLANAllocation]:
-    """Answer every claim; record the answers in the ledger only when none failed."""
+    """Answer every claim; record the answers in the ledger only when none failed.
+
+    Without a ledger the package's claims are the only record: nothing is written.
+    """
     run = _Run(indexes, claims)
     with suppress(Discard), (ledger or PackageLedger()).session() as session:
         run.load(session)
         result = run.solve()
         if not result.ok:
             raise Discard  # and with it the records load() took out
-        session.put_vlan(run.records())
+        if ledger is not None:
+            session.put_vlan(run.records())
     return result
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function
 
-from krmfn_catalog.allocation.ledger import Ledger, LedgerError, PackageLedger
+from krmfn_catalog.allocation.ledger import Ledger, LedgerError
 from krmfn_catalog.allocation.results import AllocationError, AllocationResult
 from krmfn_catalog.allocation.vlan import VLANAllocation, VLANClaimRequest, allocate_vlans
 from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, edit_plugin, owner_value
@@ -53,7 +53,8 @@ def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
                                      " a Kptfile nor a WorkloadCluster to name it by")])
     keys = {id(entry): f"{owner}/{entry.namespace}/{entry.name}" for entry in claims}
     live = [entry for entry in claims if not entry.failed]
-    ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else PackageLedger()
+    # No ledger file (or a run that will write nothing): the package is the only record.
+    ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else None
     result = _allocate(book, live, keys, ledger)
     by_key = {keys[id(entry)]: entry for entry in live}
     for error in result.errors:
@@ -96,7 +97,7 @@ def _open_ledger(path: str) -> Ledger:
 
 
 def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
-              ledger: Ledger) -> AllocationResult[VLANAllocation]:
+              ledger: Ledger | None) -> AllocationResult[VLANAllocation]:
     requests = []
     indexes = {}
     for entry in live:
