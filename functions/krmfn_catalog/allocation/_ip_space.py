@@ -75,11 +75,8 @@ def gateway_of(subnet: Prefix) -> str:
 def is_usable_host(net: Prefix, subnet: Prefix) -> bool:
     """The address of `net` is in `subnet` and not its network address, its gateway, nor
     (IPv4) its broadcast address."""
-    first = subnet.first
-    last = first | ((1 << (MAX_LENGTH[subnet.version] - subnet.length)) - 1)
-    if subnet.version == 4:
-        last -= 1
-    return net.version == subnet.version and first + 2 <= net.value <= last
+    last = subnet.last - (1 if subnet.version == 4 else 0)
+    return net.version == subnet.version and subnet.first + 2 <= net.value <= last
 
 
 HostKey = tuple[int, int]  # (IP version, address as an integer)
@@ -148,8 +145,8 @@ class Space:
             if cidr.length > length:
                 continue
             size = 1 << (MAX_LENGTH[cidr.version] - length)
-            cursor = (cidr.version, cidr.value, length)
-            start: int | None = max(cidr.value, self._cursor.get(cursor, cidr.value))
+            cursor = (cidr.version, cidr.first, length)
+            start: int | None = max(cidr.first, self._cursor.get(cursor, cidr.first))
             while start is not None:
                 ask = (self._instance, cidr.version, start, cidr.last, size)
                 start = self._session.ip_lowest_free(*ask)

@@ -21,7 +21,8 @@ MAX_LENGTH = {4: 32, 6: 128}
 
 
 class Prefix(NamedTuple):
-    """`address/length`; the address may have host bits set (`10.0.0.5/24`)."""
+    """`address/length`; the address may have host bits set (`10.0.0.5/24`), and counts
+    when two prefixes are compared (they are tuples): compare `.cidr`s for networks."""
 
     version: int
     value: int
