@@ -392,6 +392,9 @@ def test_static_request_wins_over_another_claims_status_which_then_fails() -> No
         (claim("x", family="ipv5"), "address family 'ipv5'"),
         (claim("x", "pool", prefix_length=40), "out of range"),
         (claim("x", "pool", prefix_length=True), "out of range"),
+        # a bare address in a status is placed in a subnet of the asked length: this used
+        # to fail the whole run inside netaddr instead
+        (claim("x", prefix_length=-1, current_prefix="172.3.0.5"), "prefixLength -1 is out"),
         (claim("x", instance="bad"), "bad prefix '10.0.0.0/33'"),
         (claim("x", instance="hosty"), "bad prefix '10.0.0.1/8'"),
         (claim("x", family="ipv6", instance="v4only"), "no ipv6 prefix"),

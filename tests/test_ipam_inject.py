@@ -148,7 +148,7 @@ def test_help_prints_the_usage_section() -> None:
 
 @pytest.mark.parametrize(("case", "loaded"), [
     ("nothing-to-do", {"netaddr": False, "sqlite3": False}),
-    ("claim-kinds", {"netaddr": True, "sqlite3": False}),
+    ("claim-kinds", {"netaddr": False, "sqlite3": False}),
 ])
 def test_netaddr_and_sqlite3_are_imported_only_when_needed(
     case: str, loaded: dict[str, bool]

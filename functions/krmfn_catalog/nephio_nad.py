@@ -10,6 +10,8 @@ not own, and end with the same text in either order. That is what this module de
 - `created_namespace(interface, items)`: where resources created for an Interface go.
 - `interface_nad` / `find_nad` / `new_nad`: find an Interface's NAD (the one owned by
   it, else the one of its name), look one up by name, or build the skeleton.
+- `Workloads(items)` / `Nads(items)`: the package's resources by what Interfaces look them
+  up by, built once, so that planning many Interfaces does not rescan the package for each.
 - `read_config` / `plugin_of` / `write_config` / `edit_plugin`: the JSON edit. Writes are
   canonical (compact, known keys in a fixed order, the rest in their own order) and happen
   only when the content changes, so an untouched NAD keeps its text byte for byte.
@@ -31,7 +33,9 @@ __all__ = [
     "NAMESPACE_ANNOTATION",
     "OWNER_ANNOTATION",
     "NadConfigError",
+    "Nads",
     "OwnerRef",
+    "Workloads",
     "created_namespace",
     "edit_plugin",
     "find_nad",
@@ -100,7 +104,55 @@ def nad_name(interface: KubeObject) -> str:
     return interface.name
 
 
-def created_namespace(interface: KubeObject, items: Iterable[KubeObject]) -> str:
+class Workloads:
+    """The package's resources by (apiVersion, kind, name): what owner annotations name.
+
+    Indexed on first use (a package whose Interfaces have no owner never pays for it);
+    the items must not change while it is in use.
+    """
+
+    def __init__(self, items: Iterable[KubeObject]) -> None:
+        self._items = items
+        self._index: dict[tuple[str, str, str], list[KubeObject]] | None = None
+
+    def named(self, ref: OwnerRef) -> list[KubeObject]:
+        """The resources `ref` names, in package order."""
+        if self._index is None:
+            self._index = {}
+            for obj in self._items:
+                self._index.setdefault((obj.api_version, obj.kind, obj.name), []).append(obj)
+        return self._index.get((ref.api_version, ref.kind, ref.name), [])
+
+
+class Nads:
+    """The package's NADs, by owner annotation and by name, in package order."""
+
+    def __init__(self, items: Iterable[KubeObject]) -> None:
+        self.all = [o for o in items if o.kind == NAD_KIND and o.group == NAD_GROUP]
+        self._owned: dict[str, list[KubeObject]] = {}
+        self._named: dict[str, list[KubeObject]] = {}
+        for nad in self.all:
+            owner = nad.get_annotation(OWNER_ANNOTATION)
+            if owner is not None:
+                self._owned.setdefault(owner, []).append(nad)
+            self._named.setdefault(nad.name, []).append(nad)
+
+    def owned_by(self, owner: str) -> list[KubeObject]:
+        return self._owned.get(owner, [])
+
+    def named(self, name: str) -> list[KubeObject]:
+        return self._named.get(name, [])
+
+
+def _workloads(items: Iterable[KubeObject] | Workloads) -> Workloads:
+    return items if isinstance(items, Workloads) else Workloads(items)
+
+
+def _nads(items: Sequence[KubeObject] | Nads) -> Nads:
+    return items if isinstance(items, Nads) else Nads(items)
+
+
+def created_namespace(interface: KubeObject, items: Iterable[KubeObject] | Workloads) -> str:
     """The namespace of resources created for `interface` ("" for none).
 
     The owning workload's namespace when it is in the package (it is where the pods that
@@ -109,32 +161,31 @@ def created_namespace(interface: KubeObject, items: Iterable[KubeObject]) -> str
     """
     owner = owner_of(interface)
     if owner is not None:
-        for obj in items:
-            if (obj.api_version, obj.kind, obj.name) == (owner.api_version, owner.kind,
-                                                         owner.name) and obj.namespace:
+        for obj in _workloads(items).named(owner):
+            if obj.namespace:
                 return obj.namespace
     annotated = interface.get_annotation(NAMESPACE_ANNOTATION)
     return annotated or interface.namespace
 
 
-def find_nad(items: Sequence[KubeObject], name: str, namespace: str) -> KubeObject | None:
+def find_nad(items: Sequence[KubeObject] | Nads, name: str,
+             namespace: str) -> KubeObject | None:
     """The NAD called `name`, preferring one in `namespace` (a package moved by
     set-namespace still finds its NADs)."""
-    found = [o for o in items if o.kind == NAD_KIND and o.group == NAD_GROUP and o.name == name]
+    found = _nads(items).named(name)
     for nad in found:
         if nad.namespace == namespace:
             return nad
     return found[0] if found else None
 
 
-def interface_nad(items: Sequence[KubeObject], interface: KubeObject,
+def interface_nad(items: Sequence[KubeObject] | Nads, interface: KubeObject,
                   namespace: str) -> tuple[KubeObject | None, str | None]:
     """The NAD of `interface`: one whose owner annotation points at it, else the one named
     `nad_name(interface)`. When that one belongs to something else, (None, its owner)."""
     owner = owner_value(interface)
-    nads = [o for o in items if o.kind == NAD_KIND and o.group == NAD_GROUP]
-    owned = [o for o in nads if o.get_annotation(OWNER_ANNOTATION) == owner]
-    owned.sort(key=lambda nad: nad.namespace != namespace)
+    nads = _nads(items)
+    owned = sorted(nads.owned_by(owner), key=lambda nad: nad.namespace != namespace)
     if owned:
         return owned[0], None
     nad = find_nad(nads, nad_name(interface), namespace)
@@ -145,7 +196,7 @@ def interface_nad(items: Sequence[KubeObject], interface: KubeObject,
 
 
 def inherited_metadata(owner: KubeObject, name: str, namespace: str,
-                       items: Iterable[KubeObject] = ()) -> dict[str, Any]:
+                       items: Iterable[KubeObject] | Workloads = ()) -> dict[str, Any]:
     """metadata of a resource created for `owner`. It carries the owner's labels, and the
     `nephio.org/` labels (the site's) of the workload that owns the Interface, so that a
     labelling step earlier in the pipeline finds nothing left to do on the next render."""
@@ -154,19 +205,16 @@ def inherited_metadata(owner: KubeObject, name: str, namespace: str,
         metadata["namespace"] = namespace
     labels = dict(owner.labels)
     ref = owner_of(owner)
-    if ref is not None:
-        for obj in items:
-            if (obj.api_version, obj.kind, obj.name) == (ref.api_version, ref.kind, ref.name):
-                labels.update({k: v for k, v in obj.labels.items()
-                               if k.startswith("nephio.org/")})
-                break
+    workload = next(iter(_workloads(items).named(ref)), None) if ref is not None else None
+    if workload is not None:
+        labels.update({k: v for k, v in workload.labels.items() if k.startswith("nephio.org/")})
     if labels:
         metadata["labels"] = labels
     return metadata
 
 
 def new_nad(interface: KubeObject, *, name: str, namespace: str, cni_type: str,
-            items: Iterable[KubeObject] = ()) -> KubeObject:
+            items: Iterable[KubeObject] | Workloads = ()) -> KubeObject:
     """The skeleton both functions create: cniVersion and one plugin of `cni_type`."""
     plugin: dict[str, Any] = {"type": cni_type}
     if cni_type in DEFAULT_MODES:

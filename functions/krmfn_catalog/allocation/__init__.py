@@ -1,7 +1,8 @@
 """Allocation of IP prefixes and VLAN IDs for claims, shared by ipam-inject and vlan-assign.
 
 Pure logic over dataclasses, no YAML. Import what you use from its module, so that code
-without a ledger file never loads sqlite3 and VLAN code never loads netaddr:
+without a ledger file never loads sqlite3 (addresses are plain integers, read and written
+with the standard library's `ipaddress`: see `_prefix`):
 
 - `ipam`: `allocate_ips(instances, claims, ledger=None)`
 - `vlan`: `allocate_vlans(indexes, claims, ledger=None)`

@@ -13,13 +13,10 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-import netaddr  # type: ignore[import-untyped,unused-ignore]
-
-from ._common import Discard, Holder, Rejected, Solver, claim_order, is_hard
+from ._common import Discard, Holder, Rejected, Solver, in_claim_order, is_hard
 from ._ip_space import (
     DEFAULT_SUBNET,
     LARGEST_SUBNET_LENGTH,
-    MAX_LENGTH,
     NETWORK_NAME_LABEL,
     PREFIX_KIND_LABEL,
     Pools,
@@ -31,6 +28,7 @@ from ._ip_space import (
     parse_prefix,
     select_pools,
 )
+from ._prefix import MAX_LENGTH, PoolSet, Prefix, parse_network
 from .ledger import IPRecord, Ledger, LedgerSession, PackageLedger
 from .results import AllocationError, AllocationResult
 
@@ -43,7 +41,9 @@ __all__ = [
     "IPAllocation",
     "IPClaimRequest",
     "PoolPrefix",
+    "Prefix",
     "allocate_ips",
+    "parse_network",
     "subnet_key",
 ]
 
@@ -107,29 +107,34 @@ def allocate_ips(
     claims: Sequence[IPClaimRequest],
     ledger: Ledger | None = None,
 ) -> AllocationResult[IPAllocation]:
-    """Answer every claim; record the answers in the ledger only when none failed."""
+    """Answer every claim; record the answers in the ledger only when none failed.
+
+    Without a ledger the package's claims are the only record: nothing is written.
+    """
     run = _Run(instances, claims)
     with suppress(Discard), (ledger or PackageLedger()).session() as session:
         run.load(session)
         result = run.solve()
         if not result.ok:
             raise Discard  # and with it the records load() took out
-        session.put_ip(run.records())
+        if ledger is not None:
+            session.put_ip(run.records())
     return result
 
 
-@dataclass
 class _Claim:
-    position: int
-    request: IPClaimRequest
-    version: int
-    pools: netaddr.IPSet
-    length: int | None
-    static: netaddr.IPNetwork | None
-    current: netaddr.IPNetwork | None
-    group: str = ""
-    allocation: IPAllocation | None = None
-    failed: bool = False
+    """One request being served (a plain class: defining a dataclass costs time at start)."""
+
+    __slots__ = ("allocation", "current", "failed", "group", "length", "pools", "position",
+                 "request", "static", "version")
+
+    def __init__(self, position: int, request: IPClaimRequest, version: int, pools: PoolSet,
+                 length: int | None, static: Prefix | None, current: Prefix | None) -> None:
+        self.position, self.request, self.version, self.pools = position, request, version, pools
+        self.length, self.static, self.current = length, static, current
+        self.group = ""
+        self.allocation: IPAllocation | None = None
+        self.failed = False
 
     @property
     def label(self) -> str:
@@ -147,20 +152,20 @@ class _Claim:
         )
 
 
-class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
+class _Run(Solver[_Claim, Prefix, IPAllocation]):
     def __init__(
         self, instances: Mapping[str, Sequence[PoolPrefix]], requests: Sequence[IPClaimRequest]
     ) -> None:
         self.instances = instances
         self.pools: dict[str, Pools | Rejected] = {}
+        self.selected: dict[tuple[str, str, int, str | None], PoolSet] = {}  # shared by claims
         self.used: set[str] = set()  # the instances claims draw on
         self.spaces: dict[str, Space] = {}
         self.claims: list[_Claim] = []
         self.errors: list[tuple[int, AllocationError]] = []
         self.own: dict[str, IPRecord] = {}
         owners: dict[str, str] = {}
-        ordered = sorted(requests, key=claim_order)
-        for position, request in enumerate(ordered):
+        for position, request in enumerate(in_claim_order(requests)):
             label = f"{request.namespace}/{request.name}"
             try:
                 if request.key in owners:
@@ -192,7 +197,11 @@ class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
         if r.instance not in self.instances:
             raise Rejected(f"unknown network instance {r.instance!r}", True)
         version = _VERSION[r.family]
-        pools = select_pools(self._instance_pools(r.instance), r.kind, version, r.network_name)
+        selection = (r.instance, r.kind, version, r.network_name)
+        pools = self.selected.get(selection)
+        if pools is None:
+            pools = select_pools(self._instance_pools(r.instance), r.kind, version, r.network_name)
+            self.selected[selection] = pools
         if not pools:
             message = (
                 f"network instance {r.instance!r} has no {r.family} prefix for {r.kind} claims"
@@ -228,10 +237,10 @@ class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
                 self.own[record.key] = record
                 continue
             member = groups[record.key]
-            try:  # records are written by us: the plain constructor is enough
-                subnet = netaddr.IPNetwork(record.prefix).cidr
-            except (netaddr.AddrFormatError, TypeError, ValueError):
+            net = parse_network(record.prefix)  # written by us: no need to be strict
+            if net is None:
                 continue
+            subnet = net.cidr
             space = self.spaces[member.request.instance]
             if (
                 record.instance == member.request.instance
@@ -253,25 +262,22 @@ class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
                 records.add(IPRecord(claim.group, r.instance, SUBNET_RECORD_KIND, subnet))
         return sorted(records, key=lambda record: record.key)
 
-    def _candidate(self, claim: _Claim, source: str) -> netaddr.IPNetwork | None:
+    def _candidate(self, claim: _Claim, source: str) -> Prefix | None:
         if source != "ledger":
             return claim.static if source == "static" else claim.current
         r = claim.request
         record = self.own.get(r.key)
         if record is None or record.kind != r.kind or record.instance != r.instance:
             return None
-        try:  # records are written by us: the plain constructor is enough
-            net = netaddr.IPNetwork(record.prefix)
-        except (netaddr.AddrFormatError, TypeError, ValueError):
-            return None
-        return net if net.version == claim.version else None
+        net = parse_network(record.prefix)  # written by us: no need to be strict
+        return net if net is not None and net.version == claim.version else None
 
-    def _fit(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> IPAllocation:
+    def _fit(self, claim: _Claim, net: Prefix | None, source: str) -> IPAllocation:
         if claim.request.kind == "network":
             return self._fit_host(claim, net, source)
         return self._fit_block(claim, net, source)
 
-    def _fit_block(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> IPAllocation:
+    def _fit_block(self, claim: _Claim, net: Prefix | None, source: str) -> IPAllocation:
         r, space = claim.request, self.spaces[claim.request.instance]
         if net is None:
             if claim.length is None:
@@ -281,9 +287,9 @@ class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
                 where = f"the {r.kind} prefixes of network instance {r.instance!r}"
                 raise Rejected(f"no free /{claim.length} left in {where}", True)
         what = f"{source} prefix {net}"
-        if net.ip != net.network:
+        if net.has_host_bits:
             raise Rejected(f"{what} is not a network prefix (host bits set)", False)
-        if claim.length is not None and net.prefixlen != claim.length:
+        if claim.length is not None and net.length != claim.length:
             raise Rejected(f"{what} is not a /{claim.length}", False)
         if net not in claim.pools:
             raise Rejected(f"{what} is outside the {r.kind} prefixes of {r.instance!r}", False)
@@ -293,36 +299,34 @@ class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
         space.reserve(net, Holder(f"claim {claim.label}", True))
         return IPAllocation(r.key, str(net))
 
-    def _fit_host(self, claim: _Claim, net: netaddr.IPNetwork | None, source: str) -> IPAllocation:
+    def _fit_host(self, claim: _Claim, net: Prefix | None, source: str) -> IPAllocation:
         r, space = claim.request, self.spaces[claim.request.instance]
-        if net is not None and claim.length is not None and net.prefixlen != claim.length:
+        if net is not None and claim.length is not None and net.length != claim.length:
             raise Rejected(f"{source} prefix {net} is not in a /{claim.length}", False)
         subnet = space.subnets.get(claim.group)
         if subnet is None:
             subnet = self._place_subnet(claim, net, source)
         if net is None:
-            if claim.length is not None and subnet.prefixlen != claim.length:
+            if claim.length is not None and subnet.length != claim.length:
                 raise Rejected(
                     f"the subnet of this network is {subnet}, not a /{claim.length}", True
                 )
-            address = space.lowest_free_host(subnet)
-            if address is None:
+            net = space.lowest_free_host(subnet)
+            if net is None:
                 raise Rejected(f"subnet {subnet} has no free address left", True)
-            net = netaddr.IPNetwork(f"{address}/{subnet.prefixlen}")
         what = f"{source} prefix {net}"
         if net.cidr != subnet:
             raise Rejected(f"{what} is outside {subnet}, the subnet of this network", False)
-        if not is_usable_host(net.ip, subnet):
+        if not is_usable_host(net, subnet):
             raise Rejected(f"{what} is the network, gateway or broadcast address", False)
         holder = space.host_holder(net)
         if holder is not None:
-            raise Rejected(f"{what}: {net.ip} is held by {holder.label}", is_hard(source, holder))
+            label = holder.label
+            raise Rejected(f"{what}: {net.address} is held by {label}", is_hard(source, holder))
         space.hosts[host_key(net)] = Holder(f"claim {claim.label}", True)
-        return IPAllocation(r.key, str(net), str(gateway_of(subnet)))
+        return IPAllocation(r.key, str(net), gateway_of(subnet))
 
-    def _place_subnet(
-        self, claim: _Claim, net: netaddr.IPNetwork | None, source: str
-    ) -> netaddr.IPNetwork:
+    def _place_subnet(self, claim: _Claim, net: Prefix | None, source: str) -> Prefix:
         """Give the claim's network its subnet: the one a static or status is in, or a new one."""
         r, space = claim.request, self.spaces[claim.request.instance]
         if net is None:
@@ -336,7 +340,7 @@ class _Run(Solver[_Claim, netaddr.IPNetwork, IPAllocation]):
             subnet, what = net.cidr, f"{source} prefix {net}"
             if not _fits_subnet(subnet, claim):
                 raise Rejected(f"{what} is not in a network prefix of {r.instance!r}", False)
-            if not is_usable_host(net.ip, subnet):
+            if not is_usable_host(net, subnet):
                 raise Rejected(f"{what} is the network, gateway or broadcast address", False)
             holder = space.holder_of(subnet)
             if holder is not None:
@@ -363,7 +367,7 @@ def _length(request: IPClaimRequest, version: int) -> int | None:
 
 def _parse_claim_prefix(
     text: str | None, what: str, request: IPClaimRequest
-) -> netaddr.IPNetwork | None:
+) -> Prefix | None:
     """A bare address is a host for pools and loopbacks, an address in a subnet for networks."""
     if text is None:
         return None
@@ -371,13 +375,13 @@ def _parse_claim_prefix(
     if request.kind == "network" and "/" not in text:
         asked = request.prefix_length
         length = DEFAULT_SUBNET[net.version] if asked is None else asked
-        net = netaddr.IPNetwork(f"{net.ip}/{min(length, MAX_LENGTH[net.version])}")
+        net = Prefix(net.version, net.value, min(length, MAX_LENGTH[net.version]))
     return net
 
 
-def _fits_subnet(subnet: netaddr.IPNetwork, claim: _Claim) -> bool:
-    return bool(
+def _fits_subnet(subnet: Prefix, claim: _Claim) -> bool:
+    return (
         subnet.version == claim.version
-        and subnet.prefixlen <= LARGEST_SUBNET_LENGTH[subnet.version]
+        and subnet.length <= LARGEST_SUBNET_LENGTH[subnet.version]
         and subnet in claim.pools
     )

@@ -6,11 +6,13 @@ remembers for the owner, then the lowest free ID, claims taken by namespace/name
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import cached_property
 
-from ._common import Discard, Holder, Rejected, Solver, claim_order, is_hard
+from ._common import Discard, Holder, Rejected, Solver, in_claim_order, is_hard
 from .ledger import Ledger, LedgerSession, PackageLedger, VLANRecord
 from .results import AllocationError, AllocationResult
 
@@ -62,32 +64,50 @@ def allocate_vlans(
     claims: Sequence[VLANClaimRequest],
     ledger: Ledger | None = None,
 ) -> AllocationResult[VLANAllocation]:
-    """Answer every claim; record the answers in the ledger only when none failed."""
+    """Answer every claim; record the answers in the ledger only when none failed.
+
+    Without a ledger the package's claims are the only record: nothing is written.
+    """
     run = _Run(indexes, claims)
     with suppress(Discard), (ledger or PackageLedger()).session() as session:
         run.load(session)
         result = run.solve()
         if not result.ok:
             raise Discard  # and with it the records load() took out
-        session.put_vlan(run.records())
+        if ledger is not None:
+            session.put_vlan(run.records())
     return result
 
 
-@dataclass(frozen=True)
 class _Allowed:
-    """What an index may hand out, as a set and as ascending inclusive runs."""
+    """What an index may hand out, as ascending inclusive runs of IDs."""
 
-    ids: frozenset[int]
-    runs: tuple[tuple[int, int], ...]
+    def __init__(self, runs: Sequence[tuple[int, int]], ids: frozenset[int] | None = None):
+        self.runs = tuple(runs)
+        self._starts = [low for low, _ in self.runs]
+        if ids is not None:
+            self.ids = ids
+
+    @cached_property
+    def ids(self) -> frozenset[int]:
+        return frozenset(i for low, high in self.runs for i in range(low, high + 1))
+
+    def __contains__(self, value: object) -> bool:
+        if type(value) is not int:
+            return value in self.ids  # compared as a set compares (5.0 is 5)
+        at = bisect.bisect_right(self._starts, value) - 1
+        return at >= 0 and value <= self.runs[at][1]
 
 
-@dataclass
 class _Claim:
-    position: int
-    request: VLANClaimRequest
-    allowed: _Allowed
-    allocation: VLANAllocation | None = None
-    failed: bool = False
+    """One request being served (a plain class: defining a dataclass costs time at start)."""
+
+    __slots__ = ("allocation", "allowed", "failed", "position", "request")
+
+    def __init__(self, position: int, request: VLANClaimRequest, allowed: _Allowed) -> None:
+        self.position, self.request, self.allowed = position, request, allowed
+        self.allocation: VLANAllocation | None = None
+        self.failed = False
 
     @property
     def label(self) -> str:
@@ -103,20 +123,38 @@ def _is_id(value: object) -> bool:
 
 
 def _allowed_ids(name: str, index: VLANIndex) -> _Allowed:
-    allowed: set[int] = set()
+    spans: list[tuple[int, int]] = []
     for bounds in index.ranges:
         low, high = bounds if isinstance(bounds, tuple | list) and len(bounds) == 2 else (0, 0)
         if not (_is_id(low) and _is_id(high) and VLAN_ID_MIN <= low <= high <= VLAN_ID_MAX):
             raise Rejected(f"VLAN index {name!r} has a bad range {bounds!r}", True)
-        allowed.update(range(low, high + 1))
-    ids = frozenset(allowed - set(index.reserved))
-    runs: list[tuple[int, int]] = []
-    for value in sorted(ids):
-        if runs and runs[-1][1] == value - 1:
-            runs[-1] = (runs[-1][0], value)
+        spans.append((low, high))
+    reserved = set(index.reserved)
+    if any(type(value) is not int for value in reserved):  # odd values: compare as a set
+        allowed = {i for low, high in spans for i in range(low, high + 1)}
+        ids = frozenset(allowed - reserved)
+        return _Allowed(_runs([(i, i) for i in sorted(ids)], []), ids)
+    return _Allowed(_runs(spans, sorted(reserved)))
+
+
+def _runs(spans: list[tuple[int, int]], holes: list[int]) -> list[tuple[int, int]]:
+    """The IDs of `spans` but `holes` (ascending), as maximal ascending runs."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(spans):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
         else:
-            runs.append((value, value))
-    return _Allowed(ids, tuple(runs))
+            merged.append((low, high))
+    runs: list[tuple[int, int]] = []
+    for low, high in merged:
+        start = low
+        for hole in holes[bisect.bisect_left(holes, low):bisect.bisect_right(holes, high)]:
+            if hole > start:
+                runs.append((start, hole - 1))
+            start = hole + 1
+        if start <= high:
+            runs.append((start, high))
+    return runs
 
 
 class _Run(Solver[_Claim, int, VLANAllocation]):
@@ -132,8 +170,7 @@ class _Run(Solver[_Claim, int, VLANAllocation]):
         self.session: LedgerSession | None = None
         allowed: dict[str, _Allowed | Rejected] = {}
         owners: dict[str, str] = {}
-        ordered = sorted(requests, key=claim_order)
-        for position, r in enumerate(ordered):
+        for position, r in enumerate(in_claim_order(requests)):
             label = f"{r.namespace}/{r.name}"
             try:
                 if r.key in owners:
@@ -194,7 +231,7 @@ class _Run(Solver[_Claim, int, VLANAllocation]):
             raise Rejected(f"{what} is out of range {VLAN_ID_MIN}-{VLAN_ID_MAX}", False)
         if vlan_id in self.indexes[index].reserved:
             raise Rejected(f"{what} is reserved in VLAN index {index!r}", False)
-        if vlan_id not in claim.allowed.ids:
+        if vlan_id not in claim.allowed:
             raise Rejected(f"{what} is outside the ranges of VLAN index {index!r}", False)
         holder = taken.get(vlan_id) or self._ledger_holder(index, vlan_id)
         if holder is not None:

@@ -1,7 +1,7 @@
 """The bridge to the allocation core: claims in, answers (or per-claim errors) out.
 
-The core and netaddr are imported here, on first use, and SQLite only when a ledger file is
-configured: a package without claims never pays for either.
+The core is imported here, on first use, and SQLite only when a ledger file is configured:
+a package without claims never pays for either.
 """
 
 from __future__ import annotations

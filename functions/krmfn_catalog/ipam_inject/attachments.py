@@ -17,10 +17,10 @@ from krmfn import KubeObject, ResourceList
 
 from krmfn_catalog.nephio_nad import (
     DEFAULT_MODES,
-    NAD_GROUP,
-    NAD_KIND,
     OWNER_ANNOTATION,
     NadConfigError,
+    Nads,
+    Workloads,
     created_namespace,
     edit_plugin,
     find_nad,
@@ -44,18 +44,21 @@ class Attachment:
     new: bool
 
 
-def plan_attachments(rl: ResourceList, requested: Sequence[Requested]) -> list[Attachment]:
+def plan_attachments(rl: ResourceList, requested: Sequence[Requested],
+                     workloads: Workloads) -> list[Attachment]:
     """Find or sketch the NAD of every Interface with a CNI; check existing ones can be
     edited (before anything is allocated)."""
     out: list[Attachment] = []
-    nads = [o for o in rl.items if o.kind == NAD_KIND and o.group == NAD_GROUP]
+    if not any(request.cni_type for request in requested):
+        return out
+    nads = Nads(rl.items)
     for request in requested:
         if not request.cni_type:
             continue  # a loopback: no attachment
         interface = request.interface
         owner = owner_value(interface)
-        nad = next((o for o in nads if o.get_annotation(OWNER_ANNOTATION) == owner), None)
-        namespace = created_namespace(interface, rl.items)
+        nad = next(iter(nads.owned_by(owner)), None)
+        namespace = created_namespace(interface, workloads)
         if nad is None:
             nad = find_nad(nads, nad_name(interface), namespace)
             other = nad.get_annotation(OWNER_ANNOTATION) if nad is not None else None
@@ -65,7 +68,7 @@ def plan_attachments(rl: ResourceList, requested: Sequence[Requested]) -> list[A
                 continue
         if nad is None:
             sketch = new_nad(interface, name=nad_name(interface), namespace=namespace,
-                             cni_type=request.cni_type, items=rl.items)
+                             cni_type=request.cni_type, items=workloads)
             out.append(Attachment(request, sketch, True))
             continue
         try:
@@ -82,10 +85,11 @@ def fill_attachments(rl: ResourceList, attachments: Sequence[Attachment],
                      answers: dict[str, tuple[str, str | None]], pools: Pools, site: Site,
                      plan: Plan) -> None:
     """Write each Interface's allocation into its NAD (now for new ones, later for others)."""
+    destinations: dict[tuple[str, str], list[str]] = {}  # Interfaces of a subnet share them
     for attachment in attachments:
         request, nad = attachment.requested, attachment.nad
         prefix, gateway = answers[request.claim.key]
-        routes = _routes(pools.get(request.claim.instance, []), prefix, gateway)
+        routes = _routes(pools, request.claim.instance, prefix, gateway, destinations)
         edit = _ipam_edit(request.cni_type, site.master_interface, prefix, gateway, routes)
         where = f"{prefix} via {gateway}" if gateway else prefix
         if not site.master_interface and _lacks_master(nad):
@@ -128,25 +132,28 @@ def _ipam_edit(cni_type: str, master: str, prefix: str, gateway: str | None,
     return edit
 
 
-def _routes(prefixes: Sequence[tuple[str, dict[str, str]]], prefix: str,
-            gateway: str | None) -> list[dict[str, str]]:
+def _routes(pools: Pools, instance: str, prefix: str, gateway: str | None,
+            destinations: dict[tuple[str, str], list[str]]) -> list[dict[str, str]]:
     """The instance's other prefixes of the same family, reached through the gateway."""
     if not gateway:
         return []
-    import netaddr  # type: ignore[import-untyped,unused-ignore]  # loaded by allocation
+    from krmfn_catalog.allocation.ipam import parse_network  # loaded by allocate()
 
-    local = netaddr.IPNetwork(prefix).cidr
-    nets = []
-    for text, _ in prefixes:
-        try:
-            net = netaddr.IPNetwork(text).cidr
-        except (netaddr.AddrFormatError, ValueError):
-            continue
-        if net.version == local.version and not (net.first >= local.first
-                                                 and net.last <= local.last):
-            nets.append(net)
-    ordered = sorted(set(nets), key=lambda n: (n.first, n.prefixlen))
-    return [{"dst": str(net), "gw": gateway} for net in ordered]
+    answer = parse_network(prefix)
+    assert answer is not None, prefix  # the allocator wrote it
+    local = answer.cidr
+    found = destinations.get((instance, str(local)))
+    if found is None:
+        nets = set()
+        for text, _ in pools.get(instance, []):
+            net = parse_network(text)
+            if net is not None and net.version == local.version and not (
+                net.first >= local.first and net.last <= local.last
+            ):
+                nets.add(net.cidr)
+        found = [str(net) for net in sorted(nets, key=lambda n: (n.value, n.length))]
+        destinations[(instance, str(local))] = found
+    return [{"dst": dst, "gw": gateway} for dst in found]
 
 
 def _lacks_master(nad: KubeObject) -> bool:

@@ -7,6 +7,7 @@ create for an Interface or a DataNetwork (not yet in the package). Reading never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from krmfn import FieldError, KubeObject, ResourceList
@@ -16,14 +17,15 @@ from .site import IPAM_GROUP, Site
 __all__ = [
     "ADDRESS_FAMILY_LABEL",
     "CLAIM_API_VERSION",
+    "CLAIM_KIND",
     "CLUSTER_LABEL",
     "NETWORK_NAME_LABEL",
     "Claim",
-    "is_claim",
     "read_claim",
 ]
 
 CLAIM_API_VERSION = f"{IPAM_GROUP}/v1alpha1"
+CLAIM_KIND = "IPClaim"
 CLUSTER_LABEL = "nephio.org/cluster-name"
 NETWORK_NAME_LABEL = "nephio.org/network-name"
 ADDRESS_FAMILY_LABEL = "nephio.org/address-family"
@@ -47,15 +49,16 @@ class Claim:
     current_prefix: str | None = None
     current_gateway: str | None = None
 
-    @property
+    # Read once: a run asks for them many times and never renames a claim.
+    @cached_property
     def name(self) -> str:
         return self.obj.name
 
-    @property
+    @cached_property
     def namespace(self) -> str:
         return self.obj.namespace
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The owner key a ledger files the answer under: site, then claim identity."""
         return f"{self.cluster}/{self.namespace}/{self.name}"
@@ -63,10 +66,6 @@ class Claim:
     @property
     def label(self) -> str:
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-
-def is_claim(obj: KubeObject) -> bool:
-    return obj.kind == "IPClaim" and obj.group == IPAM_GROUP
 
 
 def read_claim(rl: ResourceList, obj: KubeObject, site: Site) -> Claim | None:

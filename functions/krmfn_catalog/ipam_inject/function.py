@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from krmfn import KubeObject, ResourceList, function
 
+from krmfn_catalog.nephio_nad import Workloads
+
 from .allocate import Answers, allocate, check_ledger_keys
 from .attachments import fill_attachments, plan_attachments
-from .claims import Claim, is_claim, read_claim
+from .claims import CLAIM_KIND, Claim, read_claim
 from .config import IpamInjectConfig
 from .injections import inject, plan_injections
 from .plan import Plan
 from .requests import plan_requests
-from .site import read_pools, read_site
+from .site import IPAM_GROUP, Package, read_pools, read_site
 
 __all__ = ["IpamInjectConfig", "ipam_inject"]
 
@@ -24,12 +26,14 @@ __all__ = ["IpamInjectConfig", "ipam_inject"]
 @function(name="ipam-inject", config=IpamInjectConfig, config_kind="IpamInject")
 def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
     """Allocate IP prefixes and addresses for IPClaims and inject them into NADs."""
-    site = read_site(rl, config.cluster_name)
-    pools = read_pools(rl)
+    package = Package(rl.items)
+    site = read_site(rl, package, config.cluster_name)
+    pools = read_pools(rl, package)
     plan = Plan()
-    views = {id(obj): read_claim(rl, obj, site) for obj in rl.items if is_claim(obj)}
-    requested = plan_requests(rl, site, views, plan)
-    attachments = plan_attachments(rl, requested)
+    views = {id(obj): read_claim(rl, obj, site) for obj in package.of(IPAM_GROUP, CLAIM_KIND)}
+    workloads = Workloads(rl.items)  # what owner annotations name, indexed on first use
+    requested = plan_requests(rl, site, package, views, plan, workloads)
+    attachments = plan_attachments(rl, requested, workloads)
     claims = [c for c in (views.get(id(o)) for o in [*rl.items, *plan.created]) if c]
     if config.ledger:
         check_ledger_keys(rl, claims)

@@ -16,6 +16,7 @@ from krmfn import FieldError, KubeObject, ResourceList
 
 from krmfn_catalog.nephio_nad import (
     OWNER_ANNOTATION,
+    Workloads,
     created_namespace,
     inherited_metadata,
     owner_value,
@@ -24,14 +25,14 @@ from krmfn_catalog.nephio_nad import (
 from .claims import (
     ADDRESS_FAMILY_LABEL,
     CLAIM_API_VERSION,
+    CLAIM_KIND,
     CLUSTER_LABEL,
     MATCH_LABELS,
     NETWORK_NAME_LABEL,
     Claim,
-    is_claim,
 )
 from .plan import Plan
-from .site import Site
+from .site import IPAM_GROUP, Package, Site
 
 __all__ = ["REQ_GROUP", "Requested", "plan_requests"]
 
@@ -49,18 +50,40 @@ class Requested:
     cni_type: str
 
 
-def plan_requests(rl: ResourceList, site: Site, claims: dict[int, Claim | None],
-                  plan: Plan) -> list[Requested]:
+class Existing:
+    """The package's IPClaims by owner annotation and by name, in package order (looked up
+    for every request: an index, not a scan of every claim per request)."""
+
+    def __init__(self, claims: Sequence[KubeObject], workloads: Workloads) -> None:
+        self.all = claims
+        self.workloads = workloads
+        self._owned: dict[str | None, list[KubeObject]] = {}
+        self._named: dict[str, list[KubeObject]] = {}
+        for obj in claims:
+            self._owned.setdefault(obj.get_annotation(OWNER_ANNOTATION), []).append(obj)
+            self._named.setdefault(obj.name, []).append(obj)
+
+    def owned_by(self, owner: str) -> list[KubeObject]:
+        return self._owned.get(owner, [])
+
+    def named(self, name: str) -> list[KubeObject]:
+        return self._named.get(name, [])
+
+
+def plan_requests(rl: ResourceList, site: Site, package: Package,
+                  claims: dict[int, Claim | None], plan: Plan,
+                  workloads: Workloads) -> list[Requested]:
     """Add the claims Interfaces and DataNetworks ask for to `claims` (by object id).
 
     Existing claims are brought in step through `plan`; new ones are planned, not added.
     """
-    existing = [obj for obj in rl.items if is_claim(obj)]
+    requests = package.of(REQ_GROUP)
+    if not requests:
+        return []
+    existing = Existing(package.of(IPAM_GROUP, CLAIM_KIND), workloads)
     attachments: list[Requested] = []
     seen: set[tuple[str, str, str]] = set()
-    for obj in list(rl.items):
-        if obj.group != REQ_GROUP:
-            continue
+    for obj in requests:
         if (obj.kind, obj.namespace, obj.name) in seen:  # both would own the same claim
             rl.error(f"a second {obj.kind} named {obj.name!r} in this namespace", obj,
                      field="metadata.name")
@@ -78,9 +101,8 @@ def plan_requests(rl: ResourceList, site: Site, claims: dict[int, Claim | None],
     return attachments
 
 
-def _interface(rl: ResourceList, interface: KubeObject, site: Site,
-               existing: Sequence[KubeObject], claims: dict[int, Claim | None],
-               plan: Plan) -> Requested | None:
+def _interface(rl: ResourceList, interface: KubeObject, site: Site, existing: Existing,
+               claims: dict[int, Claim | None], plan: Plan) -> Requested | None:
     instance = interface.get_str("spec.networkInstance.name", "")
     if instance == DEFAULT_INSTANCE:
         return None
@@ -115,9 +137,8 @@ def _interface(rl: ResourceList, interface: KubeObject, site: Site,
     return Requested(interface, claim, cni_type)
 
 
-def _data_network(rl: ResourceList, dnn: KubeObject, site: Site,
-                  existing: Sequence[KubeObject], claims: dict[int, Claim | None],
-                  plan: Plan) -> None:
+def _data_network(rl: ResourceList, dnn: KubeObject, site: Site, existing: Existing,
+                  claims: dict[int, Claim | None], plan: Plan) -> None:
     instance = dnn.get_str("spec.networkInstance.name", "")
     if not instance:
         rl.error("spec.networkInstance.name is required", dnn, field="spec.networkInstance.name")
@@ -145,7 +166,7 @@ def _data_network(rl: ResourceList, dnn: KubeObject, site: Site,
 
 
 def _ensure_claim(rl: ResourceList, source: KubeObject, name: str, spec: dict[str, Any],
-                  existing: Sequence[KubeObject], claims: dict[int, Claim | None],
+                  existing: Existing, claims: dict[int, Claim | None],
                   plan: Plan) -> Claim | None:
     """The claim `source` owns, brought in step with `spec`; planned new when missing."""
     owner = owner_value(source)
@@ -153,7 +174,7 @@ def _ensure_claim(rl: ResourceList, source: KubeObject, name: str, spec: dict[st
     if obj is False:
         return None
     if obj is None:
-        return _new_claim(rl, source, owner, name, spec, plan)
+        return _new_claim(source, owner, name, spec, plan, existing.workloads)
     view = claims.get(id(obj))
     if view is None:
         return None  # unreadable: already reported
@@ -166,9 +187,9 @@ def _ensure_claim(rl: ResourceList, source: KubeObject, name: str, spec: dict[st
 
 
 def _find_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
-                existing: Sequence[KubeObject]) -> KubeObject | Literal[False] | None:
+                existing: Existing) -> KubeObject | Literal[False] | None:
     """The owned claim (by owner annotation, then by name); False after a name clash."""
-    owned = [o for o in existing if o.get_annotation(OWNER_ANNOTATION) == owner]
+    owned = existing.owned_by(owner)
     for obj in owned:
         if obj.name == name:
             return obj
@@ -176,19 +197,18 @@ def _find_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
         for obj in owned:
             if _family(obj) == "ipv4":
                 return obj
-    for obj in existing:
-        if obj.name == name:
-            other = obj.get_annotation(OWNER_ANNOTATION)
-            if other and other != owner:
-                rl.error(f"IPClaim {name} already exists and belongs to {other}", source)
-                return False
-            return obj  # an unowned claim of that name: adopt it
+    for obj in existing.named(name):
+        other = obj.get_annotation(OWNER_ANNOTATION)
+        if other and other != owner:
+            rl.error(f"IPClaim {name} already exists and belongs to {other}", source)
+            return False
+        return obj  # an unowned claim of that name: adopt it
     return None
 
 
-def _new_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
-               spec: dict[str, Any], plan: Plan) -> Claim:
-    metadata = inherited_metadata(source, name, created_namespace(source, rl.items))
+def _new_claim(source: KubeObject, owner: str, name: str, spec: dict[str, Any], plan: Plan,
+               workloads: Workloads) -> Claim:
+    metadata = inherited_metadata(source, name, created_namespace(source, workloads))
     metadata["annotations"] = {LOCAL_CONFIG: "true", OWNER_ANNOTATION: owner}
     obj = KubeObject.from_dict({"apiVersion": CLAIM_API_VERSION, "kind": "IPClaim",
                                 "metadata": metadata, "spec": spec})

@@ -3,18 +3,31 @@ network instances (Nephio `Network` routing tables and `NetworkInstance` prefixe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from krmfn import KubeObject, ResourceList
 
-__all__ = ["INFRA_GROUP", "IPAM_GROUP", "Pools", "Site", "read_pools", "read_site"]
+__all__ = ["INFRA_GROUP", "IPAM_GROUP", "Package", "Pools", "Site", "read_pools", "read_site"]
 
 INFRA_GROUP = "infra.nephio.org"
 IPAM_GROUP = "ipam.resource.nephio.org"
 
 # instance name -> [(prefix, labels)], in the order the package lists them
 Pools = dict[str, list[tuple[str, dict[str, str]]]]
+
+
+class Package:
+    """The package's resources with their group and kind, read once for every step that
+    picks its resources by them; in package order."""
+
+    def __init__(self, items: Iterable[KubeObject]) -> None:
+        self.kinds = [(obj.group, obj.kind, obj) for obj in items]
+
+    def of(self, group: str, *kinds: str) -> list[KubeObject]:
+        """The resources of `group` (of one of `kinds`, when given)."""
+        return [obj for g, k, obj in self.kinds if g == group and (not kinds or k in kinds)]
 
 
 @dataclass(frozen=True)
@@ -27,9 +40,9 @@ class Site:
     source: KubeObject | None = field(default=None, compare=False)
 
 
-def read_site(rl: ResourceList, fallback_cluster: str) -> Site:
+def read_site(rl: ResourceList, package: Package, fallback_cluster: str) -> Site:
     """The package's WorkloadCluster; more than one naming different clusters is an error."""
-    clusters = rl.items.of_kind("WorkloadCluster", INFRA_GROUP)
+    clusters = package.of(INFRA_GROUP, "WorkloadCluster")
     site = Site(fallback_cluster)
     first: Site | None = None
     for obj in clusters:
@@ -50,7 +63,7 @@ def read_site(rl: ResourceList, fallback_cluster: str) -> Site:
     return site
 
 
-def read_pools(rl: ResourceList) -> Pools:
+def read_pools(rl: ResourceList, package: Package) -> Pools:
     """Every network instance's prefixes; an instance defined twice is an error."""
     pools: Pools = {}
     origin: dict[str, KubeObject] = {}
@@ -65,8 +78,8 @@ def read_pools(rl: ResourceList) -> Pools:
         origin[name] = obj
         pools.setdefault(name, []).extend(prefixes)
 
-    for obj in rl.items:
-        if obj.group == INFRA_GROUP and obj.kind == "Network":
+    for group, kind, obj in package.kinds:
+        if group == INFRA_GROUP and kind == "Network":
             tables = obj.get("spec.routingTables")
             if not isinstance(tables, list):
                 if tables is not None:
@@ -81,7 +94,7 @@ def read_pools(rl: ResourceList) -> Pools:
                 # the Network's own name stands for its table when it has just one
                 if len(tables) == 1 and name != obj.name:
                     add(obj.name, prefixes, obj, "metadata.name")
-        elif obj.group == IPAM_GROUP and obj.kind == "NetworkInstance":
+        elif group == IPAM_GROUP and kind == "NetworkInstance":
             prefixes = _prefixes(rl, obj, obj.get("spec.prefixes"), "spec.prefixes")
             add(obj.name, prefixes, obj, "metadata.name")
     return pools

@@ -15,6 +15,8 @@ from krmfn import KubeObject
 from krmfn_catalog.nephio_nad import (
     OWNER_ANNOTATION,
     NadConfigError,
+    Nads,
+    Workloads,
     created_namespace,
     interface_nad,
     nad_name,
@@ -24,14 +26,7 @@ from krmfn_catalog.nephio_nad import (
 )
 
 from .claims import ClaimEntry, new_claim
-from .model import (
-    INTERFACE_GROUP,
-    INTERFACE_KIND,
-    WORKLOAD_CLUSTER_GROUP,
-    WORKLOAD_CLUSTER_KIND,
-    Problem,
-    is_kind,
-)
+from .model import Problem
 
 __all__ = ["Attachment", "Site", "plan_attachments", "read_site"]
 
@@ -59,8 +54,8 @@ class Attachment:
     master: str
 
 
-def read_site(items: Sequence[KubeObject]) -> Site:
-    clusters = [o for o in items if is_kind(o, WORKLOAD_CLUSTER_GROUP, WORKLOAD_CLUSTER_KIND)]
+def read_site(clusters: Sequence[KubeObject]) -> Site:
+    """The site of the package's WorkloadClusters (`clusters`)."""
     if not clusters:
         return Site()
     seen = sorted({(_text(o, "spec.clusterName") or "", _text(o, "spec.masterInterface") or "")
@@ -87,11 +82,12 @@ def read_site(items: Sequence[KubeObject]) -> Site:
 
 
 def plan_attachments(
-    items: Sequence[KubeObject], site: Site, claims: list[ClaimEntry]
+    items: Sequence[KubeObject], interfaces: Sequence[KubeObject], site: Site,
+    claims: list[ClaimEntry]
 ) -> tuple[list[Attachment], list[Problem]]:
-    """Pick or make each vlan Interface's claim (appended to `claims`) and NAD."""
-    interfaces = [o for o in items if is_kind(o, INTERFACE_GROUP, INTERFACE_KIND)
-                  and o.get("spec.attachmentType") == "vlan"]
+    """Pick or make the claim (appended to `claims`) and NAD of each of the package's
+    Interfaces (`interfaces`) that is a vlan attachment."""
+    interfaces = [o for o in interfaces if o.get("spec.attachmentType") == "vlan"]
     if not interfaces:
         return [], []
     if site.cluster is None or site.master is None or site.problems:
@@ -103,29 +99,41 @@ def plan_attachments(
     attachments: list[Attachment] = []
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
+    package = _Package(items, claims)
     for interface in interfaces:
         if (interface.namespace, interface.name) in seen:  # both would own the same claim
             problems.append(Problem(f"a second Interface named {interface.name!r} in this "
                                     "namespace", interface, "metadata.name"))
             continue
         seen.add((interface.namespace, interface.name))
-        namespace = created_namespace(interface, items)
-        claim = _claim_for(interface, claims, namespace, site.cluster, problems)
-        nad = _nad_for(interface, items, namespace, site, problems)
+        namespace = created_namespace(interface, package.workloads)
+        claim = _claim_for(interface, claims, package, namespace, site.cluster, problems)
+        nad = _nad_for(interface, package, namespace, site, problems)
         if claim is not None and nad is not None:
             attachments.append(Attachment(interface, claim, *nad, site.master))
     return attachments, problems
 
 
-def _claim_for(interface: KubeObject, claims: list[ClaimEntry], namespace: str, index: str,
-               problems: list[Problem]) -> ClaimEntry | None:
+class _Package:
+    """What Interfaces look up in the package, indexed once rather than scanned for each."""
+
+    def __init__(self, items: Sequence[KubeObject], claims: Sequence[ClaimEntry]) -> None:
+        self.workloads = Workloads(items)
+        self.nads = Nads(items)
+        self.claims: dict[str, list[ClaimEntry]] = {}  # the package's own claims, by name
+        for entry in claims:
+            if not entry.new:
+                self.claims.setdefault(entry.name, []).append(entry)
+
+
+def _claim_for(interface: KubeObject, claims: list[ClaimEntry], package: _Package,
+               namespace: str, index: str, problems: list[Problem]) -> ClaimEntry | None:
     """The Interface's claim: one it owns, else an unowned one of its name, else a new one."""
     owner = owner_value(interface)
-    named = [c for c in claims if not c.new and c.interface is None
-             and c.obj.name == interface.name]
+    named = [c for c in package.claims.get(interface.name, []) if c.interface is None]
     for wanted in (owner, None):
         mine = [c for c in named if c.obj.get_annotation(OWNER_ANNOTATION) == wanted]
-        mine.sort(key=lambda c: c.obj.namespace != namespace)
+        mine.sort(key=lambda c: c.namespace != namespace)
         if mine:
             entry = mine[0]
             entry.interface = interface
@@ -145,7 +153,7 @@ def _claim_for(interface: KubeObject, claims: list[ClaimEntry], namespace: str, 
     return entry
 
 
-def _nad_for(interface: KubeObject, items: Sequence[KubeObject], namespace: str, site: Site,
+def _nad_for(interface: KubeObject, package: _Package, namespace: str, site: Site,
              problems: list[Problem]) -> tuple[KubeObject, bool, bool] | None:
     """(NAD, new, adopt), or None after a problem."""
     cni_type = _text(interface, "spec.cniType")
@@ -154,7 +162,7 @@ def _nad_for(interface: KubeObject, items: Sequence[KubeObject], namespace: str,
                                 f" {site.cluster!r} (its CNIs: {', '.join(site.cnis)})",
                                 interface, "spec.cniType"))
         return None
-    nad, other = interface_nad(items, interface, namespace)
+    nad, other = interface_nad(package.nads, interface, namespace)
     name = nad_name(interface)
     if other is not None:
         problems.append(Problem(f"NetworkAttachmentDefinition {name!r} already exists and"
@@ -171,8 +179,8 @@ def _nad_for(interface: KubeObject, items: Sequence[KubeObject], namespace: str,
         problems.append(Problem(f"is required to create NetworkAttachmentDefinition {name!r}",
                                 interface, "spec.cniType"))
         return None
-    return (new_nad(interface, name=name, namespace=namespace, cni_type=cni_type, items=items),
-            True, False)
+    return (new_nad(interface, name=name, namespace=namespace, cni_type=cni_type,
+                    items=package.workloads), True, False)
 
 
 def _text(obj: KubeObject, path: str) -> str | None:

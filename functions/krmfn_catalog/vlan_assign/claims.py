@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from krmfn import KubeObject
 
 from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, inherited_metadata
 
 from .indexes import IndexBook
-from .model import CLAIM_API_VERSION, CLAIM_KIND, VLAN_GROUP, Problem, is_kind
+from .model import CLAIM_API_VERSION, CLAIM_KIND, Problem
 
 __all__ = ["INDEX_FIELD", "STATIC_FIELD", "STATUS_FIELD", "ClaimEntry", "check_claims",
            "new_claim", "read_claims"]
@@ -40,6 +41,15 @@ class ClaimEntry:
     interface: KubeObject | None = None
     failed: bool = False
 
+    # Read once: a run asks for them many times and never renames a claim.
+    @cached_property
+    def name(self) -> str:
+        return self.obj.name
+
+    @cached_property
+    def namespace(self) -> str:
+        return self.obj.namespace
+
     @property
     def static_id(self) -> int | None:
         return _as_id(self.static)
@@ -49,12 +59,12 @@ class ClaimEntry:
         return _as_id(self.current)
 
 
-def read_claims(items: Iterable[KubeObject]) -> list[ClaimEntry]:
+def read_claims(claims: Iterable[KubeObject]) -> list[ClaimEntry]:
+    """The package's VLANClaims (`claims`: resources of that kind only)."""
     return [
         ClaimEntry(obj, index=obj.get(INDEX_FIELD), static=obj.get(STATIC_FIELD),
                    current=obj.get(STATUS_FIELD))
-        for obj in items
-        if is_kind(obj, VLAN_GROUP, CLAIM_KIND)
+        for obj in claims
     ]
 
 
@@ -79,10 +89,10 @@ def check_claims(claims: list[ClaimEntry], book: IndexBook) -> list[Problem]:
     for entry in claims:
         found: list[Problem] = []
         obj = entry.obj
-        if (obj.namespace, obj.name) in seen:
+        if (entry.namespace, entry.name) in seen:
             found.append(Problem("a second VLANClaim of this name and namespace in the package",
                                  obj, "metadata.name"))
-        seen.add((obj.namespace, obj.name))
+        seen.add((entry.namespace, entry.name))
         shapes = [Problem(f"expected a map, got {_kind(obj.get(path))}", obj, path)
                   for path in _MAPS if not isinstance(obj.get(path, {}), dict)]
         if shapes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function
 
-from krmfn_catalog.allocation.ledger import Ledger, LedgerError, PackageLedger
+from krmfn_catalog.allocation.ledger import Ledger, LedgerError
 from krmfn_catalog.allocation.results import AllocationError, AllocationResult
 from krmfn_catalog.allocation.vlan import VLANAllocation, VLANClaimRequest, allocate_vlans
 from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, edit_plugin, owner_value
@@ -18,7 +18,17 @@ from .attachments import Attachment, Site, plan_attachments, read_site
 from .claims import INDEX_FIELD, STATIC_FIELD, STATUS_FIELD, ClaimEntry, check_claims, read_claims
 from .config import VlanAssignConfig
 from .indexes import IndexBook, read_indexes
-from .model import Problem
+from .model import (
+    CLAIM_KIND,
+    INDEX_KIND,
+    INTERFACE_GROUP,
+    INTERFACE_KIND,
+    VLAN_GROUP,
+    WORKLOAD_CLUSTER_GROUP,
+    WORKLOAD_CLUSTER_KIND,
+    Kinds,
+    Problem,
+)
 
 __all__ = ["package_owner", "vlan_assign"]
 
@@ -29,19 +39,22 @@ PACKAGE_CONTEXT = "kptfile.kpt.dev"
 def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
     """Allocate VLAN IDs for claims and attachments, unique per index."""
     items = list(rl.items)
-    site = read_site(items)
-    book, problems = read_indexes(cfg.indexes, items, site.cluster)
-    claims = read_claims(items)
-    attachments, found = plan_attachments(items, site, claims)
+    kinds = Kinds(items)
+    site = read_site(kinds.of(WORKLOAD_CLUSTER_GROUP, WORKLOAD_CLUSTER_KIND))
+    book, problems = read_indexes(cfg.indexes, kinds.of(VLAN_GROUP, INDEX_KIND), site.cluster)
+    claims = read_claims(kinds.of(VLAN_GROUP, CLAIM_KIND))
+    interfaces = kinds.of(INTERFACE_GROUP, INTERFACE_KIND)
+    attachments, found = plan_attachments(items, interfaces, site, claims)
     problems += found
     problems += check_claims(claims, book)
     owner = cfg.owner or package_owner(items, site)
     if cfg.ledger and not owner:
         raise ConfigError([("owner", "is required with a ledger when the package has neither"
                                      " a Kptfile nor a WorkloadCluster to name it by")])
-    keys = {id(entry): f"{owner}/{entry.obj.namespace}/{entry.obj.name}" for entry in claims}
+    keys = {id(entry): f"{owner}/{entry.namespace}/{entry.name}" for entry in claims}
     live = [entry for entry in claims if not entry.failed]
-    ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else PackageLedger()
+    # No ledger file (or a run that will write nothing): the package is the only record.
+    ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else None
     result = _allocate(book, live, keys, ledger)
     by_key = {keys[id(entry)]: entry for entry in live}
     for error in result.errors:
@@ -84,7 +97,7 @@ def _open_ledger(path: str) -> Ledger:
 
 
 def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
-              ledger: Ledger) -> AllocationResult[VLANAllocation]:
+              ledger: Ledger | None) -> AllocationResult[VLANAllocation]:
     requests = []
     indexes = {}
     for entry in live:
@@ -93,7 +106,7 @@ def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
         assert index is not None
         indexes[entry.index] = index
         requests.append(VLANClaimRequest(
-            key=keys[id(entry)], namespace=entry.obj.namespace, name=entry.obj.name,
+            key=keys[id(entry)], namespace=entry.namespace, name=entry.name,
             index=entry.index, static_id=entry.static_id, current_id=entry.current_id))
     try:
         return allocate_vlans(indexes, requests, ledger)
@@ -103,7 +116,7 @@ def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
 
 def _message(message: str, entry: ClaimEntry) -> str:
     """The allocator names the claim first; the result's resourceRef already does."""
-    label = f"{entry.obj.namespace}/{entry.obj.name}: "
+    label = f"{entry.namespace}/{entry.name}: "
     message = message.removeprefix(label)
     return message.replace("claim /", "claim ")  # a claim without a namespace
 

@@ -18,7 +18,7 @@ from krmfn import KubeObject
 from krmfn_catalog.allocation.vlan import VLANIndex
 
 from .config import IndexSpec, build_index
-from .model import INDEX_KIND, VLAN_GROUP, Problem, is_kind
+from .model import Problem
 
 __all__ = ["IndexBook", "read_indexes"]
 
@@ -45,18 +45,16 @@ class IndexBook:
 
 
 def read_indexes(
-    config: Mapping[str, IndexSpec], items: Iterable[KubeObject], cluster: str | None
+    config: Mapping[str, IndexSpec], resources: Iterable[KubeObject], cluster: str | None
 ) -> tuple[IndexBook, list[Problem]]:
-    """Indexes from the config (already validated) and from VLANIndex resources."""
+    """Indexes from the config (already validated) and from VLANIndex `resources`."""
     declared: dict[str, VLANIndex] = {}
     for name, spec in config.items():
         declared[name], _ = build_index(spec.ranges, spec.reserved)
     from_config = set(declared)
     problems: list[Problem] = []
     seen: set[str] = set()
-    for obj in items:
-        if not is_kind(obj, VLAN_GROUP, INDEX_KIND):
-            continue
+    for obj in resources:
         index, found = build_index(obj.get("spec.ranges"), obj.get("spec.reserved"))
         problems.extend(Problem(message, obj, f"spec.{where}") for where, message in found)
         name = obj.name

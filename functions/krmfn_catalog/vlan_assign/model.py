@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from krmfn import KubeObject
@@ -15,8 +16,8 @@ __all__ = [
     "VLAN_GROUP",
     "WORKLOAD_CLUSTER_GROUP",
     "WORKLOAD_CLUSTER_KIND",
+    "Kinds",
     "Problem",
-    "is_kind",
 ]
 
 VLAN_GROUP = "vlan.resource.nephio.org"
@@ -38,5 +39,14 @@ class Problem:
     field: str
 
 
-def is_kind(obj: KubeObject, group: str, kind: str) -> bool:
-    return obj.kind == kind and obj.group == group
+class Kinds:
+    """The package's resources by kind, in package order: each step gets its own without
+    every step reading the kind of every resource again."""
+
+    def __init__(self, items: Iterable[KubeObject]) -> None:
+        self._by_kind: dict[str, list[KubeObject]] = {}
+        for obj in items:
+            self._by_kind.setdefault(obj.kind, []).append(obj)
+
+    def of(self, group: str, kind: str) -> list[KubeObject]:
+        return [obj for obj in self._by_kind.get(kind, []) if obj.group == group]
