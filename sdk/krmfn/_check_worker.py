@@ -4,9 +4,10 @@ Before anything is written, every item of a lazily read list must be shown to pa
 be a resource, and to be what the text scan said it was (see `_lazy`). Composing the items
 a function never read costs as much as reading the whole list would have, so a forked
 worker does it meanwhile, from the last item backwards (functions tend to read the
-front: the claims and the site come first in a package). When the function is done the
-worker is stopped; it has written one byte per item it checked, so what it finished is
-known exactly, and the items it did not reach are checked in process as before.
+front: the claims and the site come first in a package). When the function is done, the
+process checks what is left from the front while the worker goes on from the back, until
+they meet; the worker writes one byte per item it checked, so what it finished is known
+exactly.
 
 Nothing rides on the worker: a problem it finds, or a worker that dies, only sends the
 run to the whole-document path, which gives the same answer and the real error message.
@@ -35,6 +36,25 @@ class CheckWorker:
     def __init__(self, pid: int, fd: int, count: int) -> None:
         self._pid, self._fd, self._count = pid, fd, count
         self._done: int | None = None
+        self._report = bytearray()
+        os.set_blocking(fd, False)
+
+    def frontier(self) -> int:
+        """The index from which on the worker has checked every item, so far (it goes on);
+        raises LayoutChanged as soon as it has found a problem."""
+        if self._done is not None:
+            return self._done
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(self._fd, 1 << 16):
+                self._report += chunk
+        self._raise_if_bad()
+        return self._count - len(self._report)
+
+    def _raise_if_bad(self) -> None:
+        if _BAD in self._report:
+            self._done = self._count
+            raise LayoutChanged(f"items[{self._count - len(self._report)}]: the check "
+                                "worker found a problem")
 
     @classmethod
     def start(cls, items: LazyList, text: str, bounds: list[int],
@@ -68,16 +88,13 @@ class CheckWorker:
         if not wait:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGKILL)
-        report = bytearray()
+        os.set_blocking(self._fd, True)
         while chunk := os.read(self._fd, 1 << 16):
-            report += chunk
+            self._report += chunk
         os.close(self._fd)
         os.waitpid(self._pid, 0)
-        if _BAD in report:
-            self._done = self._count
-            raise LayoutChanged(f"items[{self._count - len(report)}]: the check worker "
-                                "found a problem")
-        self._done = self._count - len(report)
+        self._raise_if_bad()
+        self._done = self._count - len(self._report)
         return self._done
 
 

@@ -122,6 +122,11 @@ class KubeObject:
         self._facts = identity(root) if isinstance(root, MappingNode) else None
         self._d = None
 
+    @property
+    def _unread(self) -> bool:
+        """A lazily read item nobody composed yet: not checked either."""
+        return not self._checked and self._d is None and self._chunk is not None
+
     def _verify(self, *, checked: bool = False) -> None:
         """Compose an item nobody read, so every item of the input is checked once
         (`checked`: the check worker did it already)."""

@@ -147,7 +147,15 @@ class ResourceList:
         return rl
 
     def verify(self) -> None:
-        """Check the items no one read (lazily parsed lists); raises LayoutChanged."""
+        """Check the items no one read (lazily parsed lists); raises LayoutChanged. With a
+        check worker, from the front here while it goes on from the back, until they meet."""
+        worker = self._worker
+        if worker is not None:
+            unread = sorted((o for o in self.items if o._unread), key=lambda o: o._index)
+            for obj in unread:
+                if obj._index >= worker.frontier():
+                    break
+                obj._verify()
         checked_from = self.stop_worker()
         for obj in self.items:
             if obj._index < checked_from:
