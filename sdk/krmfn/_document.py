@@ -458,11 +458,13 @@ class Doc:
                 if isinstance(node, ScalarNode) and node.style in ("|", ">"):
                     end = end - 1 if self.text[end - 1] == "\n" else end
                 return end
-            children = node.value if isinstance(node, SequenceNode) else [v for _, v in
-                                                                          node.value]
-            originals = [c for c in children if self._is_original(c)]
-            last = originals[-1]
-            if not is_synthetic(last) and last.start_mark.index < self._after(node, last):
+            if isinstance(node, SequenceNode):
+                last = next(c for c in reversed(node.value) if self._is_original(c))
+            else:
+                last = next(v for _, v in reversed(node.value) if self._is_original(v))
+            # only a tree with aliases (rewrite mode) can hold a node read before its key
+            if self.rewrite and not is_synthetic(last) and last.start_mark.index < self._after(
+                    node, last):
                 # an alias: its node (and end) lies at the anchor, earlier in the text
                 end = int(node.end_mark.index)
                 while end > node.start_mark.index and self.text[end - 1] in " \t\r\n":
