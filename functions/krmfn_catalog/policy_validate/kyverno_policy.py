@@ -29,6 +29,7 @@ __all__ = [
     "evaluate",
     "is_policy",
     "load_policy",
+    "may_select",
 ]
 
 RuleStatus = Literal["pass", "fail", "skip", "unsupported"]
@@ -118,6 +119,13 @@ def evaluate(
         return []
     results = (_evaluate_rule(loaded, rule, resource, namespace_labels) for rule in loaded.rules)
     return [result for result in results if result is not None]
+
+
+def may_select(policy: Policy, api_version: str, kind: str) -> bool:
+    """False when no rule of `policy` selects a resource of this apiVersion and kind
+    (spelled as `str(resource["apiVersion"] or "")`): `evaluate` then gives no results
+    for it, whatever else it holds, so it need not be read."""
+    return not all(rule.selection.rejects_kind(api_version, kind) for rule in policy.rules)
 
 
 def _checked_rule(policy: str, index: int, rule: object) -> dict[str, Any]:
