@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from fractions import Fraction
 from functools import lru_cache
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from .kyverno_quantity import parse_duration, parse_quantity
 from .kyverno_wildcard import wildcard_match
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 __all__ = ["Scalar", "compare", "is_scalar", "scalar_matcher", "scalar_matches"]
 

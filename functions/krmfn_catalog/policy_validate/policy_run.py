@@ -121,13 +121,13 @@ def run_policies(rl: ResourceList, config_policies: Sequence[Mapping[str, Any]])
     return tally
 
 
-@dataclass
 class _Package:
     """The package read in one pass over its items."""
 
-    policies: list[_Loaded] = field(default_factory=list)
-    resources: list[AppliedView] = field(default_factory=list)  # what policies check
-    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.policies: list[_Loaded] = []
+        self.resources: list[AppliedView] = []  # what policies check
+        self.namespace_labels: dict[str, dict[str, str]] = {}
 
 
 def _read_package(rl: ResourceList) -> _Package:
