@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from krmfn_catalog.policy_validate.kyverno_errors import KyvernoPolicyError, UnsupportedFeature
-from krmfn_catalog.policy_validate.kyverno_match import is_excluded, is_matched, parse_kind
+from krmfn_catalog.policy_validate.kyverno_match import (
+    is_excluded,
+    is_matched,
+    parse_kind,
+    parse_selection,
+)
 
 
 def resource(
@@ -295,3 +302,42 @@ class TestNamespaceSelector:
             ]
         }
         assert is_matched(block, resource())
+
+
+KIND_SELECTORS = ["Pod", "Deployment", "apps/v1/Deployment", "v1/Pod", "*", "*Set", "Pod/status",
+                  "Pod/*", "networking.k8s.io/*/NetworkPolicy"]
+RESOURCE_KINDS = [("v1", "Pod"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
+                  ("v1", "Service"), ("networking.k8s.io/v1", "NetworkPolicy"), ("", "")]
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries({}, optional={
+            "kinds": st.lists(st.sampled_from(KIND_SELECTORS), min_size=1, max_size=2),
+            "names": st.just(["web*"]),
+            "namespaceSelector": st.just({"matchLabels": {"env": "prod"}}),
+            "selector": st.just({"matchExpressions": [{"key": "a", "operator": "Bogus"}]}),
+        }),
+        min_size=1, max_size=3,
+    ),
+    st.sampled_from(["any", "all"]),
+    st.sampled_from(RESOURCE_KINDS),
+)
+@example(  # `all` evaluates its first filter, which may raise, before a later one says no
+    [{"namespaceSelector": {"matchLabels": {"env": "prod"}}}, {"kinds": ["Pod"]}], "all",
+    ("v1", "Service"),
+)
+def test_a_kind_rejected_by_the_match_block_is_never_selected(
+    filters: list[dict[str, Any]], mode: str, api_kind: tuple[str, str]
+) -> None:
+    """`rejects_kind` lets policy-validate skip resources unread: it must only say so when
+    `selects` would answer False, and without raising, whatever else the resource holds."""
+    block = {mode: [{"resources": f} for f in filters]}
+    try:
+        selection = parse_selection(block, None, "rule")
+    except KyvernoPolicyError:
+        return  # a filter that selects nothing is refused when read
+    api_version, kind = api_kind
+    if selection.rejects_kind(api_version, kind):
+        target = resource(kind=kind, api_version=api_version, labels={"a": "b"})
+        assert selection.selects(target) is False

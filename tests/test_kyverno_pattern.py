@@ -11,6 +11,7 @@ from krmfn_catalog.policy_validate.kyverno_pattern import (
     Mismatch,
     PatternOutcome,
     check_pattern,
+    compile_pattern,
     join_path,
 )
 
@@ -461,3 +462,23 @@ def test_negation_and_existence_messages() -> None:
     )
     assert missing.mismatches[0].path == "spec.containers"
     assert "istio-proxy" in missing.mismatches[0].message
+
+
+def test_a_compiled_pattern_answers_each_resource_as_a_fresh_check() -> None:
+    """A policy compiles its patterns once; what a check learns about one resource (wildcard
+    label keys resolved, parts compiled on first use) must not leak into the next."""
+    pattern = {
+        "metadata": {"labels": {"app*": "?*", "X(tier)": "null"}},
+        "spec": {"containers": [{"(image)": "*:latest", "imagePullPolicy": "Always"}]},
+    }
+    resources = [
+        {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": []}},
+        {"metadata": {"labels": {"appname": ""}}, "spec": {"containers": [{"image": "a:1"}]}},
+        {"metadata": {"labels": {"tier": "x"}}, "spec": {"containers": [{"image": "a:latest"}]}},
+        {"metadata": {}, "spec": "none"},
+        {"metadata": {"labels": {"app.io/x": "a", "app": ""}}, "spec": {"containers": [
+            {"image": "b:latest", "imagePullPolicy": "Always"}, {"image": "c:latest"}]}},
+    ]
+    compiled = compile_pattern(pattern)
+    for resource in [*resources, *reversed(resources)]:
+        assert compiled.check(resource, "") == check_pattern(pattern, resource)

@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kpt_support import BIN, diff, git, kpt, needs_kpt, render, scratch_package, use_exec
+from krmfn import KubeObject
 from krmfn.testing import golden_cases, resource_list, run, run_golden
 from krmfn_catalog import entry
 from krmfn_catalog.policy_validate import policy_validate
@@ -178,6 +179,39 @@ metadata:
     out = run(policy_validate, resource_list(resources, config))
     failures = [r for r in results_of(out.stdout) if r["severity"] == "error"]
     assert [f["resourceRef"]["name"] for f in failures] == ["annotated"]
+
+
+def test_resources_no_rule_can_select_are_not_read_as_data(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matching decides from apiVersion and kind first: a ConfigMap policy never builds the
+    Deployment and the Service into plain data (what most of a large package is)."""
+    resources = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: plain, annotations: {owner: team-a}}
+"""
+    config = yaml.safe_dump({"apiVersion": "fn.kpt.dev/v1alpha1", "kind": "PolicyValidate",
+                             "metadata": {"name": "v"}, "policies": [yaml.safe_load(POLICY)]})
+    read: list[str] = []
+    to_dict = KubeObject.to_dict
+
+    def spy(obj: KubeObject) -> dict[str, Any]:
+        read.append(obj.kind)
+        return to_dict(obj)
+
+    text = resource_list(resources, config)
+    monkeypatch.setattr(KubeObject, "to_dict", spy)
+    out = run(policy_validate, text)
+    assert [tag_of(r) for r in results_of(out.stdout)][:1] == ["no-annotations/none"]
+    assert [kind for kind in read if kind != "PolicyValidate"] == ["ConfigMap"]  # the config
 
 
 def test_malformed_inline_policy_is_a_config_error() -> None:

@@ -64,8 +64,8 @@ class KindSelector:
 
     def matches(self, group: str, version: str, kind: str) -> bool:
         return (
-            wildcard_match(self.group, group)
-            and wildcard_match(self.version, version)
+            (self.group == "*" or wildcard_match(self.group, group))
+            and (self.version == "*" or wildcard_match(self.version, version))
             and wildcard_match(self.kind, kind)
             and wildcard_match(self.subresource, "")
         )
@@ -107,21 +107,25 @@ class ResourceFilter:
     def matches_resource(
         self, resource: Mapping[str, Any], namespace_labels: NamespaceLabels | None
     ) -> bool:
-        """Whether the resource criteria hold (user criteria are the caller's business)."""
+        """Whether the resource criteria hold (user criteria are the caller's business).
+        Criteria are checked in a fixed order, and only the fields they need are read."""
         group, version, kind = _gvk(resource)
-        metadata = _mapping(resource.get("metadata"))
-        name = str(metadata.get("name") or metadata.get("generateName") or "")
-        namespace = name if kind == "Namespace" else str(metadata.get("namespace") or "")
         if self.kinds and not any(s.matches(group, version, kind) for s in self.kinds):
             return False
-        if self.names and not any(wildcard_match(n, name) for n in self.names):
+        metadata = _mapping(resource.get("metadata"))
+        if self.names and not any(wildcard_match(n, _name(metadata)) for n in self.names):
             return False
+        namespace = ""
+        if self.namespaces or self.namespace_selector is not None:
+            namespace = _name(metadata) if kind == "Namespace" else str(
+                metadata.get("namespace") or "")
         if self.namespaces and not any(wildcard_match(n, namespace) for n in self.namespaces):
             return False
-        if not _annotations_match(self.annotations, _mapping(metadata.get("annotations"))):
+        if self.annotations and not _annotations_match(
+                self.annotations, _mapping(metadata.get("annotations"))):
             return False
-        labels = _mapping(metadata.get("labels"))
-        if self.selector is not None and not selector_matches(self.selector, labels):
+        if self.selector is not None and not selector_matches(
+                self.selector, _mapping(metadata.get("labels"))):
             return False
         if self.operations and _OFFLINE_OPERATION not in self.operations:
             return False
@@ -189,6 +193,17 @@ class Block:
         )
         return any(outcomes) if self.mode == "any" else all(outcomes)
 
+    def rejects_kind(self, group: str, version: str, kind: str) -> bool:
+        """True when `matches` is False for every resource of this kind, without reading
+        anything else and without raising: a filter without resource criteria, or whose
+        kinds all differ, fails before it looks further (`all` stops at its first filter)."""
+        fails = [
+            not one.has_resource_criteria
+            or (bool(one.kinds) and not any(s.matches(group, version, kind) for s in one.kinds))
+            for one in self.filters
+        ]
+        return all(fails) if self.mode == "any" else fails[0]
+
     def excludes(
         self, resource: Mapping[str, Any], namespace_labels: NamespaceLabels | None
     ) -> bool:
@@ -215,6 +230,12 @@ class Selection:
         if not self.match.matches(resource, namespace_labels):
             return False
         return self.exclude is None or not self.exclude.excludes(resource, namespace_labels)
+
+    def rejects_kind(self, api_version: str, kind: str) -> bool:
+        """True when `selects` is False for every resource with this apiVersion and kind
+        (as `str(resource["apiVersion"] or "")` spells them), whatever else it holds."""
+        group, _, version = api_version.rpartition("/")
+        return self.match.rejects_kind(group, version, kind)
 
 
 def parse_selection(match: object, exclude: object, where: str) -> Selection:
@@ -310,6 +331,10 @@ def _gvk(resource: Mapping[str, Any]) -> tuple[str, str, str]:
     api_version = str(resource.get("apiVersion") or "")
     group, _, version = api_version.rpartition("/")
     return group, version, str(resource.get("kind") or "")
+
+
+def _name(metadata: Mapping[str, Any]) -> str:
+    return str(metadata.get("name") or metadata.get("generateName") or "")
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

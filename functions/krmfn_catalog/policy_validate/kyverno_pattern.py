@@ -16,20 +16,24 @@ Unlike Kyverno, which stops at the first difference, every mismatch is reported.
 still wins over mismatches found beside it, because Kyverno evaluates the branches that hold
 conditions first and stops there. Wildcard keys under `metadata.labels` and
 `metadata.annotations` name existing keys (`app.kubernetes.io/*: "?*"`).
+
+A policy checks the same patterns against every resource it selects, so a pattern is read
+once (`compile_pattern`: anchors parsed, scalar conditions split), as deep as resources
+lead; a check that passes builds no outcome of its own.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .kyverno_anchor import Anchor, AnchorKind, parse_key
-from .kyverno_scalar import Scalar, is_scalar, scalar_matches
+from .kyverno_anchor import AnchorKind, parse_key
+from .kyverno_scalar import Scalar, is_scalar, scalar_matcher
 from .kyverno_wildcard import has_wildcard, wildcard_match
 
-__all__ = ["Mismatch", "PatternOutcome", "check_pattern", "join_path"]
+__all__ = ["CompiledPattern", "Mismatch", "PatternOutcome", "check_pattern", "compile_pattern",
+           "join_path"]
 
 
 class _Missing:
@@ -72,7 +76,13 @@ _PASS: Final = PatternOutcome()
 
 def check_pattern(pattern: object, resource: object, path: str = "") -> PatternOutcome:
     """Match `resource` against a Kyverno `pattern`; `path` prefixes every reported path."""
-    return _check(pattern, resource, path, _NO_TRAIL)
+    return compile_pattern(pattern).check(resource, path)
+
+
+def compile_pattern(pattern: object) -> CompiledPattern:
+    """A pattern read once (anchors parsed, scalar patterns split), to be checked against
+    many resources. Parts are read when first used, as deep as resources go."""
+    return _compile(pattern, _NO_TRAIL)
 
 
 def join_path(path: str, key: str) -> str:
@@ -80,9 +90,13 @@ def join_path(path: str, key: str) -> str:
 
     The same syntax as the SDK's field paths, so results can point at the field.
     """
-    if not key or any(char in key for char in ".[]"):
+    if _quoted(key):
         return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
     return f"{path}.{key}" if path else key
+
+
+def _quoted(key: str) -> bool:
+    return not key or "." in key or "[" in key or "]" in key
 
 
 def _describe(value: object) -> str:
@@ -108,30 +122,28 @@ def _skip(reason: str) -> PatternOutcome:
     return PatternOutcome(skipped=True, reason=reason)
 
 
-def _combine(outcomes: Iterable[PatternOutcome]) -> PatternOutcome:
-    collected = list(outcomes)
-    for outcome in collected:
-        if outcome.skipped:
-            return outcome
-    return PatternOutcome(mismatches=[m for outcome in collected for m in outcome.mismatches])
-
-
 def _first_reason(outcome: PatternOutcome) -> str:
     return outcome.reason if outcome.skipped else str(outcome.mismatches[0])
 
 
-def _check(pattern: object, value: object, path: str, trail: _Trail) -> PatternOutcome:
+class CompiledPattern:
+    """A read pattern; `check` gives what `check_pattern` gives for it."""
+
+    __slots__ = ()
+
+    def check(self, value: object, path: str) -> PatternOutcome:
+        raise NotImplementedError
+
+
+def _compile(pattern: object, trail: _Trail) -> CompiledPattern:
+    """`trail` (the last two keys above a map) decides where wildcard keys name labels."""
     if isinstance(pattern, dict):
-        if isinstance(value, dict):
-            return _check_map(pattern, value, path, trail)
-        return _fail(path, _structure_message("a map", value))
+        return _MapPattern(pattern, trail)
     if isinstance(pattern, list):
-        if isinstance(value, list):
-            return _check_list(pattern, value, path)
-        return _fail(path, _structure_message("a list", value))
+        return _ListPattern(pattern)
     if is_scalar(pattern):
-        return _check_scalar(pattern, value, path)
-    return _fail(path, f"the pattern holds a value of unsupported type {type(pattern).__name__}")
+        return _ScalarPattern(pattern)
+    return _UnsupportedPattern(pattern)
 
 
 def _structure_message(expected: str, value: object) -> str:
@@ -140,103 +152,215 @@ def _structure_message(expected: str, value: object) -> str:
     return f"expected {expected}, found {_describe(value)}"
 
 
-def _check_scalar(pattern: Scalar, value: object, path: str) -> PatternOutcome:
+class _UnsupportedPattern(CompiledPattern):
+    __slots__ = ("message",)
+
+    def __init__(self, pattern: object) -> None:
+        self.message = (
+            f"the pattern holds a value of unsupported type {type(pattern).__name__}"
+        )
+
+    def check(self, value: object, path: str) -> PatternOutcome:
+        return _fail(path, self.message)
+
+
+class _ScalarPattern(CompiledPattern):
     """A scalar pattern against a list applies to every element, as in Kyverno."""
-    if isinstance(value, list):
-        found = (_scalar_mismatch(pattern, item, f"{path}[{i}]") for i, item in enumerate(value))
-        return PatternOutcome(mismatches=[m for m in found if m is not None])
-    mismatch = _scalar_mismatch(pattern, value, path)
-    return _PASS if mismatch is None else PatternOutcome(mismatches=[mismatch])
+
+    __slots__ = ("matches", "pattern")
+
+    def __init__(self, pattern: Scalar) -> None:
+        self.pattern = pattern
+        self.matches = scalar_matcher(pattern)
+
+    def check(self, value: object, path: str) -> PatternOutcome:
+        if isinstance(value, list):
+            found = (self.mismatch(item, f"{path}[{i}]") for i, item in enumerate(value))
+            return PatternOutcome(mismatches=[m for m in found if m is not None])
+        mismatch = self.mismatch(value, path)
+        return _PASS if mismatch is None else PatternOutcome(mismatches=[mismatch])
+
+    def mismatch(self, value: object, path: str) -> Mismatch | None:
+        if self.matches(None if value is _MISSING else value):
+            return None
+        pattern = self.pattern
+        if value is _MISSING:
+            return Mismatch(path, f"field is missing, expected {_show(pattern)}")
+        if isinstance(value, dict | list):
+            return Mismatch(path, f"expected {_show(pattern)}, found {_describe(value)}")
+        return Mismatch(path, f"value {_show(value)} does not match {_show(pattern)}")
 
 
-def _scalar_mismatch(pattern: Scalar, value: object, path: str) -> Mismatch | None:
-    if scalar_matches(None if value is _MISSING else value, pattern):
-        return None
-    if value is _MISSING:
-        return Mismatch(path, f"field is missing, expected {_show(pattern)}")
-    if isinstance(value, dict | list):
-        return Mismatch(path, f"expected {_show(pattern)}, found {_describe(value)}")
-    return Mismatch(path, f"value {_show(value)} does not match {_show(pattern)}")
+class _ListPattern(CompiledPattern):
+    """A list pattern: its first map applies to every element, its first scalar to every
+    element, other elements pair up with the resource's in order."""
+
+    __slots__ = ("_each", "_pairs", "pattern")
+
+    def __init__(self, pattern: list[Any]) -> None:
+        self.pattern = pattern
+        self._each: CompiledPattern | None = None
+        self._pairs: list[CompiledPattern] | None = None
+
+    def check(self, value: object, path: str) -> PatternOutcome:
+        if not isinstance(value, list):
+            return _fail(path, _structure_message("a list", value))
+        pattern = self.pattern
+        if not pattern:
+            return _fail(path, "the pattern is an empty list")
+        first = pattern[0]
+        if is_scalar(first) or isinstance(first, dict):
+            if self._each is None:
+                self._each = _compile(first, _NO_TRAIL)
+            if is_scalar(first):
+                return self._each.check(value, path)
+            each = self._each
+            outcomes = [each.check(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        elif len(value) < len(pattern):
+            return _fail(path, f"expected at least {len(pattern)} elements, found {len(value)}")
+        else:
+            if self._pairs is None:
+                self._pairs = [_compile(p, _NO_TRAIL) for p in pattern]
+            outcomes = [p.check(item, f"{path}[{i}]")
+                        for i, (p, item) in enumerate(zip(self._pairs, value, strict=False))]
+        applied = [outcome for outcome in outcomes if not outcome.skipped]
+        if outcomes and not applied:
+            return outcomes[0]
+        if all(outcome is _PASS for outcome in applied):
+            return _PASS
+        return PatternOutcome(mismatches=[m for outcome in applied for m in outcome.mismatches])
 
 
-def _check_list(pattern: list[Any], value: list[Any], path: str) -> PatternOutcome:
-    if not pattern:
-        return _fail(path, "the pattern is an empty list")
-    first = pattern[0]
-    if is_scalar(first):
-        return _check_scalar(first, value, path)
-    if isinstance(first, dict):
-        pairs = [(first, item) for item in value]
-    elif len(value) < len(pattern):
-        return _fail(path, f"expected at least {len(pattern)} elements, found {len(value)}")
-    else:
-        pairs = list(zip(pattern, value, strict=False))
-    outcomes = [_check(p, item, f"{path}[{i}]", _NO_TRAIL) for i, (p, item) in enumerate(pairs)]
-    applied = [outcome for outcome in outcomes if not outcome.skipped]
-    if outcomes and not applied:
-        return outcomes[0]
-    return PatternOutcome(mismatches=[m for outcome in applied for m in outcome.mismatches])
+class _Entry:
+    """One key of a map pattern: its anchor and sub-pattern, read once."""
+
+    __slots__ = ("_children", "_direct", "_plain", "_segment", "_wanted", "anchor", "expand",
+                 "star", "sub", "trail", "wild")
+
+    def __init__(self, key: object, sub: object, trail: _Trail, expand: bool) -> None:
+        self.anchor = parse_key(str(key))
+        self.sub = sub
+        self.trail = trail
+        self.expand = expand
+        self.star = isinstance(sub, str) and sub == "*"
+        # Under metadata.labels/annotations a wildcard key names an existing key.
+        self.wild = expand and has_wildcard(self.anchor.key)
+        self._children: dict[str, CompiledPattern] = {}  # by resolved key: trails differ
+        self._direct: CompiledPattern | None = None  # the child of a plain key
+        self._plain: CompiledPattern | None = None  # the sub-pattern without a trail
+        self._wanted: list[CompiledPattern] | None = None  # ^(key): each map of the list
+        name = self.anchor.key
+        self._segment = join_path("", name) if _quoted(name) else f".{name}"
+
+    def check(self, resource: dict[Any, Any], path: str) -> PatternOutcome:
+        """This entry's outcome on a map (conditions: see `condition`)."""
+        if self.anchor.kind is AnchorKind.NONE and not self.wild and not self.star:
+            name = self.anchor.key
+            child = path + self._segment if path or self._segment[0] == "[" else name
+            direct = self._direct
+            if direct is None:
+                direct = self._direct = self.child(name)
+            return direct.check(resource.get(name, _MISSING), child)
+        return self._check_anchored(resource, path)
+
+    def _check_anchored(self, resource: dict[Any, Any], path: str) -> PatternOutcome:
+        anchor = self.anchor
+        kind = anchor.kind
+        key = self.key_in(resource)
+        child = join_path(path, key)
+        if kind is AnchorKind.NONE:
+            value = resource.get(key, _MISSING)
+            if self.star:
+                if value is _MISSING or value is None:
+                    return _fail(child, 'field is missing, expected "*" (any value)')
+                return _PASS
+            return self.child(key).check(value, child)
+        if kind is AnchorKind.NEGATION:
+            present = key in resource or (
+                self.expand and _matching_keys(anchor.key, resource) != []
+            )
+            return _fail(child, f"field is not allowed ({anchor.raw})") if present else _PASS
+        if kind is AnchorKind.EQUALITY:
+            if key not in resource:
+                return _PASS
+            return self.child(key).check(resource[key], child)
+        if kind is AnchorKind.EXISTENCE:
+            return _check_existence(self, resource.get(key, _MISSING), child)
+        return _fail(child, f"{anchor.raw} is a mutate anchor and cannot validate")
+
+    def condition(self, resource: dict[Any, Any], path: str) -> PatternOutcome | None:
+        """None when this condition holds; otherwise the skip it causes."""
+        anchor = self.anchor
+        key = self.key_in(resource)
+        child = join_path(path, key)
+        if key not in resource:
+            if anchor.kind is AnchorKind.GLOBAL:
+                return None
+            return _skip(f"condition {anchor.raw} not met: {child} is missing")
+        outcome = self.child(key).check(resource[key], child)
+        if outcome.passed:
+            return None
+        return _skip(f"condition {anchor.raw} not met: {_first_reason(outcome)}")
+
+    def child(self, key: str) -> CompiledPattern:
+        compiled = self._children.get(key)
+        if compiled is None:
+            compiled = self._children[key] = _compile(self.sub, (self.trail[1], key))
+        return compiled
+
+    def plain(self) -> CompiledPattern:
+        if self._plain is None:
+            self._plain = _compile(self.sub, _NO_TRAIL)
+        return self._plain
+
+    def wanted(self) -> list[CompiledPattern]:
+        if self._wanted is None:
+            assert isinstance(self.sub, list)
+            self._wanted = [_compile(wanted, _NO_TRAIL) for wanted in self.sub]
+        return self._wanted
+
+    def key_in(self, resource: dict[Any, Any]) -> str:
+        """The resource key this entry is about."""
+        name = self.anchor.key
+        if not self.wild or name in resource:
+            return name
+        candidates = _matching_keys(name, resource)
+        for candidate in candidates:
+            if self.plain().check(resource[candidate], "").passed:
+                return candidate
+        return candidates[0] if candidates else name
 
 
-def _check_map(
-    pattern: dict[Any, Any], resource: dict[Any, Any], path: str, trail: _Trail
-) -> PatternOutcome:
-    expand = trail in _METADATA_MAPS
-    entries = [(parse_key(str(key)), sub) for key, sub in pattern.items()]
-    for anchor, sub in entries:
-        if anchor.is_condition:
-            skipped = _check_condition(anchor, sub, resource, path, trail, expand)
+class _MapPattern(CompiledPattern):
+    __slots__ = ("conditions", "entries")
+
+    def __init__(self, pattern: dict[Any, Any], trail: _Trail) -> None:
+        expand = trail in _METADATA_MAPS
+        entries = [_Entry(key, sub, trail, expand) for key, sub in pattern.items()]
+        self.conditions = [entry for entry in entries if entry.anchor.is_condition]
+        self.entries = [entry for entry in entries if not entry.anchor.is_condition]
+
+    def check(self, value: object, path: str) -> PatternOutcome:
+        if not isinstance(value, dict):
+            return _fail(path, _structure_message("a map", value))
+        for entry in self.conditions:
+            skipped = entry.condition(value, path)
             if skipped is not None:
                 return skipped
-    return _combine(
-        _check_entry(anchor, sub, resource, path, trail, expand)
-        for anchor, sub in entries
-        if not anchor.is_condition
-    )
-
-
-def _check_condition(
-    anchor: Anchor, sub: object, resource: dict[Any, Any], path: str, trail: _Trail, expand: bool
-) -> PatternOutcome | None:
-    """None when the condition holds; otherwise the skip it causes."""
-    key = _resolve_key(anchor.key, sub, resource, expand)
-    child = join_path(path, key)
-    if key not in resource:
-        if anchor.kind is AnchorKind.GLOBAL:
-            return None
-        return _skip(f"condition {anchor.raw} not met: {child} is missing")
-    outcome = _check(sub, resource[key], child, (trail[1], key))
-    if outcome.passed:
-        return None
-    return _skip(f"condition {anchor.raw} not met: {_first_reason(outcome)}")
-
-
-def _check_entry(
-    anchor: Anchor, sub: object, resource: dict[Any, Any], path: str, trail: _Trail, expand: bool
-) -> PatternOutcome:
-    key = _resolve_key(anchor.key, sub, resource, expand)
-    child = join_path(path, key)
-    child_trail = (trail[1], key)
-    if anchor.kind is AnchorKind.NEGATION:
-        present = key in resource or (expand and _matching_keys(anchor.key, resource) != [])
-        return _fail(child, f"field is not allowed ({anchor.raw})") if present else _PASS
-    if anchor.kind is AnchorKind.EQUALITY:
-        if key not in resource:
+        outcomes = [entry.check(value, path) for entry in self.entries]
+        passed = True
+        for outcome in outcomes:
+            if outcome is not _PASS:
+                if outcome.skipped:
+                    return outcome
+                passed = False
+        if passed:
             return _PASS
-        return _check(sub, resource[key], child, child_trail)
-    if anchor.kind is AnchorKind.EXISTENCE:
-        return _check_existence(anchor, sub, resource.get(key, _MISSING), child)
-    if anchor.kind is AnchorKind.ADD_IF_MISSING:
-        return _fail(child, f"{anchor.raw} is a mutate anchor and cannot validate")
-    value = resource.get(key, _MISSING)
-    if isinstance(sub, str) and sub == "*":
-        if value is _MISSING or value is None:
-            return _fail(child, 'field is missing, expected "*" (any value)')
-        return _PASS
-    return _check(sub, value, child, child_trail)
+        return PatternOutcome(mismatches=[m for outcome in outcomes for m in outcome.mismatches])
 
 
-def _check_existence(anchor: Anchor, sub: object, value: object, path: str) -> PatternOutcome:
+def _check_existence(entry: _Entry, value: object, path: str) -> PatternOutcome:
+    anchor, sub = entry.anchor, entry.sub
     if value is _MISSING:
         return _PASS
     if not isinstance(sub, list) or not sub or not all(isinstance(p, dict) for p in sub):
@@ -245,24 +369,11 @@ def _check_existence(anchor: Anchor, sub: object, value: object, path: str) -> P
         return _fail(path, f"{anchor.raw} needs a list, found {_describe(value)}")
     mismatches = [
         Mismatch(path, f"no element matches {_show(wanted)} ({anchor.raw})")
-        for wanted in sub
-        if not any(
-            _check(wanted, item, f"{path}[{i}]", _NO_TRAIL).passed for i, item in enumerate(value)
-        )
+        for wanted, compiled in zip(sub, entry.wanted(), strict=True)
+        if not any(compiled.check(item, f"{path}[{i}]").passed for i, item in enumerate(value))
     ]
     return PatternOutcome(mismatches=mismatches)
 
 
 def _matching_keys(name: str, resource: dict[Any, Any]) -> list[str]:
     return sorted(k for k in resource if isinstance(k, str) and wildcard_match(name, k))
-
-
-def _resolve_key(name: str, sub: object, resource: dict[Any, Any], expand: bool) -> str:
-    """A wildcard label/annotation key names the first existing key that satisfies it."""
-    if not expand or not has_wildcard(name) or name in resource:
-        return name
-    candidates = _matching_keys(name, resource)
-    for candidate in candidates:
-        if _check(sub, resource[candidate], "", _NO_TRAIL).passed:
-            return candidate
-    return candidates[0] if candidates else name

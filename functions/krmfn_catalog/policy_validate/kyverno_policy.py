@@ -17,7 +17,7 @@ from .kyverno_autogen import expand_rules
 from .kyverno_conditions import preconditions_hold
 from .kyverno_errors import KyvernoPolicyError, NotEvaluable, UnsupportedFeature
 from .kyverno_match import NamespaceLabels, Selection, parse_selection, selector_matches
-from .kyverno_pattern import Mismatch, PatternOutcome, check_pattern
+from .kyverno_pattern import CompiledPattern, Mismatch, PatternOutcome, compile_pattern
 from .kyverno_variables import has_variables, substitute_text, substitute_tree
 from .kyverno_wildcard import wildcard_match
 
@@ -29,6 +29,7 @@ __all__ = [
     "evaluate",
     "is_policy",
     "load_policy",
+    "may_select",
 ]
 
 RuleStatus = Literal["pass", "fail", "skip", "unsupported"]
@@ -63,6 +64,9 @@ class CompiledRule:
     selection: Selection
     unsupported: UnsupportedFeature | None
     templated: bool = False
+    patterns: tuple[CompiledPattern, ...] = ()  # pattern or anyPattern, unless templated
+    enforce: bool | None = None  # when no override makes it depend on the resource
+    headline: str | None = None  # the message, when it holds no variables
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def load_policy(data: Mapping[str, Any]) -> Policy:
     namespace = None
     if data.get("kind") == "Policy":
         namespace = str(metadata.get("namespace") or "")
-    compiled = tuple(_compile(name, rule) for rule in expand_rules(metadata, rules))
+    compiled = tuple(_compile(name, rule, spec) for rule in expand_rules(metadata, rules))
     return Policy(name, namespace, compiled, spec)
 
 
@@ -118,6 +122,13 @@ def evaluate(
         return []
     results = (_evaluate_rule(loaded, rule, resource, namespace_labels) for rule in loaded.rules)
     return [result for result in results if result is not None]
+
+
+def may_select(policy: Policy, api_version: str, kind: str) -> bool:
+    """False when no rule of `policy` selects a resource of this apiVersion and kind
+    (spelled as `str(resource["apiVersion"] or "")`): `evaluate` then gives no results
+    for it, whatever else it holds, so it need not be read."""
+    return not all(rule.selection.rejects_kind(api_version, kind) for rule in policy.rules)
 
 
 def _checked_rule(policy: str, index: int, rule: object) -> dict[str, Any]:
@@ -141,16 +152,41 @@ def _checked_rule(policy: str, index: int, rule: object) -> dict[str, Any]:
     return dict(rule)
 
 
-def _compile(policy: str, rule: Mapping[str, Any]) -> CompiledRule:
+def _compile(policy: str, rule: Mapping[str, Any], spec: Mapping[str, Any]) -> CompiledRule:
     name = str(rule["name"])
     selection = parse_selection(rule["match"], rule.get("exclude"), f"policy {policy} rule {name}")
+    enforce = _static_enforcement(rule, spec)
     try:
         _refuse_unsupported(rule)
     except UnsupportedFeature as problem:
-        return CompiledRule(name, rule, selection, problem)
+        return CompiledRule(name, rule, selection, problem, enforce=enforce)
     validate = rule["validate"]
     templated = has_variables(validate.get("pattern")) or has_variables(validate.get("anyPattern"))
-    return CompiledRule(name, rule, selection, None, templated)
+    message = validate.get("message")
+    headline = None if message and "{{" in str(message) else _headline(message, {})
+    patterns = () if templated else _compiled_patterns(validate)
+    return CompiledRule(name, rule, selection, None, templated, patterns, enforce=enforce,
+                        headline=headline)
+
+
+def _static_enforcement(rule: Mapping[str, Any], spec: Mapping[str, Any]) -> bool | None:
+    """`_enforced` for a rule whose answer does not depend on the resource (no overrides),
+    else None."""
+    validate = rule.get("validate")
+    overrides = validate.get("failureActionOverrides") if isinstance(validate, Mapping) else None
+    if isinstance(overrides, list) or isinstance(
+            spec.get("validationFailureActionOverrides"), list):
+        return None
+    try:
+        return _enforced_by_actions(rule, spec)
+    except KyvernoPolicyError:
+        return None  # raised again where the rule is evaluated, as before
+
+
+def _compiled_patterns(validate: Mapping[str, Any]) -> tuple[CompiledPattern, ...]:
+    if "pattern" in validate:
+        return (compile_pattern(validate["pattern"]),)
+    return tuple(compile_pattern(pattern) for pattern in validate["anyPattern"])
 
 
 def _evaluate_rule(
@@ -167,7 +203,9 @@ def _evaluate_rule(
         status, message, mismatches = "unsupported", str(problem), []
     if status == "unsupported":
         message = f"policy {policy.name} rule {rule.name}: {message}"
-    enforce = _enforced(policy, rule.data, resource, namespace_labels)
+    enforce = rule.enforce
+    if enforce is None:
+        enforce = _enforced(policy, rule.data, resource, namespace_labels)
     return RuleResult(policy.name, rule.name, status, message, mismatches, enforce)
 
 
@@ -180,12 +218,17 @@ def _verdict_of(rule: CompiledRule, resource: Mapping[str, Any]) -> _Verdict:
         if not holds:
             return "skip", f"preconditions not met: {reason}", []
     validate = rule.data["validate"]
+    patterns = rule.patterns
     if rule.templated:
         validate = {
             key: substitute_tree(value, resource) if key in _PATTERN_KEYS else value
             for key, value in validate.items()
         }
-    return _validate(validate, resource)
+        patterns = _compiled_patterns(validate)
+    headline = rule.headline
+    if headline is None:
+        headline = _headline(validate.get("message"), resource)
+    return _validate(validate, resource, patterns, headline)
 
 
 def _refuse_unsupported(rule: Mapping[str, Any]) -> None:
@@ -215,12 +258,13 @@ def _has_reference(data: object) -> bool:
     return False
 
 
-def _validate(validate: Mapping[str, Any], resource: Mapping[str, Any]) -> _Verdict:
-    headline = _headline(validate.get("message"), resource)
+def _validate(
+    validate: Mapping[str, Any], resource: Mapping[str, Any],
+    patterns: tuple[CompiledPattern, ...], headline: str
+) -> _Verdict:
     if "pattern" in validate:
-        outcome = check_pattern(validate["pattern"], resource)
-        return _pattern_verdict(outcome, headline)
-    outcomes = [check_pattern(pattern, resource) for pattern in validate["anyPattern"]]
+        return _pattern_verdict(patterns[0].check(resource, ""), headline)
+    outcomes = [pattern.check(resource, "") for pattern in patterns]
     for index, outcome in enumerate(outcomes):
         if outcome.passed:
             return "pass", f"anyPattern[{index}] passed", []
@@ -272,10 +316,17 @@ def _enforced(
         chosen = _override(overrides, resource, namespace_labels)
         if chosen is not None:
             return chosen
+    return _enforced_by_actions(rule, policy.spec)
+
+
+def _enforced_by_actions(rule: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
+    """The rule's failureAction, else the policy's validationFailureAction (Audit)."""
+    validate = rule.get("validate")
+    validate = validate if isinstance(validate, Mapping) else {}
     rule_action = _failure_action(validate.get("failureAction"), "")
     if rule_action is not None:
         return rule_action
-    return bool(_failure_action(policy.spec.get("validationFailureAction"), ""))
+    return bool(_failure_action(spec.get("validationFailureAction"), ""))
 
 
 def _override(

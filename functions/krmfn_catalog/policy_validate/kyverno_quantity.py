@@ -7,7 +7,10 @@ these; `Fraction` keeps `0.1` and `100m` equal, which floats would not.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 __all__ = ["parse_duration", "parse_quantity"]
 
@@ -16,22 +19,22 @@ _QUANTITY = re.compile(
     rf"(?P<number>[+-]?{_NUMBER})"
     r"(?:(?P<exponent>[eE][+-]?\d+)|(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?"
 )
-_SUFFIX_SCALE: dict[str, Fraction] = {
-    "Ki": Fraction(2**10),
-    "Mi": Fraction(2**20),
-    "Gi": Fraction(2**30),
-    "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50),
-    "Ei": Fraction(2**60),
-    "n": Fraction(1, 10**9),
-    "u": Fraction(1, 10**6),
-    "m": Fraction(1, 10**3),
-    "k": Fraction(10**3),
-    "M": Fraction(10**6),
-    "G": Fraction(10**9),
-    "T": Fraction(10**12),
-    "P": Fraction(10**15),
-    "E": Fraction(10**18),
+_SUFFIX_SCALE: dict[str, tuple[int, int]] = {  # numerator, denominator
+    "Ki": (2**10, 1),
+    "Mi": (2**20, 1),
+    "Gi": (2**30, 1),
+    "Ti": (2**40, 1),
+    "Pi": (2**50, 1),
+    "Ei": (2**60, 1),
+    "n": (1, 10**9),
+    "u": (1, 10**6),
+    "m": (1, 10**3),
+    "k": (10**3, 1),
+    "M": (10**6, 1),
+    "G": (10**9, 1),
+    "T": (10**12, 1),
+    "P": (10**15, 1),
+    "E": (10**18, 1),
 }
 
 _DURATION_PART = re.compile(rf"({_NUMBER})(ns|us|µs|μs|ms|s|m|h)")
@@ -53,21 +56,26 @@ def parse_quantity(text: str) -> Fraction | None:
     found = _QUANTITY.fullmatch(text.strip())
     if found is None:
         return None
+    from fractions import Fraction  # only once a number is read: a costly import
+
     value = Fraction(found["number"])
     if found["exponent"]:
         return value * Fraction(10) ** int(found["exponent"][1:])
     if found["suffix"]:
-        return value * _SUFFIX_SCALE[found["suffix"]]
+        return value * Fraction(*_SUFFIX_SCALE[found["suffix"]])
     return value
 
 
 def parse_duration(text: str) -> Fraction | None:
     """Nanoseconds of a Go duration (`300ms`, `1h30m`, `0`), or None when `text` is not one."""
     text = text.strip()
-    if text.lstrip("+-") == "0":
-        return Fraction(0)
-    if _DURATION.fullmatch(text) is None:
+    zero = text.lstrip("+-") == "0"
+    if not zero and _DURATION.fullmatch(text) is None:
         return None
+    from fractions import Fraction
+
+    if zero:
+        return Fraction(0)
     parts = _DURATION_PART.findall(text)
     total = sum((Fraction(number) * _UNIT_NANOSECONDS[unit] for number, unit in parts), Fraction(0))
     return -total if text.startswith("-") else total

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from fractions import Fraction
-from typing import TypeGuard
+from functools import lru_cache
+from typing import TYPE_CHECKING, TypeGuard
 
 from .kyverno_quantity import parse_duration, parse_quantity
 from .kyverno_wildcard import wildcard_match
 
-__all__ = ["Scalar", "compare", "is_scalar", "scalar_matches"]
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+__all__ = ["Scalar", "compare", "is_scalar", "scalar_matcher", "scalar_matches"]
 
 Scalar = str | int | float | bool | None
 
@@ -43,15 +46,22 @@ def is_scalar(value: object) -> TypeGuard[Scalar]:
 
 def scalar_matches(value: object, pattern: Scalar) -> bool:
     """True when `value` satisfies the scalar `pattern` (bool before int: bool is an int)."""
+    return scalar_matcher(pattern)(value)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: 1, 1.0 and True are different patterns
+def scalar_matcher(pattern: Scalar) -> Callable[[object], bool]:
+    """`scalar_matches` for one pattern, its text read once: a policy applies the same few
+    patterns to every resource."""
     if isinstance(pattern, bool):
-        return isinstance(value, bool) and value == pattern
+        return lambda value: isinstance(value, bool) and value == pattern
     if isinstance(pattern, int):
-        return _matches_int(value, pattern)
+        return lambda value: _matches_int(value, pattern)
     if isinstance(pattern, float):
-        return _matches_float(value, pattern)
+        return lambda value: _matches_float(value, pattern)
     if pattern is None:
-        return _matches_null(value)
-    return _matches_text_pattern(value, pattern)
+        return _matches_null
+    return _TextPattern(pattern)
 
 
 def _matches_int(value: object, pattern: int) -> bool:
@@ -91,24 +101,90 @@ def _matches_null(value: object) -> bool:
     return False
 
 
-def _matches_text_pattern(value: object, pattern: str) -> bool:
-    if isinstance(value, str) and value == pattern:
-        return True
-    return any(
-        all(_matches_condition(value, condition.strip()) for condition in alternative.split("&"))
-        for alternative in pattern.split("|")
-    )
+class _Comparison:
+    """`value <operator> operand`, the operand parsed as a duration and a quantity once, when
+    first compared with a value that may be a number. A value is parsed only as what the
+    operand is."""
+
+    __slots__ = ("numbers", "operand", "operator", "ordering")
+
+    def __init__(self, operator: str, operand: str) -> None:
+        self.ordering = _ORDERINGS[operator]
+        self.operator = operator
+        self.operand = operand
+        self.numbers: tuple[Fraction | None, Fraction | None] | None = None
+
+    def holds(self, value: object) -> bool:
+        number_text = _as_number_text(value)
+        if number_text is not None:
+            if self.numbers is None:
+                self.numbers = parse_duration(self.operand), parse_quantity(self.operand)
+            duration, quantity = self.numbers
+            if duration is not None and (actual := parse_duration(number_text)) is not None:
+                return self.ordering(actual, duration)
+            if quantity is not None and (actual := parse_quantity(number_text)) is not None:
+                return self.ordering(actual, quantity)
+        if self.operator not in ("", "!"):
+            return False
+        text = _as_text(value)
+        if text is None:
+            return False
+        found = wildcard_match(self.operand, text)
+        return not found if self.operator == "!" else found
 
 
-def _matches_condition(value: object, condition: str) -> bool:
+@lru_cache(maxsize=4096)
+def _comparison(operator: str, operand: str) -> _Comparison:
+    return _Comparison(operator, operand)
+
+
+class _Condition:
+    """One condition of a text pattern: its comparisons all hold, or (negated) not all."""
+
+    __slots__ = ("comparisons", "negated")
+
+    def __init__(self, comparisons: tuple[_Comparison, ...], *, negated: bool = False) -> None:
+        self.comparisons = comparisons
+        self.negated = negated
+
+    def holds(self, value: object) -> bool:
+        return all(c.holds(value) for c in self.comparisons) != self.negated
+
+
+def _condition(condition: str) -> _Condition:
     operator, operand = _split_operator(condition)
     if operator == "!" and (bounds := _RANGE.fullmatch(operand)):
-        return not _in_range(value, bounds[1], bounds[2])
+        return _Condition(_range(bounds[1], bounds[2]), negated=True)
     if operator == "" and (bounds := _NOT_IN_RANGE.fullmatch(operand)):
-        return not _in_range(value, bounds[1], bounds[2])
+        return _Condition(_range(bounds[1], bounds[2]), negated=True)
     if operator == "" and (bounds := _RANGE.fullmatch(operand)):
-        return _in_range(value, bounds[1], bounds[2])
-    return compare(value, operator, operand)
+        return _Condition(_range(bounds[1], bounds[2]))
+    return _Condition((_comparison(operator, operand),))
+
+
+def _range(low: str, high: str) -> tuple[_Comparison, ...]:
+    return _comparison(">=", low.strip()), _comparison("<=", high.strip())
+
+
+class _TextPattern:
+    """`a | b & c`: alternatives of conditions, split once."""
+
+    __slots__ = ("alternatives", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.alternatives = tuple(
+            tuple(_condition(condition.strip()) for condition in alternative.split("&"))
+            for alternative in pattern.split("|")
+        )
+
+    def __call__(self, value: object) -> bool:
+        if isinstance(value, str) and value == self.pattern:
+            return True
+        return any(
+            all(condition.holds(value) for condition in alternative)
+            for alternative in self.alternatives
+        )
 
 
 def _split_operator(condition: str) -> tuple[str, str]:
@@ -120,26 +196,9 @@ def _split_operator(condition: str) -> tuple[str, str]:
     return "", condition
 
 
-def _in_range(value: object, low: str, high: str) -> bool:
-    return compare(value, ">=", low.strip()) and compare(value, "<=", high.strip())
-
-
 def compare(value: object, operator: str, operand: str) -> bool:
     """`value <operator> operand` with operator one of "", "!", ">", ">=", "<", "<="."""
-    ordering = _ORDERINGS[operator]
-    number_text = _as_number_text(value)
-    if number_text is not None:
-        for parse in (parse_duration, parse_quantity):
-            expected, actual = parse(operand), parse(number_text)
-            if expected is not None and actual is not None:
-                return ordering(actual, expected)
-    if operator not in ("", "!"):
-        return False
-    text = _as_text(value)
-    if text is None:
-        return False
-    found = wildcard_match(operand, text)
-    return not found if operator == "!" else found
+    return _comparison(operator, operand).holds(value)
 
 
 def _as_number_text(value: object) -> str | None:

@@ -135,10 +135,13 @@ class NephioObjects:
             (IPAM, "NetworkInstance"): self.network_instances,
             (INFRA, "WorkloadCluster"): self.workload_clusters,
         }
+        kinds = {kind for _, kind in buckets}
         for obj in items:
-            bucket = buckets.get((obj.group, obj.kind))
-            if bucket is not None:
-                bucket.append(obj)
+            kind = obj.kind
+            if kind in kinds:  # the group only for the few kinds that can be Nephio's
+                bucket = buckets.get((obj.group, kind))
+                if bucket is not None:
+                    bucket.append(obj)
 
     def __bool__(self) -> bool:
         return any((self.ip_claims, self.vlan_claims, self.nads, self.interfaces,

@@ -14,14 +14,14 @@ from typing import Any
 
 from krmfn import ConfigError, KubeObject, ResourceList, Severity
 
+from .applied_view import AppliedView
 from .kyverno_errors import KyvernoPolicyError
-from .kyverno_match import NamespaceLabels
-from .kyverno_policy import Policy, RuleResult, evaluate, is_policy, load_policy
+from .kyverno_policy import Policy, RuleResult, evaluate, load_policy, may_select
 
 __all__ = ["PolicyTally", "is_policy_object", "run_policies"]
 
-_BOOKKEEPING = ("config.kubernetes.io/index", "config.kubernetes.io/path", "config.k8s.io/id")
-_INTERNAL = "internal.config.kubernetes.io/"
+_POLICY_API_VERSIONS = ("kyverno.io/v1", "kyverno.io/v2beta1")
+_POLICY_KINDS = ("ClusterPolicy", "Policy")
 _AUTOGEN = ("autogen-cronjob-", "autogen-")
 _NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -42,6 +42,15 @@ class _Loaded:
     obj: KubeObject | None  # the package item, None for a policy from the config
     rule_index: dict[str, int]
     broken: bool = False
+    selects: dict[tuple[str, str], bool] = field(default_factory=dict)  # by (apiVersion, kind)
+
+    def may_select(self, view: AppliedView) -> bool:
+        """Whether any rule may select resources of the view's kind (cached per kind)."""
+        key = (view.api_version, view.kind)
+        known = self.selects.get(key)
+        if known is None:
+            known = self.selects[key] = may_select(self.policy, *key)
+        return known
 
 
 @dataclass
@@ -53,7 +62,7 @@ class _Unsupported:
 
 
 def is_policy_object(obj: KubeObject) -> bool:
-    return is_policy({"apiVersion": obj.api_version, "kind": obj.kind})
+    return obj.api_version in _POLICY_API_VERSIONS and obj.kind in _POLICY_KINDS
 
 
 def load_config_policies(policies: Sequence[Mapping[str, Any]]) -> list[Policy]:
@@ -74,19 +83,22 @@ def run_policies(rl: ResourceList, config_policies: Sequence[Mapping[str, Any]])
     that cannot be evaluated (once per policy and rule)."""
     inline = load_config_policies(config_policies)
     loaded = [_Loaded(p, None, _rule_index(p)) for p in inline]
-    loaded.extend(_package_policies(rl))
-    resources = [o for o in rl.items if _is_checked(o)]
+    package = _read_package(rl)
+    loaded.extend(package.policies)
+    resources = package.resources
     tally = PolicyTally(policies=len(loaded), resources=len(resources),
                         rules=sum(len(p.rule_index) for p in loaded))
     if not loaded:
         return tally
-    labels = _namespace_labels(rl.items)
+    labels = package.namespace_labels
     unsupported: dict[tuple[str, str], _Unsupported] = {}
-    for obj in resources:
-        data = _as_applied(obj)
-        for entry in loaded:
-            if entry.broken:
-                continue
+    for view in resources:
+        obj = view.obj
+        active = [entry for entry in loaded if not entry.broken and entry.may_select(view)]
+        if not active:
+            continue
+        data = view.data()
+        for entry in active:
             try:
                 results = evaluate(entry.policy, data, namespace_labels=labels)
             except KyvernoPolicyError as exc:
@@ -109,18 +121,33 @@ def run_policies(rl: ResourceList, config_policies: Sequence[Mapping[str, Any]])
     return tally
 
 
-def _package_policies(rl: ResourceList) -> list[_Loaded]:
-    out = []
+class _Package:
+    """The package read in one pass over its items."""
+
+    def __init__(self) -> None:
+        self.policies: list[_Loaded] = []
+        self.resources: list[AppliedView] = []  # what policies check
+        self.namespace_labels: dict[str, dict[str, str]] = {}
+
+
+def _read_package(rl: ResourceList) -> _Package:
+    """Policies (invalid ones reported, in item order), the resources to check, and the
+    labels of the Namespaces (with the name label Kubernetes always sets)."""
+    package = _Package()
     for obj in rl.items:
-        if not is_policy_object(obj):
-            continue
-        try:
-            policy = load_policy(obj.to_dict())
-        except KyvernoPolicyError as exc:
-            rl.error(f"invalid policy: {exc}", obj, field="spec")
-            continue
-        out.append(_Loaded(policy, obj, _rule_index(policy)))
-    return out
+        api_version, kind = obj.api_version, obj.kind
+        if kind == "Namespace" and api_version == "v1":
+            package.namespace_labels[obj.name] = {**obj.labels, _NAMESPACE_NAME_LABEL: obj.name}
+        if api_version in _POLICY_API_VERSIONS and kind in _POLICY_KINDS:
+            try:
+                policy = load_policy(obj.to_dict())
+            except KyvernoPolicyError as exc:
+                rl.error(f"invalid policy: {exc}", obj, field="spec")
+                continue
+            package.policies.append(_Loaded(policy, obj, _rule_index(policy)))
+        elif not obj.is_local_config and not (kind == "Kptfile" and obj.group == "kpt.dev"):
+            package.resources.append(AppliedView(obj, api_version, kind))
+    return package
 
 
 def _rule_index(policy: Policy) -> dict[str, int]:
@@ -136,36 +163,6 @@ def _written_rule(entry: _Loaded, rule: str) -> str:
         if rule.startswith(prefix) and rule[len(prefix):] in entry.rule_index:
             return rule[len(prefix):]
     return rule
-
-
-def _is_checked(obj: KubeObject) -> bool:
-    if obj.is_local_config or is_policy_object(obj):
-        return False
-    return not (obj.kind == "Kptfile" and obj.group == "kpt.dev")
-
-
-def _as_applied(obj: KubeObject) -> dict[str, Any]:
-    """The resource without the annotations kpt adds while it works on a package."""
-    data = obj.to_dict()
-    metadata = data.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    if isinstance(metadata, dict) and isinstance(annotations, dict):
-        kept = {k: v for k, v in annotations.items()
-                if k not in _BOOKKEEPING and not str(k).startswith(_INTERNAL)}
-        if kept:
-            metadata["annotations"] = kept
-        else:
-            del metadata["annotations"]
-    return data
-
-
-def _namespace_labels(items: Sequence[KubeObject]) -> NamespaceLabels:
-    """Labels of the package's Namespaces, with the name label Kubernetes always sets."""
-    out: dict[str, dict[str, str]] = {}
-    for obj in items:
-        if obj.kind == "Namespace" and obj.api_version == "v1":
-            out[obj.name] = {**obj.labels, _NAMESPACE_NAME_LABEL: obj.name}
-    return out
 
 
 def _report_failure(rl: ResourceList, obj: KubeObject, entry: _Loaded,
