@@ -22,7 +22,7 @@ import os
 import signal
 import threading
 
-from krmfn._lazy import LayoutChanged, LazyList, identity, shape_problem
+from krmfn._lazy import Facts, LayoutChanged, LazyList, agrees, identity, shape_problem
 
 __all__ = ["MIN_TEXT", "CheckWorker"]
 
@@ -58,7 +58,7 @@ class CheckWorker:
 
     @classmethod
     def start(cls, items: LazyList, text: str, bounds: list[int],
-              facts: list[tuple[str, str, str, str] | None]) -> CheckWorker | None:
+              facts: list[Facts | None]) -> CheckWorker | None:
         """Fork a worker over the chunks `text[bounds[i]:bounds[i + 1]]`, or None."""
         if (len(text) < MIN_TEXT or not hasattr(os, "fork") or threading.active_count() > 1
                 or os.environ.get("KRMFN_CHECK_WORKER", "1") == "0"):
@@ -99,14 +99,15 @@ class CheckWorker:
 
 
 def _check_backwards(items: LazyList, text: str, bounds: list[int],
-                     facts: list[tuple[str, str, str, str] | None], out: int) -> None:
+                     facts: list[Facts | None], out: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(OSError):
         os.nice(10)  # on a busy machine the function itself comes first: it may not need this
     for i in range(len(bounds) - 2, -1, -1):
         try:
             root = items.compose(text[bounds[i] : bounds[i + 1]], i)
-            ok = shape_problem(root) is None and (facts[i] is None or identity(root) == facts[i])
+            guess = facts[i]
+            ok = shape_problem(root) is None and (guess is None or agrees(identity(root), guess))
         except Exception:  # whatever it is, the whole-document path will say it properly
             ok = False
         os.write(out, _OK if ok else _BAD)

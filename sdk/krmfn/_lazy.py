@@ -29,7 +29,7 @@ import yaml
 from yaml._yaml import CParser
 
 from krmfn._errors import InputError
-from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
+from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct
 from krmfn._parse import (
     _gc_paused,
     _guard_depth,
@@ -47,10 +47,13 @@ if TYPE_CHECKING:
 __all__ = [
     "EVICT_MIN_ITEMS",
     "LAZY_MIN_ITEMS",
+    "LOCAL_CONFIG",
     "RESIDENT",
+    "Facts",
     "LayoutChanged",
     "LazyList",
     "LazySplit",
+    "agrees",
     "compose_chunk",
     "guess_identity",
     "identity",
@@ -154,8 +157,13 @@ def _field(root: MappingNode, key: str) -> Node | None:
     return None
 
 
-def identity(root: MappingNode) -> tuple[str, str, str, str]:
-    """(apiVersion, kind, name, namespace) of a composed item ("" where absent)."""
+Facts = tuple[str, str, str, str, bool | None]  # apiVersion, kind, name, namespace, local
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+
+
+def identity(root: MappingNode) -> Facts:
+    """(apiVersion, kind, name, namespace, local-config) of a composed item ("" where
+    absent): what functions ask of every item, often more than once."""
     out = []
     meta = _field(root, "metadata")
     for node in (_field(root, "apiVersion"), _field(root, "kind"),
@@ -163,7 +171,16 @@ def identity(root: MappingNode) -> tuple[str, str, str, str]:
                  _field(meta, "namespace") if isinstance(meta, MappingNode) else None):
         ok = isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null"
         out.append(str(node.value) if ok else "")  # type: ignore[union-attr]
-    return out[0], out[1], out[2], out[3]
+    notes = _field(meta, "annotations") if isinstance(meta, MappingNode) else None
+    local = _field(notes, LOCAL_CONFIG) if isinstance(notes, MappingNode) else None
+    value = construct(local) if isinstance(local, ScalarNode) else None
+    is_local = (value is True or isinstance(value, str)) and str(value).lower() == "true"
+    return out[0], out[1], out[2], out[3], is_local
+
+
+def agrees(exact: Facts, guess: Facts) -> bool:
+    """The facts read from the tree bear out those guessed from the text (where known)."""
+    return exact[:4] == guess[:4] and (guess[4] is None or guess[4] == exact[4])
 
 
 def _patterns(wide: bool) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
@@ -177,9 +194,9 @@ def _patterns(wide: bool) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[
 _COMPACT, _WIDE = _patterns(False), _patterns(True)
 
 
-def guess_identity(text: str, start: int, end: int, wide: bool
-                   ) -> tuple[str, str, str, str] | None:
-    """The identity read by patterns from a kpt-formatted chunk, or None when unsure."""
+def guess_identity(text: str, start: int, end: int, wide: bool) -> Facts | None:
+    """The identity read by patterns from a kpt-formatted chunk, or None when unsure (the
+    local-config flag alone may be None: unsure of it only)."""
     top = "    " if wide else "  "
     api_re, kind_re, meta_re = _WIDE if wide else _COMPACT
     api = api_re.search(text, start, end)
@@ -194,7 +211,27 @@ def guess_identity(text: str, start: int, end: int, wide: bool
     ns = re.search(rf"^{top}  namespace: {_PLAIN}", body, re.M)
     if ns is None and re.search(rf"^{top}  namespace:", body, re.M):
         return None
-    return api.group(1), kind.group(1), name.group(1), ns.group(1) if ns else ""
+    return (api.group(1), kind.group(1), name.group(1), ns.group(1) if ns else "",
+            _guess_local(body, top))
+
+
+def _guess_local(body: str, top: str) -> bool | None:
+    if "local-config" not in body:
+        return False
+    found = _BLOCK_NOTES[top].search(body)
+    if found is None:
+        return None
+    line = _LOCAL_LINE[top].search(found.group(1))
+    if line is None:
+        return None if "local-config" in found.group(1) else False
+    return line.group(2).lower() == "true"
+
+
+_BLOCK_NOTES = {top: re.compile(rf"^{top}  annotations:[ \t]*(?:#[^\n]*)?\n((?:{top}    [^\n]*\n"
+                                rf"|[ \t]*\n|[ \t]*#[^\n]*\n)*)", re.M) for top in ("  ", "    ")}
+_LOCAL_LINE = {top: re.compile(rf"^{top}    config\.kubernetes\.io/local-config:[ \t]+(['\"]?)"
+                               r"(true|false)\1[ \t]*(?:#[^\n]*)?$", re.M | re.I)
+               for top in ("  ", "    ")}
 
 
 class LazyList:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
-from krmfn._lazy import LayoutChanged, LazyList, identity, shape_problem
+from krmfn._lazy import Facts, LayoutChanged, LazyList, agrees, identity, shape_problem
 from krmfn._nodes import (
     MappingNode,
     Node,
@@ -59,7 +59,7 @@ class KubeObject:
         # Large lists (see _lazy): the item's text while its tree is not in memory, its
         # identity as read from that text, its position, and who keeps trees resident.
         self._chunk: str | tuple[str, int, int] | None = None
-        self._facts: tuple[str, str, str, str] | None = None
+        self._facts: Facts | None = None
         self._index = 0
         self._list: LazyList | None = None
         self._dirty = False
@@ -67,7 +67,7 @@ class KubeObject:
 
     @classmethod
     def _lazy(cls, chunk: tuple[str, int, int], index: int,
-              facts: tuple[str, str, str, str] | None, lazy_list: LazyList) -> KubeObject:
+              facts: Facts | None, lazy_list: LazyList) -> KubeObject:
         obj = cls(None, "chunk")
         obj._chunk, obj._facts, obj._index, obj._list = chunk, facts, index, lazy_list
         obj._checked = False
@@ -90,7 +90,7 @@ class KubeObject:
         if problem:
             raise LayoutChanged(f"items[{self._index}]: {problem[1]}")
         facts = identity(root)
-        if not self._checked and self._facts is not None and facts != self._facts:
+        if not self._checked and self._facts is not None and not agrees(facts, self._facts):
             raise LayoutChanged(f"items[{self._index}]: identity differs from the text scan")
         doc = Doc(chunk, root)
         self._d = doc
@@ -223,8 +223,8 @@ class KubeObject:
 
     def _edited(self, segs: tuple[Segment, ...]) -> None:
         """Forget the identity read before an edit that may change it."""
-        if not segs or segs[0] in ("apiVersion", "kind") or (
-                segs[0] == "metadata" and (len(segs) == 1 or segs[1] in ("name", "namespace"))):
+        if not segs or segs[0] in ("apiVersion", "kind") or (segs[0] == "metadata" and (
+                len(segs) == 1 or segs[1] in ("name", "namespace", "annotations"))):
             self._facts = None
 
     def line_comment(self, path: Path) -> str | None:
@@ -324,11 +324,11 @@ class KubeObject:
                 and (version is None or self.version == version)
                 and (kind is None or self.kind == kind))
 
-    def _identity(self) -> tuple[str, str, str, str]:
-        """(apiVersion, kind, name, namespace), read once and kept until an edit to one of
-        them: functions ask for them over and over, for every item."""
+    def _identity(self) -> Facts:
+        """(apiVersion, kind, name, namespace, local-config), read once and kept until an
+        edit to one of them: functions ask for them over and over, for every item."""
         root = self._doc.root
-        facts = identity(root) if isinstance(root, MappingNode) else ("", "", "", "")
+        facts = identity(root) if isinstance(root, MappingNode) else ("", "", "", "", False)
         self._facts = facts
         return facts
 
@@ -364,7 +364,10 @@ class KubeObject:
     @property
     def is_local_config(self) -> bool:
         """kpt's `config.kubernetes.io/local-config: "true"`: never applied to a cluster."""
-        return (self.get_annotation(LOCAL_CONFIG) or "").lower() == "true"
+        local = (self._facts or self._identity())[4]
+        if local is None:  # a lazily read item whose text did not say for sure
+            local = self._identity()[4]
+        return bool(local)
 
     @property
     def path(self) -> str:
