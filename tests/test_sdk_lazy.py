@@ -143,3 +143,21 @@ def test_no_worker_when_switched_off(worker_always: None, monkeypatch: pytest.Mo
     count_kinds.process(rl)
     rl.verify()
     assert all(o._checked and o._d is not None for o in rl.items)
+
+
+@krmfn.function(name="add-one")
+def add_one(rl: ResourceList) -> None:
+    """Appends an item: it goes after the last item, before what follows the items."""
+    rl.items.append(krmfn.KubeObject.from_dict(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "added"}}))
+
+
+@pytest.mark.parametrize("tail", ["", "\n", "\n\n", " ", "\n  ", "# next\n", "\n# next\n",
+                                  "  # the last item's\n"])
+def test_what_ends_the_items_block_is_kept_as_a_whole_read_keeps_it(
+        small_limits: None, tail: str) -> None:
+    """Found by fuzzing: blank lines or a column-0 comment after the last item belong to
+    what follows the items, where a whole read puts them (after added items)."""
+    text = resource_list(60).partition("functionConfig:")[0] + tail
+    out = add_one.run_text(text)
+    assert out == add_one._run_parsed(text, lazy=False) and out.exit_code == 0

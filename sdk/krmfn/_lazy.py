@@ -107,6 +107,12 @@ def split_items(text: str) -> LazySplit | None:
     if first is None or len(first.group(1)) not in (0, 2):
         return None
     pad = first.group(1)
+    last = text.rfind("\n", block_start, block_end - 1) + 1  # the block's last line
+    line = text[last:block_end].rstrip("\n")
+    content = line.lstrip(" ")
+    if not content.strip() or (content.startswith("#") and len(line) - len(content) <= len(pad)):
+        return None  # blank lines or a comment of what follows end the block: a whole read
+        # leaves them out of the last item, and items a function adds go before them
     item_line = re.compile(rf"\n{pad}-(?=[ \n]|\Z)")
     starts = [m.start() for m in item_line.finditer(lines, block_start, block_end + 1)]
     if len(starts) < LAZY_MIN_ITEMS or text[block_start : starts[0]].strip(" \n"):
