@@ -198,6 +198,9 @@ def _patterns(wide: bool) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[
 
 
 _COMPACT, _WIDE = _patterns(False), _patterns(True)
+_META = {top: (re.compile(rf"^{top}  name: {_PLAIN}", re.M),
+               re.compile(rf"^{top}  namespace: {_PLAIN}", re.M),
+               re.compile(rf"^{top}  namespace:", re.M)) for top in ("  ", "    ")}
 
 
 def guess_identity(text: str, start: int, end: int, wide: bool) -> Facts | None:
@@ -211,11 +214,12 @@ def guess_identity(text: str, start: int, end: int, wide: bool) -> Facts | None:
     if not (api and kind and meta):
         return None
     body = meta.group(1)
-    name = re.search(rf"^{top}  name: {_PLAIN}", body, re.M)
+    name_re, ns_re, any_ns_re = _META[top]
+    name = name_re.search(body)
     if name is None:
         return None
-    ns = re.search(rf"^{top}  namespace: {_PLAIN}", body, re.M)
-    if ns is None and re.search(rf"^{top}  namespace:", body, re.M):
+    ns = ns_re.search(body)
+    if ns is None and any_ns_re.search(body):
         return None
     return (api.group(1), kind.group(1), name.group(1), ns.group(1) if ns else "",
             _guess_local(body, top))

@@ -7,6 +7,7 @@ read it back as the same string: `yes`, `on`, `0755`, `1e3` or `null` get quotes
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -45,6 +46,7 @@ def scalar_tag(value: Any) -> str:
     return _STR
 
 
+@functools.lru_cache(maxsize=1 << 14)  # keys and values repeat: kinds, paths, severities
 def _plain_ok(s: str, flow: bool) -> bool:
     if not s or s[0] in _PLAIN_UNSAFE_START or s[-1] in " \t:":
         return False
@@ -56,19 +58,22 @@ def _plain_ok(s: str, flow: bool) -> bool:
 def render_scalar(value: Any, *, style: str | None = None, flow: bool = False,
                   json_style: bool = False) -> str:
     """One scalar as text. `style` is the style of the scalar being replaced, kept if safe."""
-    if value is None:
+    if value.__class__ is str:
+        s = value
+    elif value is None:
         return "null"
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
+    elif isinstance(value, float):
         if math.isnan(value):
             return ".nan"
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
         return float_text(value)
-    s = str(value)
+    else:
+        s = str(value)
     if json_style or style == '"':
         return _double_quoted(s)
     if style == "'" and "\n" not in s and _printable(s):
@@ -145,10 +150,14 @@ def render_block(value: Mapping[str, Any] | Sequence[Any], indent: int, *,
 
 
 def _is_nonempty_collection(v: Any) -> bool:
+    if v.__class__ is str:  # most values: no ABC check
+        return False
     return isinstance(v, (Mapping, list, tuple)) and len(v) > 0
 
 
 def _inline(v: Any) -> str:
+    if v.__class__ is str:
+        return render_scalar(v)
     if isinstance(v, Mapping):
         return "{}"
     if isinstance(v, (list, tuple)):
