@@ -23,7 +23,12 @@ KEY=VALUE pairs form a ConfigMap functionConfig; --config FILE reads one from a 
 """
 
 
+# What a run parsed, kept until the console script exits (see Function.main).
+_KEEP: list[object] = []
+
+
 def run_cli(fn: Function, argv: list[str]) -> int:
+    _KEEP.clear()
     if any(a in ("-h", "--help") for a in argv):
         sys.stdout.write(fn.usage())
         sys.stdout.write("\n" + _USAGE.format(name=fn.name))
@@ -110,7 +115,7 @@ def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> 
         rl = ResourceList.parse(text)
         rl.function_config = fc
         text = rl.to_text()
-    out = fn.run_text(text)
+    out = fn.run_text(text, _keep=_KEEP)
     sys.stdout.write(out.stdout)
     sys.stderr.write(out.stderr)
     return out.exit_code
