@@ -237,3 +237,16 @@ def test_identity_follows_every_edit_that_changes_it() -> None:
     assert (obj.group, obj.version) == ("apps", "v1")
     obj.set("metadata.labels.app", "z")  # not identity: nothing to forget, still right
     assert (obj.api_version, obj.kind, obj.name, obj.namespace) == ("apps/v1", "Secret", "c", "y")
+
+
+def test_line_comments_containing_a_marker_are_the_matching_ones_of_all() -> None:
+    obj = KubeObject.from_yaml(
+        "apiVersion: apps/v1 # kpt-set: ${api}\nkind: Deployment\nmetadata:\n"
+        "  name: web # the name kpt-set: ${name}\n  labels: # kpt-set: ${labels}\n"
+        "    a: b # not a setter\nspec:\n  replicas: 3 # kpt-set: ${replicas}\n"
+        "  note: 'kpt-set: in a value'\n")
+    every = obj.line_comments()
+    assert obj.line_comments("kpt-set:") == [(p, c) for p, c in every if "kpt-set:" in c]
+    assert [p for p, _ in obj.line_comments("kpt-set:")] == [
+        ("apiVersion",), ("metadata", "name"), ("metadata", "labels"), ("spec", "replicas")]
+    assert obj.line_comments("no such text") == []

@@ -241,20 +241,25 @@ class KubeObject:
                 key = parent.value[find_key(parent, segs[-1])][0]
         return _line_comment(self._doc.text, node, key)
 
-    def line_comments(self) -> list[tuple[tuple[str | int, ...], str]]:
+    def line_comments(self, containing: str = "") -> list[tuple[tuple[str | int, ...], str]]:
         """Every (path, comment) that `line_comment` would find, in document order: one walk
-        instead of a lookup per field, for functions that scan whole objects for setters."""
+        instead of a lookup per field, for functions that scan whole objects for setters.
+        With `containing` (`"kpt-set:"`), only the comments holding it: the text is searched
+        for it first, so a resource without it costs no walk."""
         out: list[tuple[tuple[str | int, ...], str]] = []
         doc = self._doc
         text = doc.text
-        # Only lines that hold a `#` can hold a comment: find them once, by line number
-        # (counted from the root node's own mark, so only this item's text is scanned).
+        # Only lines that hold a `#` (or what the comment must contain) can matter: find them
+        # once, by line number (counted from the root node's own mark, so only this item's
+        # text is scanned).
         root_mark = doc.root.start_mark
-        if root_mark is None or text.find("#", doc.start, doc.end) < 0:
+        needle = containing or "#"
+        if root_mark is None or text.find(needle, doc.start, doc.end) < 0:
             return out
         pos, line = int(root_mark.index), int(root_mark.line)
         lines: set[int] = set()
-        for m in _HASH.finditer(text, doc.start, doc.end):
+        for m in (re.compile(re.escape(containing)) if containing else _HASH).finditer(
+                text, doc.start, doc.end):
             at = m.start()
             line += text.count("\n", pos, at) if at >= pos else -text.count("\n", at, pos)
             pos = at
@@ -273,7 +278,7 @@ class KubeObject:
                 if path and (node.end_mark.line in lines or node.start_mark.line in lines
                              or (key is not None and key.start_mark.line in lines)):
                     comment = _line_comment(text, node, key)
-                    if comment is not None:
+                    if comment is not None and containing in comment:
                         out.append((path, comment))
             if isinstance(node, MappingNode):
                 stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value))

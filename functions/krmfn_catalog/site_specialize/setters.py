@@ -39,7 +39,7 @@ def apply_setters(rl: ResourceList, objects: Iterable[KubeObject],
     """Give every field with a setter comment the value its setters spell."""
     outcome = SetterOutcome()
     for obj in objects:
-        for path, comment in obj.line_comments():
+        for path, comment in obj.line_comments(MARKER):
             if comment.startswith(MARKER):
                 _apply(rl, obj, path, _pattern(comment[len(MARKER):].strip()), values,
                        outcome)
