@@ -65,8 +65,8 @@ class _Edit:
 class Doc:
     """A node tree over `text`; `render()` gives `text` with the edits spliced in."""
 
-    __slots__ = ("_edits", "_flow_at", "_orig_end", "_pristine", "_scalar_edits", "end",
-                 "rewrite", "root", "start", "text", "wide_lists")
+    __slots__ = ("_edits", "_flow_at", "_insert_at", "_orig_end", "_pristine", "_scalar_edits",
+                 "end", "rewrite", "root", "start", "text", "wide_lists")
 
     def __init__(self, text: str, root: Node, *, start: int = 0, end: int | None = None,
                  rewrite: bool = False, keep_source: bool = True) -> None:
@@ -88,6 +88,7 @@ class Doc:
         # id(flow collection) -> (it, where entries added to it go, JSON-like): one place,
         # so that what is added stays in order whatever is deleted around it
         self._flow_at: dict[int, tuple[Node, int, bool]] = {}
+        self._insert_at: dict[int, tuple[Node, int]] = {}  # id(block collection) -> (it, pos)
 
     @property
     def changed(self) -> bool:
@@ -504,12 +505,17 @@ class Doc:
 
     def _block_insert_pos(self, node: MappingNode | SequenceNode) -> int:
         """After the line of the last leaf, and after the comment lines indented deeper
-        than the new entry (they belong to what is above them)."""
+        than the new entry (they belong to what is above them). Edits never move where a
+        collection's original text ends (see `_end_of`), so the answer is kept per node."""
+        entry = self._insert_at.get(id(node))
+        if entry is not None and entry[0] is node:
+            return entry[1]
         end = min(line_end(self.text, self._end_of(node)), self.end)
-        if end >= self.end:
-            return end
-        return min(_indented_comments_end(self.text, end + 1, self._block_column(node)),
-                   self.end)
+        if end < self.end:
+            end = min(_indented_comments_end(self.text, end + 1, self._block_column(node)),
+                      self.end)
+        self._insert_at[id(node)] = (node, end)
+        return end
 
     def _flow_insert_at(self, node: MappingNode | SequenceNode) -> tuple[int, tuple[str, bool]]:
         entry = self._flow_at.get(id(node))
