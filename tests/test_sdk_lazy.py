@@ -161,3 +161,18 @@ def test_what_ends_the_items_block_is_kept_as_a_whole_read_keeps_it(
     text = resource_list(60).partition("functionConfig:")[0] + tail
     out = add_one.run_text(text)
     assert out == add_one._run_parsed(text, lazy=False) and out.exit_code == 0
+
+
+def test_identity_and_local_config_come_from_the_text_until_an_item_is_read(
+        small_limits: None) -> None:
+    flow = ("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: flow\n"
+            "    annotations: {config.kubernetes.io/local-config: 'true'}\n")
+    text = resource_list(60).replace("items:\n", "items:\n" + flow, 1)
+    rl = ResourceList.parse(text)
+    first, second = rl.items[0], rl.items[1]
+    assert (first.kind, first.name) == ("ConfigMap", "flow") and first._d is None
+    assert first.is_local_config and first._d is not None  # the text left it open: read
+    assert not second.is_local_config and second._d is None  # the text said so
+    rl.verify()
+    assert [o.is_local_config for o in rl.items] == [
+        o.is_local_config for o in ResourceList.parse(text, lazy=False).items]

@@ -22,7 +22,7 @@ import os
 import signal
 import threading
 
-from krmfn._lazy import Facts, LayoutChanged, LazyList, agrees, identity, shape_problem
+from krmfn._lazy import LayoutChanged, LazyList, agrees, identity, shape_problem
 
 __all__ = ["MIN_TEXT", "CheckWorker"]
 
@@ -57,8 +57,7 @@ class CheckWorker:
                                 "worker found a problem")
 
     @classmethod
-    def start(cls, items: LazyList, text: str, bounds: list[int],
-              facts: list[Facts | None]) -> CheckWorker | None:
+    def start(cls, items: LazyList, text: str, bounds: list[int]) -> CheckWorker | None:
         """Fork a worker over the chunks `text[bounds[i]:bounds[i + 1]]`, or None."""
         if (len(text) < MIN_TEXT or not hasattr(os, "fork") or threading.active_count() > 1
                 or os.environ.get("KRMFN_CHECK_WORKER", "1") == "0"):
@@ -73,7 +72,7 @@ class CheckWorker:
         if pid == 0:  # the worker: never returns
             os.close(read)
             try:
-                _check_backwards(items, text, bounds, facts, write)
+                _check_backwards(items, text, bounds, write)
             finally:
                 os._exit(0)
         os.close(write)
@@ -98,15 +97,14 @@ class CheckWorker:
         return self._done
 
 
-def _check_backwards(items: LazyList, text: str, bounds: list[int],
-                     facts: list[Facts | None], out: int) -> None:
+def _check_backwards(items: LazyList, text: str, bounds: list[int], out: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(OSError):
         os.nice(10)  # on a busy machine the function itself comes first: it may not need this
     for i in range(len(bounds) - 2, -1, -1):
         try:
             root = items.compose(text[bounds[i] : bounds[i + 1]], i)
-            guess = facts[i]
+            guess = items.guess(text, bounds[i], bounds[i + 1])  # what the function may use
             ok = shape_problem(root) is None and (guess is None or agrees(identity(root), guess))
         except Exception:  # whatever it is, the whole-document path will say it properly
             ok = False

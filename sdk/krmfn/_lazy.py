@@ -249,11 +249,17 @@ class LazyList:
     chunk need not be searched again) and the trees kept in memory, oldest first; the
     oldest is evicted past the limit."""
 
-    def __init__(self, text: str, items: int) -> None:
+    def __init__(self, text: str, items: int, wide: bool) -> None:
+        self.wide = wide
         self.tags = may_have_tags(text)
         self.long_lines = long_prefix(text)
         self.limit = RESIDENT if items >= EVICT_MIN_ITEMS else None
         self._objects: OrderedDict[int, KubeObject] = OrderedDict()
+
+    def guess(self, text: str, start: int, end: int) -> Facts | None:
+        """An item's identity from its text (see `guess_identity`), asked for when first
+        needed: items that are read anyway never pay for it."""
+        return guess_identity(text, start, end, self.wide)
 
     def compose(self, chunk: str, index: int) -> MappingNode:
         return compose_chunk(chunk, index, tags=self.tags,

@@ -66,10 +66,9 @@ class KubeObject:
         self._checked = True  # only lazily read items start unchecked
 
     @classmethod
-    def _lazy(cls, chunk: tuple[str, int, int], index: int,
-              facts: Facts | None, lazy_list: LazyList) -> KubeObject:
+    def _lazy(cls, chunk: tuple[str, int, int], index: int, lazy_list: LazyList) -> KubeObject:
         obj = cls(None, "chunk")
-        obj._chunk, obj._facts, obj._index, obj._list = chunk, facts, index, lazy_list
+        obj._chunk, obj._index, obj._list = chunk, index, lazy_list
         obj._checked = False
         return obj
 
@@ -331,7 +330,15 @@ class KubeObject:
 
     def _identity(self) -> Facts:
         """(apiVersion, kind, name, namespace, local-config), read once and kept until an
-        edit to one of them: functions ask for them over and over, for every item."""
+        edit to one of them: functions ask for them over and over, for every item. An item
+        not read yet gives them from its text when it can (checked when it is read)."""
+        chunk = self._chunk
+        if self._d is None and not self._checked and isinstance(chunk, tuple):
+            assert self._list is not None
+            guess = self._list.guess(*chunk)
+            if guess is not None:
+                self._facts = guess
+                return guess
         root = self._doc.root
         facts = identity(root) if isinstance(root, MappingNode) else ("", "", "", "", False)
         self._facts = facts
@@ -370,8 +377,9 @@ class KubeObject:
     def is_local_config(self) -> bool:
         """kpt's `config.kubernetes.io/local-config: "true"`: never applied to a cluster."""
         local = (self._facts or self._identity())[4]
-        if local is None:  # a lazily read item whose text did not say for sure
-            local = self._identity()[4]
+        if local is None:  # a lazily read item whose text did not say for sure: read it
+            root = self._doc.root
+            local = isinstance(root, MappingNode) and identity(root)[4]
         return bool(local)
 
     @property

@@ -12,7 +12,6 @@ from krmfn._lazy import (
     LayoutChanged,
     LazyList,
     LazySplit,
-    guess_identity,
     shape_problem,
     split_items,
 )
@@ -129,10 +128,8 @@ class ResourceList:
                 parsed.function_config.root, MappingNode):
             raise LayoutChanged("functionConfig is not a mapping")
         text, bounds, wide = split.text, split.bounds, split.wide
-        lazy_list = LazyList(text, len(bounds) - 1)
-        facts = [guess_identity(text, bounds[i], bounds[i + 1], wide)
-                 for i in range(len(bounds) - 1)]
-        objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i, facts[i], lazy_list)
+        lazy_list = LazyList(text, len(bounds) - 1, wide)
+        objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i, lazy_list)
                    for i in range(len(bounds) - 1)]
         fc = None
         if parsed.function_config is not None:
@@ -143,7 +140,7 @@ class ResourceList:
         if worker:
             from krmfn._check_worker import CheckWorker
 
-            rl._worker = CheckWorker.start(lazy_list, text, bounds, facts)
+            rl._worker = CheckWorker.start(lazy_list, text, bounds)
         return rl
 
     def verify(self) -> None:
