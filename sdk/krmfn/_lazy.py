@@ -23,7 +23,7 @@ import operator
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml._yaml import CParser
@@ -131,11 +131,12 @@ class _ChunkComposer(CParser):
     ascend_resolver = staticmethod(tuple)
 
 
-def compose_chunk(chunk: str, index: int, *, tags: bool = True,
-                  shallow: bool = False) -> MappingNode:
+def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = False,
+                  checked: bool = False) -> MappingNode:
     """The one resource a chunk holds; LayoutChanged if it is not exactly that. `tags`
-    False and `shallow` True spare the checks the whole text ruled out (`LazyList`)."""
-    if not shallow:
+    False and `shallow` True spare the checks the whole text ruled out (`LazyList`);
+    `checked` all of them (the check worker did them)."""
+    if not shallow and not checked:
         _guard_depth(chunk, f"items[{index}]")
     try:
         with _gc_paused():
@@ -151,8 +152,9 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True,
     root = seq.value[0]
     if not isinstance(root, MappingNode):
         raise LayoutChanged(f"items[{index}]: not a mapping")
-    check_tree(root, f"items[{index}]", tags=tags and may_have_tags(chunk), aliases=False,
-               deep=not shallow)
+    if not checked:
+        check_tree(root, f"items[{index}]", tags=tags and may_have_tags(chunk),
+                   aliases=False, deep=not shallow)
     return root
 
 
@@ -251,6 +253,7 @@ class LazyList:
 
     def __init__(self, text: str, items: int, wide: bool) -> None:
         self.wide = wide
+        self.worker: Any = None  # the CheckWorker, once started
         self.tags = may_have_tags(text)
         self.long_lines = long_prefix(text)
         self.limit = RESIDENT if items >= EVICT_MIN_ITEMS else None
@@ -261,9 +264,14 @@ class LazyList:
         needed: items that are read anyway never pay for it."""
         return guess_identity(text, start, end, self.wide)
 
-    def compose(self, chunk: str, index: int) -> MappingNode:
-        return compose_chunk(chunk, index, tags=self.tags,
+    def compose(self, chunk: str, index: int, *, checked: bool = False) -> MappingNode:
+        return compose_chunk(chunk, index, tags=self.tags, checked=checked,
                              shallow=nesting_bounded(chunk, long_lines=self.long_lines))
+
+    def checked_by_worker(self, index: int) -> bool:
+        """The check worker (if any) has checked item `index` already: parse, shape, what
+        its text says of its identity. Raises LayoutChanged if it found a problem."""
+        return self.worker is not None and index >= self.worker.frontier()
 
     def add(self, obj: KubeObject) -> None:
         if self.limit is None:

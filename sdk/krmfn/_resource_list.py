@@ -140,7 +140,7 @@ class ResourceList:
         if worker:
             from krmfn._check_worker import CheckWorker
 
-            rl._worker = CheckWorker.start(lazy_list, text, bounds)
+            rl._worker = lazy_list.worker = CheckWorker.start(lazy_list, text, bounds)
         return rl
 
     def verify(self) -> None:
