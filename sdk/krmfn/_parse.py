@@ -232,21 +232,27 @@ def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True
             raise InputError(f"{what}: nesting deeper than {MAX_DEPTH} levels")
         pairs = node.value
         if node.__class__ is MappingNode:
-            if len(pairs) > 1:
-                try:
-                    unique = len({k.value for k, _ in pairs})
-                except TypeError:
-                    unique = -1
-                if unique != len(pairs):
-                    _duplicate(pairs, what)
-            elif pairs and pairs[0][0].__class__ is not ScalarNode:
-                _duplicate(pairs, what)
+            _check_pairs(pairs, what)
             depth += 1
             extend((v, depth) for _, v in pairs if v.__class__ is not ScalarNode)
         else:
             depth += 1
             extend((v, depth) for v in pairs if v.__class__ is not ScalarNode)
     return False
+
+
+def _check_pairs(pairs: list[tuple[Node, Node]], what: str) -> None:
+    """A mapping's keys: a key set both finds duplicates and, failing to hash a
+    collection, keys that are not scalars (`_duplicate` then says which)."""
+    if len(pairs) > 1:
+        try:
+            unique = len({k.value for k, _ in pairs})
+        except TypeError:
+            unique = -1
+        if unique != len(pairs):
+            _duplicate(pairs, what)
+    elif pairs and pairs[0][0].__class__ is not ScalarNode:
+        _duplicate(pairs, what)
 
 
 def _check_keys(root: Node, what: str) -> None:
@@ -257,15 +263,7 @@ def _check_keys(root: Node, what: str) -> None:
         node = pop()
         pairs = node.value
         if node.__class__ is MappingNode:
-            if len(pairs) > 1:
-                try:
-                    unique = len({k.value for k, _ in pairs})
-                except TypeError:
-                    unique = -1
-                if unique != len(pairs):
-                    _duplicate(pairs, what)
-            elif pairs and pairs[0][0].__class__ is not ScalarNode:
-                _duplicate(pairs, what)
+            _check_pairs(pairs, what)
             extend([v for _, v in pairs if v.__class__ is not ScalarNode])
         else:
             extend([v for v in pairs if v.__class__ is not ScalarNode])
