@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
+from .ledger import Ledger, LedgerSession, PackageLedger
 from .results import AllocationError, AllocationResult
 
 # A claim is served from the first of these that fits, then gets something new.
@@ -105,6 +107,28 @@ class Solver(Generic[C, V, A]):
 
     claims: list[C]
     errors: list[tuple[int, AllocationError]]
+
+    def answer(self, ledger: Ledger | None,
+               put: Callable[[LedgerSession, list[Any]], None]) -> AllocationResult[A]:
+        """Answer every claim; record the answers in the ledger (with `put`) only when none
+        failed. Without a ledger the package's claims are the only record: nothing is
+        written."""
+        with suppress(Discard), (ledger or PackageLedger()).session() as session:
+            self.load(session)
+            result = self.solve()
+            if not result.ok:
+                raise Discard  # and with it the records load() took out
+            if ledger is not None:
+                put(session, self.records())
+        return result
+
+    def load(self, session: LedgerSession) -> None:
+        """Take this run's records out of the ledger session (each allocator's own)."""
+        raise NotImplementedError
+
+    def records(self) -> list[Any]:
+        """What to record for the answers (each allocator's own)."""
+        raise NotImplementedError
 
     def solve(self) -> AllocationResult[A]:
         for source in SOURCES:

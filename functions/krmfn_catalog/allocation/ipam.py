@@ -10,10 +10,9 @@ subnet's first usable address is the gateway.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 
-from ._common import Discard, Holder, Rejected, Solver, in_claim_order, is_hard
+from ._common import Holder, Rejected, Solver, in_claim_order, is_hard
 from ._ip_space import (
     DEFAULT_SUBNET,
     LARGEST_SUBNET_LENGTH,
@@ -29,7 +28,7 @@ from ._ip_space import (
     select_pools,
 )
 from ._prefix import MAX_LENGTH, PoolSet, Prefix, parse_network
-from .ledger import IPRecord, Ledger, LedgerSession, PackageLedger
+from .ledger import IPRecord, Ledger, LedgerSession
 from .results import AllocationError, AllocationResult
 
 __all__ = [
@@ -107,19 +106,9 @@ def allocate_ips(
     claims: Sequence[IPClaimRequest],
     ledger: Ledger | None = None,
 ) -> AllocationResult[IPAllocation]:
-    """Answer every claim; record the answers in the ledger only when none failed.
-
-    Without a ledger the package's claims are the only record: nothing is written.
-    """
+    """Answer every claim; record the answers in the ledger only when none failed."""
     run = _Run(instances, claims)
-    with suppress(Discard), (ledger or PackageLedger()).session() as session:
-        run.load(session)
-        result = run.solve()
-        if not result.ok:
-            raise Discard  # and with it the records load() took out
-        if ledger is not None:
-            session.put_ip(run.records())
-    return result
+    return run.answer(ledger, lambda session, records: session.put_ip(records))
 
 
 class _Claim:

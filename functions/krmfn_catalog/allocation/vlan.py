@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 
-from ._common import Discard, Holder, Rejected, Solver, in_claim_order, is_hard
-from .ledger import Ledger, LedgerSession, PackageLedger, VLANRecord
+from ._common import Holder, Rejected, Solver, in_claim_order, is_hard
+from .ledger import Ledger, LedgerSession, VLANRecord
 from .results import AllocationError, AllocationResult
 
 __all__ = [
@@ -64,19 +63,9 @@ def allocate_vlans(
     claims: Sequence[VLANClaimRequest],
     ledger: Ledger | None = None,
 ) -> AllocationResult[VLANAllocation]:
-    """Answer every claim; record the answers in the ledger only when none failed.
-
-    Without a ledger the package's claims are the only record: nothing is written.
-    """
+    """Answer every claim; record the answers in the ledger only when none failed."""
     run = _Run(indexes, claims)
-    with suppress(Discard), (ledger or PackageLedger()).session() as session:
-        run.load(session)
-        result = run.solve()
-        if not result.ok:
-            raise Discard  # and with it the records load() took out
-        if ledger is not None:
-            session.put_vlan(run.records())
-    return result
+    return run.answer(ledger, lambda session, records: session.put_vlan(records))
 
 
 class _Allowed:
