@@ -44,8 +44,7 @@ def catalog_functions() -> dict[str, Function]:
     """Every catalog function by name, plus the no-op."""
     out = {"noop": NOOP}
     for entry in CATALOG:
-        main = importlib.import_module(f"krmfn_catalog.{entry.module}").main
-        fn = main.__self__
+        fn = getattr(importlib.import_module(f"krmfn_catalog.{entry.module}"), entry.module)
         assert isinstance(fn, Function)
         out[entry.name] = fn
     return out

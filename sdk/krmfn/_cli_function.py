@@ -3,8 +3,10 @@ files and directories (`set-namespace DIR namespace=prod --in-place`)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from krmfn._function import Function
@@ -25,6 +27,36 @@ KEY=VALUE pairs form a ConfigMap functionConfig; --config FILE reads one from a 
 
 # What a run parsed, kept until the console script exits (see Function.main).
 _KEEP: list[object] = []
+# The input read before the function's modules were imported: [text, error, parsed].
+_EARLY: list[Any] = []
+
+
+def console_main(module: str, name: str, argv: Sequence[str] | None = None) -> NoReturn:
+    """A console script that starts reading its ResourceList (and checking it, see
+    `krmfn._check_worker`) before it imports the function's own modules, which then load
+    while the check runs: `console_main("pkg.function", "my_function")`."""
+    if argv is None and len(sys.argv) == 1:  # the plain stdin mode of kpt and docker run
+        _start_early()
+    fn: Function = getattr(importlib.import_module(module), name)
+    fn.main(argv)
+
+
+def _start_early() -> None:
+    from krmfn._errors import InputError
+
+    try:
+        text = _read_stdin()
+    except InputError as exc:  # reported when the function runs, as always
+        _EARLY[:] = [None, exc, None]
+        return
+    parsed = None
+    try:
+        from krmfn._resource_list import ResourceList
+
+        parsed = ResourceList.parse(text, _worker=True)
+    except InputError:  # the run parses again, and says what is wrong
+        parsed = None
+    _EARLY[:] = [text, None, parsed]
 
 
 def run_cli(fn: Function, argv: list[str]) -> int:
@@ -107,7 +139,14 @@ def _read_stdin() -> str:
 
 
 def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> int:
-    text = _read_stdin()
+    parsed = None
+    if _EARLY:
+        text, error, parsed = _EARLY
+        _EARLY.clear()
+        if error is not None:
+            raise error
+    else:
+        text = _read_stdin()
     fc = _config_object(pairs, config_file)
     if fc is not None:
         from krmfn._resource_list import ResourceList
@@ -115,7 +154,7 @@ def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> 
         rl = ResourceList.parse(text)
         rl.function_config = fc
         text = rl.to_text()
-    out = fn.run_text(text, _keep=_KEEP)
+    out = fn.run_text(text, _keep=_KEEP, _parsed=parsed if fc is None else None)
     sys.stdout.write(out.stdout)
     sys.stderr.write(out.stderr)
     return out.exit_code

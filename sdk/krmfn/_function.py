@@ -64,14 +64,16 @@ class Function:
         else:
             self.fn(rl, self.load_config(rl))
 
-    def run_text(self, text: str, *, _keep: list[object] | None = None) -> RunOutput:
+    def run_text(self, text: str, *, _keep: list[object] | None = None,
+                 _parsed: ResourceList | None = None) -> RunOutput:
         """ResourceList text in, ResourceList text out, never raising for bad input.
-        (`_keep` receives what was parsed, for a console script to exit without freeing it.)"""
+        (`_keep` receives what was parsed, for a console script to exit without freeing it;
+        `_parsed` is `text` already parsed, see `console_main`.)"""
         from krmfn._lazy import LayoutChanged
         from krmfn._resource_list import ResourceList
 
         try:
-            rl = ResourceList.parse(text, _worker=True)
+            rl = _parsed if _parsed is not None else ResourceList.parse(text, _worker=True)
         except LayoutChanged:
             return self._run_parsed(text, lazy=False, keep=_keep)
         except InputError as exc:

@@ -59,8 +59,7 @@ def resolve_function(ref: str) -> Function | None:
     for entry in catalog.CATALOG:
         if entry.name == base:
             module = importlib.import_module(f"krmfn_catalog.{entry.module}")
-            main = getattr(module, "main", None)
-            fn = getattr(main, "__self__", None)
+            fn = getattr(module, entry.module.rsplit(".", 1)[-1], None)
             return fn if isinstance(fn, Function) else None
     return None
 
