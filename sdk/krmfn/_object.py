@@ -32,7 +32,6 @@ __all__ = ["KubeObject"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
-LOCAL_CONFIG = "config.kubernetes.io/local-config"
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
 INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
 
