@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -39,6 +39,25 @@ def console_main(module: str, name: str, argv: Sequence[str] | None = None) -> N
         _start_early()
     fn: Function = getattr(importlib.import_module(module), name)
     fn.main(argv)
+
+
+def console_entry(package: str, name: str
+                  ) -> tuple[Callable[..., NoReturn], Callable[[str], Any]]:
+    """`main` and a module `__getattr__` for a package whose Function `name` lives in
+    `<package>.function`: the console script starts reading before that module loads,
+    and `from <package> import <name>` still works (PEP 562)."""
+    module = f"{package}.function"
+
+    def main(argv: Sequence[str] | None = None) -> NoReturn:
+        """The console script: its input is read while the function's modules load."""
+        console_main(module, name, argv)
+
+    def attribute(attr: str) -> Any:
+        if attr == name:
+            return getattr(importlib.import_module(module), name)
+        raise AttributeError(f"module {package!r} has no attribute {attr!r}")
+
+    return main, attribute
 
 
 def _start_early() -> None:
