@@ -22,12 +22,20 @@ import os
 import signal
 import threading
 
-from krmfn._lazy import LayoutChanged, LazyList, agrees, identity, shape_problem
+from krmfn._lazy import (
+    LayoutChanged,
+    LazyList,
+    agrees,
+    identity,
+    parts_genuine,
+    shape_problem,
+)
 
 __all__ = ["MIN_TEXT", "CheckWorker"]
 
 MIN_TEXT = 256 * 1024  # below this, a fork costs more than the checks it would save
 _OK, _BAD = b".", b"x"
+_HEADLESS = b"h"  # checked, but not to be read in parts: see `_lazy.head_end`, `metadata_keys`
 
 
 class CheckWorker:
@@ -49,6 +57,11 @@ class CheckWorker:
                 self._report += chunk
         self._raise_if_bad()
         return self._count - len(self._report)
+
+    def headless(self, index: int) -> bool:
+        """The worker found that item `index` must not be read by its head alone."""
+        at = self._count - 1 - index
+        return 0 <= at < len(self._report) and self._report[at] == _HEADLESS[0]
 
     def _raise_if_bad(self) -> None:
         if _BAD in self._report:
@@ -102,12 +115,15 @@ def _check_backwards(items: LazyList, text: str, bounds: list[int], out: int) ->
     with contextlib.suppress(OSError):
         os.nice(10)  # on a busy machine the function itself comes first: it may not need this
     for i in range(len(bounds) - 2, -1, -1):
+        start, end = bounds[i], bounds[i + 1]
+        mark = _BAD
         try:
-            root = items.compose(text[bounds[i] : bounds[i + 1]], i)
-            guess = items.guess(text, bounds[i], bounds[i + 1])  # what the function may use
-            ok = shape_problem(root) is None and (guess is None or agrees(identity(root), guess))
+            root = items.compose(text[start:end], i)
+            guess = items.guess(text, start, end)  # what the function may use
+            if shape_problem(root) is None and (guess is None or agrees(identity(root), guess)):
+                mark = _OK if parts_genuine(root, text, start, end, items.wide) else _HEADLESS
         except Exception:  # whatever it is, the whole-document path will say it properly
-            ok = False
-        os.write(out, _OK if ok else _BAD)
-        if not ok:
+            pass
+        os.write(out, mark)
+        if mark == _BAD:
             return

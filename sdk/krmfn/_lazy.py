@@ -56,7 +56,12 @@ __all__ = [
     "agrees",
     "compose_chunk",
     "guess_identity",
+    "head_end",
+    "head_genuine",
     "identity",
+    "metadata_genuine",
+    "metadata_keys",
+    "parts_genuine",
     "shape_problem",
     "split_items",
 ]
@@ -132,10 +137,11 @@ class _ChunkComposer(CParser):
 
 
 def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = False,
-                  checked: bool = False) -> MappingNode:
+                  checked: bool = False, part: bool = False) -> MappingNode:
     """The one resource a chunk holds; LayoutChanged if it is not exactly that. `tags`
     False and `shallow` True spare the checks the whole text ruled out (`LazyList`);
-    `checked` all of them (the check worker did them)."""
+    `checked` all of them (the check worker did them). A `part` is the lines of one key
+    of an item's metadata (see `metadata_keys`): a mapping of that one key."""
     if not shallow and not checked:
         _guard_depth(chunk, f"items[{index}]")
     try:
@@ -147,9 +153,14 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
                 parser.dispose()
     except yaml.YAMLError:
         raise LayoutChanged(f"items[{index}]: does not parse on its own") from None
-    if not isinstance(seq, SequenceNode) or len(seq.value) != 1:
+    if part:
+        if not isinstance(seq, MappingNode) or len(seq.value) != 1:
+            raise LayoutChanged(f"items[{index}]: a metadata key's lines are not that key")
+        root = seq
+    elif not isinstance(seq, SequenceNode) or len(seq.value) != 1:
         raise LayoutChanged(f"items[{index}]: not exactly one item")
-    root = seq.value[0]
+    else:
+        root = seq.value[0]
     if not isinstance(root, MappingNode):
         raise LayoutChanged(f"items[{index}]: not a mapping")
     if not checked:
@@ -264,8 +275,9 @@ class LazyList:
         needed: items that are read anyway never pay for it."""
         return guess_identity(text, start, end, self.wide)
 
-    def compose(self, chunk: str, index: int, *, checked: bool = False) -> MappingNode:
-        return compose_chunk(chunk, index, tags=self.tags, checked=checked,
+    def compose(self, chunk: str, index: int, *, checked: bool = False,
+                part: bool = False) -> MappingNode:
+        return compose_chunk(chunk, index, tags=self.tags, checked=checked, part=part,
                              shallow=nesting_bounded(chunk, long_lines=self.long_lines))
 
     def checked_by_worker(self, index: int) -> bool:
@@ -273,12 +285,127 @@ class LazyList:
         its text says of its identity. Raises LayoutChanged if it found a problem."""
         return self.worker is not None and index >= self.worker.frontier()
 
+    def part(self, text: str, start: int, end: int, index: int) -> MappingNode | None:
+        """The tree of `text[start:end]`, the lines of one metadata key (see
+        `metadata_keys`), or None: the item is then read otherwise."""
+        if self.worker is not None and self.worker.headless(index):
+            return None
+        try:
+            return self.compose(text[start:end], index, checked=self.checked_by_worker(index),
+                                part=True)
+        except InputError:
+            return None
+
+    def head(self, text: str, start: int, end: int, index: int) -> tuple[int, MappingNode] | None:
+        """(where the head ends, its tree) for an item read by its head alone (see
+        `head_end`), or None: the item is then read whole. What the head is checked for
+        here is what the whole item would be; the rest waits for `verify`."""
+        if self.worker is not None and self.worker.headless(index):
+            return None
+        cut = head_end(text, start, end, self.wide)
+        if cut is None:
+            return None
+        try:
+            root = self.compose(text[start:cut], index, checked=self.checked_by_worker(index))
+        except InputError:  # LayoutChanged too: the whole item will tell
+            return None
+        return (cut, root) if shape_problem(root) is None else None
+
     def add(self, obj: KubeObject) -> None:
         if self.limit is None:
             return
         self._objects[id(obj)] = obj
         while len(self._objects) > self.limit:
             self._objects.popitem(last=False)[1]._evict()
+
+
+# An item's head: the keys every function asks about (and metadata-only edits touch).
+HEAD_KEYS = frozenset({"apiVersion", "kind", "metadata"})
+_ITEM_KEY = {wide: re.compile(rf"\n(?:{dash}|{top})(?=[^\s#-])(?:([A-Za-z]+):(?=[ \t\n]))?")
+             for wide, top, dash in ((False, "  ", "- "), (True, "    ", "  - "))}
+
+
+def head_end(text: str, start: int, end: int, wide: bool) -> int | None:
+    """Where the head of the item `text[start:end]` ends: the start of the first
+    item-level line after apiVersion, kind and metadata that holds another key; None when
+    the item is not laid out that way. Found by pattern, so a guess: see `head_genuine`."""
+    if start == 0 or text[start - 1] != "\n":
+        return None
+    seen: set[str] = set()
+    for m in _ITEM_KEY[wide].finditer(text, start - 1, end):
+        key = m.group(1)
+        if key in HEAD_KEYS and key not in seen:
+            seen.add(key)
+            continue
+        return m.start() + 1 if len(seen) == 3 else None
+    return None
+
+
+_META_LINE = {wide: re.compile(rf"\n(?:{dash}|{top})metadata:[ \t]*(?:#[^\n]*)?\n")
+              for wide, top, dash in ((False, "  ", "- "), (True, "    ", "  - "))}
+_META_KEY = {wide: re.compile(rf"\n{top}  (?=[^\s#-])(?:([A-Za-z][A-Za-z0-9]*):(?=[ \t\n]))?")
+             for wide, top in ((False, "  "), (True, "    "))}
+
+
+def metadata_keys(text: str, start: int, end: int, wide: bool
+                  ) -> tuple[list[tuple[str, int]], int] | None:
+    """The keys of an item's metadata with where their lines start, and where its lines
+    end, found by pattern (see `metadata_genuine`): key `k` is the text from its line up
+    to the next key's. None when unsure. A function that reads or edits one label reads
+    the lines of `labels` alone, not all of metadata and its eight kpt annotations."""
+    cut = head_end(text, start, end, wide)
+    if cut is None:
+        return None
+    meta = _META_LINE[wide].search(text, start - 1, cut)
+    if meta is None:
+        return None
+    keys = []
+    for m in _META_KEY[wide].finditer(text, meta.end() - 1, cut):
+        if m.group(1) is None:
+            return None
+        keys.append((m.group(1), m.start() + 1))
+    return (keys, cut) if keys else None
+
+
+def metadata_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
+                     wide: bool) -> bool:
+    """The keys `metadata_keys` found (text offsets from `start`) are metadata's, at those
+    places: each key's lines composed alone give the nodes the whole item has."""
+    meta = _field(root, "metadata")
+    if not isinstance(meta, MappingNode) or meta.flow_style or len(meta.value) != len(keys):
+        return False
+    column = 6 if wide else 4
+    for (key, _value), (name, at) in zip(meta.value, keys, strict=True):
+        if (not isinstance(key, ScalarNode) or key.style or key.value != name
+                or key.start_mark.index != at - start + column):
+            return False
+    return True
+
+
+def head_genuine(root: MappingNode, cut: int, wide: bool) -> bool:
+    """The head guessed by `head_end` (`cut` relative to the chunk) is exactly the item's
+    first keys: composed on its own it gives the same nodes as the whole item does."""
+    key_at = cut + (4 if wide else 2)
+    seen: set[str] = set()
+    for key, _value in root.value:
+        if key.start_mark.index == key_at:
+            return len(seen) == 3
+        if not isinstance(key, ScalarNode) or key.style or key.value not in HEAD_KEYS or (
+                key.value in seen):
+            return False
+        seen.add(key.value)
+    return False
+
+
+def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool) -> bool:
+    """What the patterns say of the parts of the item `text[start:end]` (its head, its
+    metadata keys) holds for its tree `root`."""
+    cut = head_end(text, start, end, wide)
+    if cut is None:
+        return True
+    keys = metadata_keys(text, start, end, wide)
+    return head_genuine(root, cut - start, wide) and (
+        keys is None or metadata_genuine(root, keys[0], start, wide))
 
 
 def shape_problem(root: object) -> tuple[str, str] | None:

@@ -7,13 +7,23 @@ resource's original text, so whatever a function does not touch stays byte for b
 from __future__ import annotations
 
 import bisect
+import copy
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
-from krmfn._lazy import Facts, LayoutChanged, LazyList, agrees, identity, shape_problem
+from krmfn._lazy import (
+    Facts,
+    LayoutChanged,
+    LazyList,
+    agrees,
+    identity,
+    metadata_keys,
+    parts_genuine,
+    shape_problem,
+)
 from krmfn._nodes import (
     MappingNode,
     Node,
@@ -32,6 +42,9 @@ __all__ = ["KubeObject"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
+_METADATA: tuple[Segment, ...] = ("metadata",)
+_MAP_TAG = "tag:yaml.org,2002:map"
+_STR_TAG = "tag:yaml.org,2002:str"
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
 INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
 
@@ -42,22 +55,38 @@ class KubeObject:
     __slots__ = (
         "_checked",
         "_chunk",
+        "_cut",
         "_d",
         "_dirty",
         "_facts",
         "_form",
+        "_h",
         "_index",
+        "_keys",
         "_list",
+        "_log",
         "_origin",
+        "_parts",
+        "_text",
     )
 
     def __init__(self, doc: Doc | None, form: str) -> None:
         self._d = doc
         self._form = form  # "chunk", "inline", "doc" (column-0 document) or "new"
         self._origin: tuple[str, int] | None = None  # (file, index) when read from files
-        # Large lists (see _lazy): the item's text while its tree is not in memory, its
-        # identity as read from that text, its position, and who keeps trees resident.
-        self._chunk: str | tuple[str, int, int] | None = None
+        # Large lists (see _lazy): where the item's text lies in the input, its identity as
+        # read from that text, its position, and who keeps trees resident. An item read
+        # only in its metadata has the tree of its head alone (`_h`, the text up to `_cut`;
+        # `_cut` -1: it has none); one evicted after edits keeps its new `_text`.
+        self._chunk: tuple[str, int, int] | None = None
+        self._h: Doc | None = None
+        self._cut = 0
+        # the lines of metadata's keys (`_lazy.metadata_keys`; False: not looked for yet),
+        # and the trees read of some of them, by position
+        self._keys: tuple[list[tuple[str, int]], int] | bool | None = False
+        self._parts: dict[int, Doc] | None = None
+        self._log: list[tuple[str, tuple[Segment, ...], tuple[Any, ...]]] | None = None
+        self._text: str | None = None
         self._facts: Facts | None = None
         self._index = 0
         self._list: LazyList | None = None
@@ -78,63 +107,220 @@ class KubeObject:
             doc = self._materialize()
         return doc
 
-    def _materialize(self) -> Doc:
-        """Compose this item's chunk (first read, or again after eviction), checking that
-        it is what the cheap cut of the text said it was."""
-        lazy_list = self._list
-        assert lazy_list is not None
-        chunk = self._chunk_text()
-        trusted = not self._checked and lazy_list.checked_by_worker(self._index)
-        root = lazy_list.compose(chunk, self._index, checked=trusted)
-        if not trusted and (problem := shape_problem(root)):
-            raise LayoutChanged(f"items[{self._index}]: {problem[1]}")
+    def _doc_at(self, segs: tuple[Segment, ...], edit: str = "") -> Doc:
+        """The tree to read `segs` in (or to `edit` them: "set", "delete", "append"). An
+        item not read yet is read in parts when the path lies in its metadata: the lines
+        of one metadata key, else its head (see `_lazy.head_end`, `metadata_keys`). That
+        is what most functions touch of most items, and a small part of each."""
+        doc = self._d
+        if doc is not None:
+            return doc
+        if (segs and segs[0] == "metadata" and self._cut >= 0 and self._text is None
+                and self._list is not None):
+            if len(segs) > 1 and self._h is None:
+                part = self._part_for(segs, edit)
+                if part is not None:
+                    return part
+            if len(segs) > 1 or not edit:
+                head = self._h or self._read_head()
+                if head is not None:
+                    return head
+        return self._materialize()
+
+    def _part_for(self, segs: tuple[Segment, ...], edit: str) -> Doc | None:
+        """The tree of the lines of the metadata key `segs[1]`; for a key metadata does not
+        have, of its last key's (what is added goes at the end). None where a part would
+        not do what the whole tree does: edits of metadata's own entries but setting a
+        scalar or adding a key."""
+        keys = self._metadata_keys()
+        field = segs[1]
+        if keys is None or not isinstance(field, str):
+            return None
+        names = [k for k, _ in keys[0]]
+        if field not in names:
+            return self._part(len(names) - 1)
+        doc = self._part(names.index(field))
+        if doc is not None and edit and len(segs) == 2 and (
+                edit != "set" or not isinstance(doc.lookup(segs), ScalarNode)):
+            return None
+        return doc
+
+    def _metadata_keys(self) -> tuple[list[tuple[str, int]], int] | None:
+        if self._keys is False:
+            assert self._chunk is not None and self._list is not None
+            text, start, end = self._chunk
+            found = metadata_keys(text, start, end, self._list.wide)
+            if found is not None and "wide" in text[start:end]:
+                found = None  # kpt's wide lists: the head says how new lists are written
+            self._keys = found
+        return self._keys  # type: ignore[return-value]
+
+    def _part(self, i: int) -> Doc | None:
+        parts = self._parts
+        if parts is not None and i in parts:
+            return parts[i]
+        keys = self._metadata_keys()
+        assert keys is not None and self._list is not None and self._chunk is not None
+        lines, meta_end = keys
+        start = lines[i][1]
+        end = lines[i + 1][1] if i + 1 < len(lines) else meta_end
+        text = self._chunk[0]
+        root = self._list.part(text, start, end, self._index)
+        if root is None:
+            self._cut = -1  # read whole from now on
+            return None
+        # metadata's stand-in holds this one key, at its place: edits land where they would
+        # in the whole tree
+        top = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"), root)])
+        doc = Doc(text[start:end], top)
+        if parts is None:
+            parts = self._parts = {}
+        parts[i] = doc
+        if len(parts) == 1:
+            self._list.add(self)
+        return doc
+
+    def _parts_changed(self) -> bool:
+        return self._parts is not None and any(d.changed for d in self._parts.values())
+
+    def _read_head(self) -> Doc | None:
+        lazy_list, chunk = self._list, self._chunk
+        assert lazy_list is not None and chunk is not None
+        if self._parts_changed():
+            return None  # the whole tree, with the edits made again
+        found = lazy_list.head(*chunk, self._index)
+        if found is None:
+            self._cut = -1
+            return None
+        cut, root = found
         facts = identity(root)
-        if (not self._checked and not trusted and self._facts is not None
-                and not agrees(facts, self._facts)):
+        if not self._checked and self._facts is not None and not agrees(facts, self._facts):
             raise LayoutChanged(f"items[{self._index}]: identity differs from the text scan")
-        doc = Doc(chunk, root)
-        self._d = doc
-        if "wide" in chunk and self.get_annotation(
+        text, start, _end = chunk
+        had_parts = self._parts is not None
+        self._h, self._cut, self._facts, self._parts = Doc(text[start:cut], root), cut, facts, None
+        self._mark_wide(self._h)
+        if not had_parts:
+            lazy_list.add(self)
+        return self._h
+
+    def _mark_wide(self, doc: Doc) -> None:
+        if "wide" in doc.text and self.get_annotation(
                 "internal.config.kubernetes.io/seqindent") == "wide":
             doc.wide_lists = True
-        self._facts = facts
+
+    def _materialize(self) -> Doc:
+        """Compose this item whole (first read, or again after eviction), checking that it
+        is what the cheap cut of the text said it was. Edits made before (in parts of it,
+        or in a tree since evicted) are made again on the new tree, in order: re-reading
+        edited text would not give the same tree (a map emptied in place is a flow `{}`
+        in the text, and what is added to it later would be written in flow style)."""
+        lazy_list = self._list
+        assert lazy_list is not None and self._chunk is not None
+        self._h = self._parts = None
+        text, start, end = self._chunk
+        chunk = text[start:end]
+        trusted = not self._checked and lazy_list.checked_by_worker(self._index)
+        if trusted and self._read_in_parts and lazy_list.worker.headless(self._index):
+            raise LayoutChanged(f"items[{self._index}]: its parts are not what they seemed")
+        root = lazy_list.compose(chunk, self._index, checked=trusted)
+        if not trusted and (problem := self._problem(root)):
+            raise LayoutChanged(f"items[{self._index}]: {problem}")
+        doc = Doc(chunk, root)
+        self._d = doc
+        self._mark_wide(doc)
         self._checked = True
+        for op, segs, value in self._log or ():
+            getattr(doc, op)(segs, *value)
+        self._facts = None if self._log else identity(root)
+        self._text = None
         lazy_list.add(self)
         return doc
 
-    def _chunk_text(self) -> str:
-        chunk = self._chunk
-        if isinstance(chunk, tuple):
-            text, start, end = chunk
-            return text[start:end]
-        assert chunk is not None
-        return chunk
-
-    def _evict(self) -> None:
-        """Drop the tree; an edited tree first becomes the item's new text."""
-        doc = self._d
-        if doc is None:
-            return
-        if doc.changed:
-            self._chunk = doc.render()
-            self._dirty = True
-        root = doc.root
-        self._facts = identity(root) if isinstance(root, MappingNode) else None
-        self._d = None
+    def _logged(self, op: str, segs: tuple[Segment, ...], *value: Any) -> None:
+        """Keep an edit of a lazily read item, to be made again (see `_materialize`)."""
+        if self._chunk is not None:
+            if self._log is None:
+                self._log = []
+            kept = copy.deepcopy(value) if value and isinstance(value[0], (dict, list)) else value
+            self._log.append((op, segs, kept))
 
     @property
-    def _unread(self) -> bool:
-        """A lazily read item nobody composed yet: not checked either."""
-        return not self._checked and self._d is None and self._chunk is not None
+    def _read_in_parts(self) -> bool:
+        return self._cut > 0 or self._keys is not False
+
+    def _problem(self, root: MappingNode) -> str | None:
+        """What is wrong with the whole tree of this item's input text, if anything (for an
+        item not checked yet: also what the text scans said of it)."""
+        problem = shape_problem(root)
+        if problem is not None:
+            return problem[1]
+        if self._checked or self._chunk is None or self._list is None:
+            return None
+        if self._read_in_parts and not parts_genuine(root, *self._chunk, self._list.wide):
+            return "its parts are not what they seemed"
+        guess = self._list.guess(*self._chunk)
+        if guess is not None and not agrees(identity(root), guess):
+            return "identity differs from the text scan"
+        return None
+
+    def _current_text(self) -> str:
+        """The item's text as it is now, while it has no whole tree."""
+        if self._text is not None:
+            return self._text
+        assert self._chunk is not None
+        text, start, end = self._chunk
+        if self._h is not None:
+            return self._h.render() + text[self._cut : end]
+        parts = self._parts
+        if parts:
+            keys = self._metadata_keys()
+            assert keys is not None
+            lines, meta_end = keys
+            out, pos = [], start
+            for i in sorted(parts):
+                at = lines[i][1]
+                out += [text[pos:at], parts[i].render()]
+                pos = lines[i + 1][1] if i + 1 < len(lines) else meta_end
+            out.append(text[pos:end])
+            return "".join(out)
+        return text[start:end]
+
+    def _evict(self) -> None:
+        """Drop the trees; what edits made of the text is kept for writing it."""
+        doc = self._d or self._h
+        if doc is None and not self._parts:
+            return
+        if self._log:
+            self._text = doc.render() if doc is self._d and doc is not None else (
+                self._current_text())
+            self._dirty = self._dirty or self.changed
+        if isinstance(doc, Doc) and isinstance(doc.root, MappingNode):
+            self._facts = identity(doc.root)
+        self._d = self._h = self._parts = None
+
+    @property
+    def _unverified(self) -> bool:
+        """A lazily read item whose input text was not checked whole yet."""
+        return not self._checked and self._chunk is not None
 
     def _verify(self, *, checked: bool = False) -> None:
-        """Compose an item nobody read, so every item of the input is checked once
-        (`checked`: the check worker did it already)."""
-        if not self._checked and self._d is None and self._chunk is not None:
-            if checked:
-                self._checked = True
-            else:
-                self._materialize()
+        """Check the input text of an item nobody read whole, so every item of the input is
+        checked once (`checked`: the check worker did it already)."""
+        if self._checked or self._chunk is None or self._list is None:
+            return
+        if checked:
+            if self._read_in_parts and self._list.worker.headless(self._index):
+                raise LayoutChanged(f"items[{self._index}]: its parts are not what they seemed")
+            self._checked = True
+        elif self._d is None and self._h is None and not self._parts and not self._log:
+            self._materialize()
+        else:  # read in parts, or edited: the trees stay as they are
+            text, start, end = self._chunk
+            root = self._list.compose(text[start:end], self._index)
+            if problem := self._problem(root):
+                raise LayoutChanged(f"items[{self._index}]: {problem}")
+            self._checked = True
 
     # ------------------------------------------------------------ creation
     @classmethod
@@ -166,15 +352,17 @@ class KubeObject:
     # ------------------------------------------------------------ generic fields
     def get(self, path: Path, default: Any = None) -> Any:
         """The plain value at `path` (dict/list/str/int/float/bool/None), or `default`."""
-        node = self._doc.lookup(parse_path(path))
+        segs = parse_path(path)
+        node = self._doc_at(segs).lookup(segs)
         return default if node is None else construct(node)
 
     def has(self, path: Path) -> bool:
-        return self._doc.lookup(parse_path(path)) is not None
+        segs = parse_path(path)
+        return self._doc_at(segs).lookup(segs) is not None
 
     def _typed(self, path: Path, types: type | tuple[type, ...], name: str, default: Any) -> Any:
         segs = parse_path(path)
-        node = self._doc.lookup(segs)
+        node = self._doc_at(segs).lookup(segs)
         if node is None:
             if default is _MISSING:
                 raise FieldError(format_path(segs), "is required but missing")
@@ -205,27 +393,50 @@ class KubeObject:
         if isinstance(value, KubeObject):
             value = value.to_dict()
         segs = parse_path(path)
-        self._doc.set(segs, value)
+        self._doc_at(segs, "set").set(segs, value)
+        self._logged("set", segs, value)
         self._edited(segs)
 
     def delete(self, path: Path) -> bool:
         """Remove a field (its lines); False if it was not there."""
         segs = parse_path(path)
-        done = self._doc.delete(segs)
+        done = self._doc_at(segs, "delete").delete(segs)
+        self._logged("delete", segs)
         self._edited(segs)
         return done
 
     def append(self, path: Path, value: Any) -> None:
         """Append to the list at `path`, creating it if missing."""
         segs = parse_path(path)
-        self._doc.append(segs, value)
+        self._doc_at(segs, "append").append(segs, value)
+        self._logged("append", segs, value)
         self._edited(segs)
 
     def _edited(self, segs: tuple[Segment, ...]) -> None:
-        """Forget the identity read before an edit that may change it."""
+        """Forget the identity read before an edit that may change it (an item edited in
+        parts reads it anew from them: reading its head would now mean reading it whole)."""
         if not segs or segs[0] in ("apiVersion", "kind") or (segs[0] == "metadata" and (
                 len(segs) == 1 or segs[1] in ("name", "namespace", "annotations"))):
+            old = self._facts
             self._facts = None
+            if old is not None and self._parts and self._d is None and self._h is None:
+                self._facts = self._facts_from_parts(old)
+
+    def _facts_from_parts(self, old: Facts) -> Facts:
+        assert self._parts is not None
+        pairs = [pair for doc in self._parts.values() for pair in doc.root.value[0][1].value]
+        keys = self._metadata_keys()
+        assert keys is not None
+        read = {k.value for k, _ in pairs}
+        # what no part read is as it was, but for the local-config annotation
+        meta = [(ScalarNode(_STR_TAG, name), ScalarNode(_STR_TAG, value))
+                for name, value in (("name", old[2]), ("namespace", old[3]))
+                if name not in read and value]
+        root = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"),
+                                       MappingNode(_MAP_TAG, meta + pairs))])
+        facts = identity(root)
+        unread_notes = "annotations" not in read and "annotations" in dict(keys[0])
+        return old[0], old[1], facts[2], facts[3], old[4] if unread_notes else facts[4]
 
     def line_comment(self, path: Path) -> str | None:
         """The `# ...` comment on the line where a scalar field ends, or on the key line of a
@@ -247,6 +458,9 @@ class KubeObject:
         With `containing` (`"kpt-set:"`), only the comments holding it: the text is searched
         for it first, so a resource without it costs no walk."""
         out: list[tuple[tuple[str | int, ...], str]] = []
+        if containing and self._d is None and self._chunk is not None and (
+                containing not in self._current_text()):
+            return out  # an item not read yet is not read for nothing
         doc = self._doc
         text = doc.text
         # Only lines that hold a `#` (or what the comment must contain) can matter: find them
@@ -334,13 +548,14 @@ class KubeObject:
         edit to one of them: functions ask for them over and over, for every item. An item
         not read yet gives them from its text when it can (checked when it is read)."""
         chunk = self._chunk
-        if self._d is None and not self._checked and isinstance(chunk, tuple):
+        if (self._d is None and self._h is None and not self._parts and self._text is None
+                and not self._checked and chunk is not None):
             assert self._list is not None
             guess = self._list.guess(*chunk)
             if guess is not None:
                 self._facts = guess
                 return guess
-        root = self._doc.root
+        root = self._doc_at(_METADATA).root
         facts = identity(root) if isinstance(root, MappingNode) else ("", "", "", "", False)
         self._facts = facts
         return facts
@@ -355,11 +570,13 @@ class KubeObject:
         return _str_map(self.get(("metadata", "annotations")))
 
     def get_annotation(self, key: str, default: str | None = None) -> str | None:
-        node = self._doc.lookup(("metadata", "annotations", key))
+        segs = ("metadata", "annotations", key)
+        node = self._doc_at(segs).lookup(segs)
         return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def get_label(self, key: str, default: str | None = None) -> str | None:
-        node = self._doc.lookup(("metadata", "labels", key))
+        segs = ("metadata", "labels", key)
+        node = self._doc_at(segs).lookup(segs)
         return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def set_label(self, key: str, value: str) -> None:
@@ -379,7 +596,7 @@ class KubeObject:
         """kpt's `config.kubernetes.io/local-config: "true"`: never applied to a cluster."""
         local = (self._facts or self._identity())[4]
         if local is None:  # a lazily read item whose text did not say for sure: read it
-            root = self._doc.root
+            root = self._doc_at(_METADATA).root
             local = isinstance(root, MappingNode) and identity(root)[4]
         return bool(local)
 
@@ -415,7 +632,8 @@ class KubeObject:
     @property
     def changed(self) -> bool:
         if self._d is None and self._chunk is not None:
-            return self._dirty
+            return self._dirty or (self._h is not None and self._h.changed) or (
+                self._parts_changed())
         return self._form == "new" or self._dirty or self._doc.changed
 
     def to_dict(self) -> dict[str, Any]:
@@ -445,7 +663,7 @@ class KubeObject:
     def _item_text(self, wide: bool) -> str:
         """This resource as an entry under a ResourceList's `items:`."""
         if self._d is None and self._chunk is not None:
-            chunk = self._chunk_text()
+            chunk = self._current_text()
             return chunk if chunk.endswith("\n") else chunk + "\n"
         if self._form == "chunk" and self._doc.spliceable:
             text = self._doc.render()

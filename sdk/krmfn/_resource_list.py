@@ -148,7 +148,7 @@ class ResourceList:
         check worker, from the front here while it goes on from the back, until they meet."""
         worker = self._worker
         if worker is not None:
-            unread = sorted((o for o in self.items if o._unread), key=lambda o: o._index)
+            unread = sorted((o for o in self.items if o._unverified), key=lambda o: o._index)
             for obj in unread:
                 if obj._index >= worker.frontier():
                     break

@@ -1,0 +1,148 @@
+"""Items of a large list read in parts: the lines of one metadata key, or the head (apiVersion,
+kind, metadata). Whatever a function reads or edits that way, the output must be what
+reading the list whole gives, byte for byte, and a wrong guess about where the parts lie
+must end in the whole-read answer."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import krmfn
+import krmfn._check_worker as check_worker
+import krmfn._lazy as lazy
+import pytest
+from krmfn import KubeObject, ResourceList
+
+ANNOTATIONS = ("    annotations:\n"
+               "      config.kubernetes.io/index: '{i}'\n"
+               "      internal.config.kubernetes.io/path: 'r{i}.yaml'\n")
+
+# metadata layouts: what kpt writes, and what people write by hand
+LAYOUTS = [
+    "    name: r{i}\n    namespace: staging\n    labels:\n      app: r{i}\n" + ANNOTATIONS,
+    "    name: r{i}\n" + ANNOTATIONS,
+    "    name: r{i}\n    labels:\n      app: r{i} # owned\n    # what kpt adds\n" + ANNOTATIONS,
+    "    labels: {{app: r{i}, tier: web}}\n    name: r{i}\n    namespace: 'prod'\n",
+    "    name: r{i}\n\n    namespace: staging\n      # a deeper comment\n",
+    "    name: r{i}\n    annotations:\n      note: |\n        line one\n\n        line two\n"
+    "    labels:\n      app: r{i}\n",
+    "    name: r{i}\n    finalizers:\n    - keep\n    labels:\n      app: r{i}\n",
+    "    name: r{i}\n    'labels':\n      app: r{i}\n",
+    "    name: r{i}\n    labels:\n      app: r{i}\n  # about the spec\n",
+    "    name: \"r{i}\"\n    namespace: null\n    labels: {{}}\n",
+]
+TAILS = ["  spec:\n    replicas: 1\n", "  data:\n    key: value\n", ""]
+
+
+def item(i: int, rng: random.Random) -> str:
+    layout = rng.choice(LAYOUTS).format(i=i)
+    return f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n{layout}{rng.choice(TAILS)}"
+
+
+def resource_list(seed: int, count: int = 40) -> str:
+    rng = random.Random(seed)
+    items = "".join(item(i, rng) for i in range(count))
+    return ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + items
+            + "functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n"
+            "    name: fc\n")
+
+
+OPS: list[Callable[[KubeObject], object]] = [
+    lambda o: o.set_label("app", "new"),
+    lambda o: o.set_label("added", "yes"),
+    lambda o: o.remove_label("app"),
+    lambda o: o.remove_label("absent"),
+    lambda o: setattr(o, "namespace", "moved"),
+    lambda o: o.set_annotation("config.kubernetes.io/index", "9"),
+    lambda o: o.set_annotation("new.example.com/a", "b"),
+    lambda o: o.remove_annotation("internal.config.kubernetes.io/path"),
+    lambda o: o.labels,
+    lambda o: o.get_annotation("config.kubernetes.io/depends-on"),
+    lambda o: o.get(("metadata", "namespace")),
+    lambda o: o.set(("metadata", "labels"), {"whole": "map"}),
+    lambda o: o.delete(("metadata", "labels")),
+    lambda o: o.set(("metadata", "finalizers"), ["one"]),
+    lambda o: o.append(("metadata", "finalizers"), "two"),
+    lambda o: (o.name, o.namespace, o.is_local_config),
+    lambda o: setattr(o, "name", f"{o.name}-x"),
+    lambda o: o.set(("spec", "replicas"), 3),
+    lambda o: o.to_dict(),
+]
+
+
+def random_edits(seed: int) -> krmfn.Function:
+    @krmfn.function(name="random-edits")
+    def edit(rl: ResourceList) -> None:
+        rng = random.Random(seed)
+        for obj in rl.items:
+            for op in rng.sample(OPS, rng.randint(0, 4)):
+                op(obj)
+            rl.info(f"{obj.name} {obj.namespace} {sorted(obj.labels.items())}")
+
+    return edit
+
+
+@pytest.fixture
+def lazy_from_ten(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lazy, "LAZY_MIN_ITEMS", 10)
+    monkeypatch.setattr(lazy, "EVICT_MIN_ITEMS", 10)
+    monkeypatch.setattr(lazy, "RESIDENT", 5)
+
+
+def whole(fn: krmfn.Function, text: str) -> krmfn.testing.RunOutput:
+    saved = lazy.LAZY_MIN_ITEMS
+    lazy.LAZY_MIN_ITEMS = 10**9
+    try:
+        return fn.run_text(text)
+    finally:
+        lazy.LAZY_MIN_ITEMS = saved
+
+
+@pytest.mark.parametrize("worker", [False, True])
+@pytest.mark.parametrize("seed", range(12))
+def test_edits_in_parts_give_the_whole_read_output(
+        seed: int, worker: bool, lazy_from_ten: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    if worker:
+        monkeypatch.setattr(check_worker, "MIN_TEXT", 0)
+    else:
+        monkeypatch.setenv("KRMFN_CHECK_WORKER", "0")
+    text = resource_list(seed)
+    assert lazy.split_items(text) is not None
+    fn = random_edits(seed)
+    assert fn.run_text(text) == whole(fn, text)
+
+
+def test_a_label_edit_reads_the_labels_lines_alone(lazy_from_ten: None) -> None:
+    text = resource_list(0).replace("\n", "\n", 1)
+    rl = ResourceList.parse(text)
+    obj = next(o for o in rl.items if "labels:\n      app:" in o._current_text())
+    obj.set_label("app", "new")
+    assert obj._d is None and obj._h is None and obj._parts is not None
+    assert [d.text.split(":")[0].strip() for d in obj._parts.values()] == ["labels"]
+    assert "app: new" in obj._item_text(False)
+    rl.verify()
+
+
+def test_metadata_keys_hidden_in_a_quoted_scalar_end_in_the_whole_read(
+        lazy_from_ten: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A multi-line quoted scalar can hold lines that look like metadata's keys: the
+    function may edit the wrong lines at first, but what is written is the whole read's."""
+    trap = ('- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: trap\n'
+            '    note: "start\n    labels:\n      fake: x\n    end: here"\n'
+            '    labels:\n      real: y\n  data: {}\n')
+    text = resource_list(1).replace("items:\n", "items:\n" + trap, 1)
+    fn = random_edits(0)
+
+    @krmfn.function(name="label-all")
+    def label_all(rl: ResourceList) -> None:
+        for obj in rl.items:
+            obj.set_label("real", "z")
+
+    for worker in (False, True):
+        monkeypatch.setattr(check_worker, "MIN_TEXT", 0 if worker else 10**12)
+        out = label_all.run_text(text)
+        assert out.exit_code == 0, out.stderr
+        assert out == whole(label_all, text)
+        assert "      fake: x\n    end: here\"\n    labels:\n      real: z\n" in out.stdout
+    assert fn.run_text(text) == whole(fn, text)
