@@ -103,6 +103,46 @@ def test_injection_writes_site_and_condition_once() -> None:
     assert ResourceList.parse(updated.stdout).items[1].get("status") is None  # sub/Kptfile
 
 
+def test_setters_leave_what_the_site_facts_set_so_a_second_run_starts_from_the_same_facts(
+) -> None:
+    """The site's facts are read from a filled WorkloadCluster: a setter that changed one of
+    them would give the next run other facts (found by fuzzing)."""
+    text = """apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: infra.nephio.org/v1alpha1
+  kind: WorkloadCluster
+  metadata:
+    name: facts
+  spec:
+    clusterName: edge-04
+    masterInterface: eth4 # kpt-set: ${clusterName}
+- apiVersion: infra.nephio.org/v1alpha1
+  kind: WorkloadCluster
+  metadata:
+    name: placeholder
+    annotations:
+      kpt.dev/config-injection: required
+  spec:
+    masterInterface: eth1
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: upf-config
+  data:
+    cluster: unset # kpt-set: ${clusterName}
+"""
+    first = run(site_specialize, text)
+    assert first.exit_code == 0, first.stderr
+    rl = ResourceList.parse(first.stdout)
+    assert [o.get("spec.masterInterface") for o in rl.items[:2]] == ["eth4", "eth4"]
+    assert rl.items[2].get("data.cluster") == "edge-04"
+    assert messages(first.stdout, "warning") == [
+        "setter comment '${clusterName}' is on a field the site's facts set: they keep it"]
+    second = run(site_specialize, first.stdout)
+    assert items_text(second.stdout) == items_text(first.stdout)
+
+
 def test_missing_injection_is_an_error_only_when_required() -> None:
     out = run(site_specialize, case("missing-injection").input_text())
     assert out.exit_code == 1

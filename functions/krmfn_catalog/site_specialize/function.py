@@ -13,7 +13,9 @@ from krmfn_catalog.site_specialize.config import Site, SiteSpecializeConfig, rea
 from krmfn_catalog.site_specialize.injection import (
     facts_in_package,
     inject_site,
+    injected_fields,
     report_missing_injection,
+    workload_clusters,
 )
 from krmfn_catalog.site_specialize.setters import apply_setters
 
@@ -30,7 +32,9 @@ def site_specialize(rl: ResourceList) -> None:
     items = _package_items(rl)
     site = _site(rl, cfg)
     done: list[str] = []
+    owned = {}
     if site.known:
+        owned = {id(wc): injected_fields(site) for wc in workload_clusters(rl.items)}
         injected = inject_site(rl, site)
         if injected:
             done.append(f"injected into {len(injected)} WorkloadCluster(s)")
@@ -38,7 +42,7 @@ def site_specialize(rl: ResourceList) -> None:
         report_missing_injection(rl)
 
     values = {**site.setter_values(), **cfg.values}
-    setters = apply_setters(rl, items, values)
+    setters = apply_setters(rl, items, values, owned)
     if setters.changed:
         done.append(f"{setters.changed} field(s) set by setters "
                     f"({', '.join(sorted(setters.changed_by))})")

@@ -16,6 +16,7 @@ __all__ = [
     "INJECTION",
     "facts_in_package",
     "inject_site",
+    "injected_fields",
     "report_missing_injection",
     "root_kptfile",
     "workload_clusters",
@@ -68,18 +69,27 @@ def facts_in_package(rl: ResourceList) -> Site | None:
     return first
 
 
+def injected_fields(site: Site) -> list[tuple[str, ...]]:
+    """The fields of a WorkloadCluster the site's facts own."""
+    fields = [("spec", "clusterName"), ("metadata", "annotations", INJECTED)]
+    if site.cnis:
+        fields.append(("spec", "cnis"))
+    if site.master_interface:
+        fields.append(("spec", "masterInterface"))
+    return fields
+
+
 def inject_site(rl: ResourceList, site: Site) -> list[KubeObject]:
     """Write the site into every WorkloadCluster; the ones whose text changed."""
     changed = []
     kptfile = root_kptfile(rl.items)
+    values = {("spec", "clusterName"): site.cluster_name, ("spec", "cnis"): list(site.cnis),
+              ("spec", "masterInterface"): site.master_interface,
+              ("metadata", "annotations", INJECTED): site.cluster_name}
     for wc in workload_clusters(rl.items):
         before = wc.to_dict()
-        wc.set("spec.clusterName", site.cluster_name)
-        if site.cnis:
-            wc.set("spec.cnis", list(site.cnis))
-        if site.master_interface:
-            wc.set("spec.masterInterface", site.master_interface)
-        wc.set_annotation(INJECTED, site.cluster_name)
+        for path in injected_fields(site):
+            wc.set(path, values[path])
         if kptfile is not None:
             _set_condition(kptfile, {
                 "type": CONDITION_PREFIX + wc.name,

@@ -35,14 +35,23 @@ class SetterOutcome:
 
 
 def apply_setters(rl: ResourceList, objects: Iterable[KubeObject],
-                  values: Mapping[str, Any]) -> SetterOutcome:
-    """Give every field with a setter comment the value its setters spell."""
+                  values: Mapping[str, Any],
+                  owned: Mapping[int, Iterable[FieldPath]] | None = None) -> SetterOutcome:
+    """Give every field with a setter comment the value its setters spell, but the fields
+    `owned` by something else (by object id: what the site's facts were written into).
+    Those keep their value, or the next run would start from other facts."""
     outcome = SetterOutcome()
     for obj in objects:
         for path, comment in obj.line_comments(MARKER):
-            if comment.startswith(MARKER):
-                _apply(rl, obj, path, _pattern(comment[len(MARKER):].strip()), values,
-                       outcome)
+            if not comment.startswith(MARKER):
+                continue
+            pattern = _pattern(comment[len(MARKER):].strip())
+            mine = owned.get(id(obj), ()) if owned else ()
+            if any(path[: len(field)] == field for field in mine):
+                rl.warning(f"setter comment {pattern.text!r} is on a field the site's facts "
+                           "set: they keep it", obj, field=format_path(path))
+                continue
+            _apply(rl, obj, path, pattern, values, outcome)
     return outcome
 
 
