@@ -31,8 +31,13 @@ LAYOUTS = [
     "    name: r{i}\n    'labels':\n      app: r{i}\n",
     "    name: r{i}\n    labels:\n      app: r{i}\n  # about the spec\n",
     "    name: \"r{i}\"\n    namespace: null\n    labels: {{}}\n",
+    "    name: r{i} # kpt-set: ${{prefix}}-{i}\n    labels:\n      app: r{i}\n" + ANNOTATIONS,
 ]
-TAILS = ["  spec:\n    replicas: 1\n", "  data:\n    key: value\n", ""]
+TAILS = ["  spec:\n    replicas: 1\n", "  data:\n    key: value\n", "",
+         "  spec:\n    replicas: 1 # kpt-set: ${replicas}\n    template:\n"
+         "      image: a:1 # kpt-set: a:${tag}\n  # what follows is status\n"
+         "  status: {phase: new}\n",
+         "  data:\n    key: value # kpt-set: ${value}\n\n  spec: [1, 2]\n"]
 
 
 def item(i: int, rng: random.Random) -> str:
@@ -68,6 +73,15 @@ OPS: list[Callable[[KubeObject], object]] = [
     lambda o: setattr(o, "name", f"{o.name}-x"),
     lambda o: o.set(("spec", "replicas"), 3),
     lambda o: o.to_dict(),
+    lambda o: o.line_comments("kpt-set:"),
+    lambda o: o.get(("spec", "replicas")),
+    lambda o: o.get("data"),
+    lambda o: o.set(("data", "added"), "v"),
+    lambda o: o.delete(("data", "key")),
+    lambda o: o.set(("status", "phase"), "done"),
+    lambda o: o.set(("spec",), {"whole": True}),
+    lambda o: o.delete(("status",)),
+    lambda o: o.append(("spec", "list"), 1),
 ]
 
 
@@ -76,9 +90,13 @@ def random_edits(seed: int) -> krmfn.Function:
     def edit(rl: ResourceList) -> None:
         rng = random.Random(seed)
         for obj in rl.items:
-            for op in rng.sample(OPS, rng.randint(0, 4)):
-                op(obj)
-            rl.info(f"{obj.name} {obj.namespace} {sorted(obj.labels.items())}")
+            seen = []
+            for op in rng.sample(OPS, rng.randint(0, 5)):
+                try:
+                    seen.append(op(obj))
+                except krmfn.KrmfnError as exc:  # the same error either way
+                    seen.append(str(exc))
+            rl.info(f"{obj.name} {obj.namespace} {sorted(obj.labels.items())} {seen!r}")
 
     return edit
 
@@ -119,7 +137,7 @@ def test_a_label_edit_reads_the_labels_lines_alone(lazy_from_ten: None) -> None:
     obj = next(o for o in rl.items if "labels:\n      app:" in o._current_text())
     obj.set_label("app", "new")
     assert obj._d is None and obj._h is None and obj._parts is not None
-    assert [d.text.split(":")[0].strip() for d in obj._parts.values()] == ["labels"]
+    assert [p[1].text.split(":")[0].strip() for p in obj._parts.values()] == ["labels"]
     assert "app: new" in obj._item_text(False)
     rl.verify()
 
@@ -146,3 +164,24 @@ def test_metadata_keys_hidden_in_a_quoted_scalar_end_in_the_whole_read(
         assert out == whole(label_all, text)
         assert "      fake: x\n    end: here\"\n    labels:\n      real: z\n" in out.stdout
     assert fn.run_text(text) == whole(fn, text)
+
+
+def test_an_annotation_key_written_with_escapes_ends_in_the_whole_read(
+        lazy_from_ten: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An annotation is looked for in an unread item's text first; a key spelled with an
+    escape is not found there, and the whole read must say what it holds."""
+    escaped = ('- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: escaped\n'
+               '    annotations:\n      "example.com/depends\\x2Don": other\n  data: {}\n')
+    text = resource_list(2).replace("items:\n", "items:\n" + escaped, 1)
+
+    @krmfn.function(name="report-depends-on")
+    def report(rl: ResourceList) -> None:
+        for obj in rl.items:
+            if obj.get_annotation("example.com/depends-on"):
+                rl.info(f"{obj.name} depends on {obj.get_annotation('example.com/depends-on')}")
+
+    for worker in (False, True):
+        monkeypatch.setattr(check_worker, "MIN_TEXT", 0 if worker else 10**12)
+        out = report.run_text(text)
+        assert out == whole(report, text)
+        assert "escaped depends on other" in out.stdout

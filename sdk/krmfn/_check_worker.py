@@ -18,6 +18,7 @@ process without other threads, and unless `KRMFN_CHECK_WORKER=0`.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import signal
 import threading
@@ -41,8 +42,9 @@ _HEADLESS = b"h"  # checked, but not to be read in parts: see `_lazy.head_end`, 
 class CheckWorker:
     """A running worker: `stop()` tells from which item on everything was checked."""
 
-    def __init__(self, pid: int, fd: int, count: int) -> None:
+    def __init__(self, pid: int, fd: int, count: int, shared: mmap.mmap) -> None:
         self._pid, self._fd, self._count = pid, fd, count
+        self._shared = shared  # byte i set: the process checked item i itself
         self._done: int | None = None
         self._report = bytearray()
         os.set_blocking(fd, False)
@@ -57,6 +59,10 @@ class CheckWorker:
                 self._report += chunk
         self._raise_if_bad()
         return self._count - len(self._report)
+
+    def checked_here(self, index: int) -> None:
+        """The process has checked item `index` (it read it whole): the worker skips it."""
+        self._shared[index] = 1
 
     def headless(self, index: int) -> bool:
         """The worker found that item `index` must not be read by its head alone."""
@@ -76,6 +82,7 @@ class CheckWorker:
                 or os.environ.get("KRMFN_CHECK_WORKER", "1") == "0"):
             return None
         read, write = os.pipe()
+        shared = mmap.mmap(-1, len(bounds))
         try:
             pid = os.fork()
         except OSError:
@@ -85,11 +92,11 @@ class CheckWorker:
         if pid == 0:  # the worker: never returns
             os.close(read)
             try:
-                _check_backwards(items, text, bounds, write)
+                _check_backwards(items, text, bounds, write, shared)
             finally:
                 os._exit(0)
         os.close(write)
-        return cls(pid, read, len(bounds) - 1)
+        return cls(pid, read, len(bounds) - 1, shared)
 
     def stop(self, *, wait: bool = False) -> int:
         """Stop the worker (`wait`: let it finish first): items from the returned index on
@@ -110,11 +117,15 @@ class CheckWorker:
         return self._done
 
 
-def _check_backwards(items: LazyList, text: str, bounds: list[int], out: int) -> None:
+def _check_backwards(items: LazyList, text: str, bounds: list[int], out: int,
+                     shared: mmap.mmap) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(OSError):
         os.nice(10)  # on a busy machine the function itself comes first: it may not need this
     for i in range(len(bounds) - 2, -1, -1):
+        if shared[i]:  # the process read it whole, and checked it then
+            os.write(out, _OK)
+            continue
         start, end = bounds[i], bounds[i + 1]
         mark = _BAD
         try:

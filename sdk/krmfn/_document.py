@@ -692,10 +692,11 @@ def _position(parent: MappingNode | SequenceNode, node: Node) -> int:
 
 def _child(node: Node | None, seg: Segment) -> Node | None:
     if isinstance(node, MappingNode):
-        if not isinstance(seg, str):
-            return None
-        idx = find_key(node, seg)
-        return node.value[idx][1] if idx >= 0 else None
+        if isinstance(seg, str):
+            for key, value in node.value:  # find_key, in line: every path step comes here
+                if key.value == seg:
+                    return value  # type: ignore[no-any-return]
+        return None
     if isinstance(node, SequenceNode):
         at = _seq_index(node, seg)
         if at is None:

@@ -59,9 +59,11 @@ __all__ = [
     "head_end",
     "head_genuine",
     "identity",
+    "local_fact",
     "metadata_genuine",
     "metadata_keys",
     "parts_genuine",
+    "scalar_fact",
     "shape_problem",
     "split_items",
 ]
@@ -183,18 +185,26 @@ LOCAL_CONFIG = "config.kubernetes.io/local-config"
 def identity(root: MappingNode) -> Facts:
     """(apiVersion, kind, name, namespace, local-config) of a composed item ("" where
     absent): what functions ask of every item, often more than once."""
-    out = []
     meta = _field(root, "metadata")
-    for node in (_field(root, "apiVersion"), _field(root, "kind"),
-                 _field(meta, "name") if isinstance(meta, MappingNode) else None,
-                 _field(meta, "namespace") if isinstance(meta, MappingNode) else None):
-        ok = isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null"
-        out.append(str(node.value) if ok else "")  # type: ignore[union-attr]
-    notes = _field(meta, "annotations") if isinstance(meta, MappingNode) else None
+    if not isinstance(meta, MappingNode):
+        meta = None
+    return (scalar_fact(_field(root, "apiVersion")), scalar_fact(_field(root, "kind")),
+            scalar_fact(meta and _field(meta, "name")),
+            scalar_fact(meta and _field(meta, "namespace")),
+            local_fact(meta and _field(meta, "annotations")))
+
+
+def scalar_fact(node: Node | None) -> str:
+    """An identity field's value as `identity` gives it."""
+    ok = isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:null"
+    return str(node.value) if ok else ""  # type: ignore[union-attr]
+
+
+def local_fact(notes: Node | None) -> bool:
+    """Whether metadata.annotations `notes` mark local config."""
     local = _field(notes, LOCAL_CONFIG) if isinstance(notes, MappingNode) else None
     value = construct(local) if isinstance(local, ScalarNode) else None
-    is_local = (value is True or isinstance(value, str)) and str(value).lower() == "true"
-    return out[0], out[1], out[2], out[3], is_local
+    return (value is True or isinstance(value, str)) and str(value).lower() == "true"
 
 
 def agrees(exact: Facts, guess: Facts) -> bool:
@@ -280,6 +290,11 @@ class LazyList:
         return compose_chunk(chunk, index, tags=self.tags, checked=checked, part=part,
                              shallow=nesting_bounded(chunk, long_lines=self.long_lines))
 
+    def checked_here(self, index: int) -> None:
+        """Item `index` was read whole and checked: the worker need not."""
+        if self.worker is not None:
+            self.worker.checked_here(index)
+
     def checked_by_worker(self, index: int) -> bool:
         """The check worker (if any) has checked item `index` already: parse, shape, what
         its text says of its identity. Raises LayoutChanged if it found a problem."""
@@ -347,13 +362,15 @@ _META_KEY = {wide: re.compile(rf"\n{top}  (?=[^\s#-])(?:([A-Za-z][A-Za-z0-9]*):(
              for wide, top in ((False, "  "), (True, "    "))}
 
 
-def metadata_keys(text: str, start: int, end: int, wide: bool
+def metadata_keys(text: str, start: int, end: int, wide: bool, cut: int | None = -1
                   ) -> tuple[list[tuple[str, int]], int] | None:
     """The keys of an item's metadata with where their lines start, and where its lines
     end, found by pattern (see `metadata_genuine`): key `k` is the text from its line up
     to the next key's. None when unsure. A function that reads or edits one label reads
-    the lines of `labels` alone, not all of metadata and its eight kpt annotations."""
-    cut = head_end(text, start, end, wide)
+    the lines of `labels` alone, not all of metadata and its eight kpt annotations.
+    (`cut`: what `head_end` gives, when known.)"""
+    if cut == -1:
+        cut = head_end(text, start, end, wide)
     if cut is None:
         return None
     meta = _META_LINE[wide].search(text, start - 1, cut)
@@ -399,13 +416,29 @@ def head_genuine(root: MappingNode, cut: int, wide: bool) -> bool:
 
 def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool) -> bool:
     """What the patterns say of the parts of the item `text[start:end]` (its head, its
-    metadata keys) holds for its tree `root`."""
+    metadata keys) holds for its tree `root`, and so does what `KubeObject._absent` assumes:
+    every label and annotation key is written out in the text (only quoted keys can
+    differ from their text)."""
     cut = head_end(text, start, end, wide)
-    if cut is None:
-        return True
-    keys = metadata_keys(text, start, end, wide)
-    return head_genuine(root, cut - start, wide) and (
-        keys is None or metadata_genuine(root, keys[0], start, wide))
+    if cut is not None:
+        if not head_genuine(root, cut - start, wide):
+            return False
+        keys = metadata_keys(text, start, end, wide, cut)
+        if keys is not None and not metadata_genuine(root, keys[0], start, wide):
+            return False
+    meta = _field(root, "metadata")
+    if isinstance(meta, MappingNode):
+        for name, node in meta.value:
+            if name.value in _SPELLED_OUT and isinstance(node, MappingNode):
+                for key, _value in node.value:
+                    style = getattr(key, "style", None)
+                    if (style and (style != "'" or "'" in key.value)
+                            and text.find(key.value, start, end) < 0):
+                        return False
+    return True
+
+
+_SPELLED_OUT = frozenset({"annotations", "labels"})
 
 
 def shape_problem(root: object) -> tuple[str, str] | None:

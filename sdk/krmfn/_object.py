@@ -19,9 +19,12 @@ from krmfn._lazy import (
     LayoutChanged,
     LazyList,
     agrees,
+    head_end,
     identity,
+    local_fact,
     metadata_keys,
     parts_genuine,
+    scalar_fact,
     shape_problem,
 )
 from krmfn._nodes import (
@@ -53,6 +56,7 @@ class KubeObject:
     """A resource; build one with `from_dict` / `from_yaml`, or get it from a ResourceList."""
 
     __slots__ = (
+        "_absent_read",
         "_checked",
         "_chunk",
         "_cut",
@@ -60,6 +64,7 @@ class KubeObject:
         "_dirty",
         "_facts",
         "_form",
+        "_guess",
         "_h",
         "_index",
         "_keys",
@@ -84,10 +89,13 @@ class KubeObject:
         # the lines of metadata's keys (`_lazy.metadata_keys`; False: not looked for yet),
         # and the trees read of some of them, by position
         self._keys: tuple[list[tuple[str, int]], int] | bool | None = False
-        self._parts: dict[int, Doc] | None = None
+        # by where they start: (where they end, tree, the metadata key)
+        self._parts: dict[int, tuple[int, Doc, str]] | None = None
         self._log: list[tuple[str, tuple[Segment, ...], tuple[Any, ...]]] | None = None
+        self._absent_read = False  # a label or annotation found absent from the text alone
         self._text: str | None = None
         self._facts: Facts | None = None
+        self._guess: Facts | None = None  # the identity read from the text, once used
         self._index = 0
         self._list: LazyList | None = None
         self._dirty = False
@@ -111,14 +119,16 @@ class KubeObject:
         """The tree to read `segs` in (or to `edit` them: "set", "delete", "append"). An
         item not read yet is read in parts when the path lies in its metadata: the lines
         of one metadata key, else its head (see `_lazy.head_end`, `metadata_keys`). That
-        is what most functions touch of most items, and a small part of each."""
+        is what most functions touch of most items, and a small part of each: an item is
+        checked whole anyway (by the check worker, see `verify`), so reading most of it in
+        parts would cost more than reading it whole once."""
         doc = self._d
         if doc is not None:
             return doc
         if (segs and segs[0] == "metadata" and self._cut >= 0 and self._text is None
                 and self._list is not None):
             if len(segs) > 1 and self._h is None:
-                part = self._part_for(segs, edit)
+                part = self._meta_part_for(segs, edit)
                 if part is not None:
                     return part
             if len(segs) > 1 or not edit:
@@ -127,7 +137,7 @@ class KubeObject:
                     return head
         return self._materialize()
 
-    def _part_for(self, segs: tuple[Segment, ...], edit: str) -> Doc | None:
+    def _meta_part_for(self, segs: tuple[Segment, ...], edit: str) -> Doc | None:
         """The tree of the lines of the metadata key `segs[1]`; for a key metadata does not
         have, of its last key's (what is added goes at the end). None where a part would
         not do what the whole tree does: edits of metadata's own entries but setting a
@@ -136,11 +146,12 @@ class KubeObject:
         field = segs[1]
         if keys is None or not isinstance(field, str):
             return None
-        names = [k for k, _ in keys[0]]
-        if field not in names:
-            return self._part(len(names) - 1)
-        doc = self._part(names.index(field))
-        if doc is not None and edit and len(segs) == 2 and (
+        lines, meta_end = keys
+        at = next((i for i, (name, _) in enumerate(lines) if name == field), None)
+        i = len(lines) - 1 if at is None else at
+        doc = self._part(lines[i][1], lines[i + 1][1] if i + 1 < len(lines) else meta_end,
+                         lines[i][0])
+        if doc is not None and at is not None and edit and len(segs) == 2 and (
                 edit != "set" or not isinstance(doc.lookup(segs), ScalarNode)):
             return None
         return doc
@@ -155,19 +166,17 @@ class KubeObject:
             self._keys = found
         return self._keys  # type: ignore[return-value]
 
-    def _part(self, i: int) -> Doc | None:
+    def _part(self, start: int, end: int, meta_key: str) -> Doc | None:
+        """The tree of `text[start:end]`, the lines of the metadata key `meta_key`; None
+        (and the item is read whole from now on) if they do not hold that key alone."""
         parts = self._parts
-        if parts is not None and i in parts:
-            return parts[i]
-        keys = self._metadata_keys()
-        assert keys is not None and self._list is not None and self._chunk is not None
-        lines, meta_end = keys
-        start = lines[i][1]
-        end = lines[i + 1][1] if i + 1 < len(lines) else meta_end
+        if parts is not None and start in parts:
+            return parts[start][1]
+        assert self._list is not None and self._chunk is not None
         text = self._chunk[0]
         root = self._list.part(text, start, end, self._index)
         if root is None:
-            self._cut = -1  # read whole from now on
+            self._cut = -1
             return None
         # metadata's stand-in holds this one key, at its place: edits land where they would
         # in the whole tree
@@ -175,13 +184,16 @@ class KubeObject:
         doc = Doc(text[start:end], top)
         if parts is None:
             parts = self._parts = {}
-        parts[i] = doc
-        if len(parts) == 1:
+        parts[start] = (end, doc, meta_key)
+        if len(parts) == 1 and self._h is None:
             self._list.add(self)
         return doc
 
+    def _meta_parts(self) -> list[tuple[Doc, str]]:
+        return [(doc, key) for _end, doc, key in (self._parts or {}).values()]
+
     def _parts_changed(self) -> bool:
-        return self._parts is not None and any(d.changed for d in self._parts.values())
+        return self._parts is not None and any(doc.changed for _e, doc, _k in self._parts.values())
 
     def _read_head(self) -> Doc | None:
         lazy_list, chunk = self._list, self._chunk
@@ -194,7 +206,7 @@ class KubeObject:
             return None
         cut, root = found
         facts = identity(root)
-        if not self._checked and self._facts is not None and not agrees(facts, self._facts):
+        if not self._checked and self._guess is not None and not agrees(facts, self._guess):
             raise LayoutChanged(f"items[{self._index}]: identity differs from the text scan")
         text, start, _end = chunk
         had_parts = self._parts is not None
@@ -224,8 +236,11 @@ class KubeObject:
         if trusted and self._read_in_parts and lazy_list.worker.headless(self._index):
             raise LayoutChanged(f"items[{self._index}]: its parts are not what they seemed")
         root = lazy_list.compose(chunk, self._index, checked=trusted)
-        if not trusted and (problem := self._problem(root)):
-            raise LayoutChanged(f"items[{self._index}]: {problem}")
+        if not trusted:
+            if problem := self._problem(root):
+                raise LayoutChanged(f"items[{self._index}]: {problem}")
+            if not self._checked:
+                lazy_list.checked_here(self._index)
         doc = Doc(chunk, root)
         self._d = doc
         self._mark_wide(doc)
@@ -238,8 +253,10 @@ class KubeObject:
         return doc
 
     def _logged(self, op: str, segs: tuple[Segment, ...], *value: Any) -> None:
-        """Keep an edit of a lazily read item, to be made again (see `_materialize`)."""
-        if self._chunk is not None:
+        """Keep an edit of a lazily read item, to be made again (see `_materialize`) when
+        its whole tree is read after it: it was made in a part, or the tree may be evicted."""
+        lazy_list = self._list
+        if lazy_list is not None and (self._d is None or lazy_list.limit is not None):
             if self._log is None:
                 self._log = []
             kept = copy.deepcopy(value) if value and isinstance(value[0], (dict, list)) else value
@@ -247,7 +264,25 @@ class KubeObject:
 
     @property
     def _read_in_parts(self) -> bool:
-        return self._cut > 0 or self._keys is not False
+        return self._cut > 0 or self._keys is not False or self._absent_read
+
+    def _absent(self, segs: tuple[Segment, ...]) -> bool:
+        """A label or annotation an unread item does not have: its key is nowhere in the
+        item's text. Asking for one that way (`depends-on`, `local-config`) is common and
+        reading the item for it is not needed; the check of the item verifies that every
+        label and annotation key is written out in its text."""
+        if (len(segs) < 3 or segs[0] != "metadata" or segs[1] not in ("annotations", "labels")
+                or not isinstance(segs[2], str) or self._d is not None or self._h is not None
+                or self._text is not None or self._chunk is None or self._cut < 0):
+            return False
+        if any(k.value == segs[1] for doc, _key in self._meta_parts()
+               for k, _v in doc.root.value[0][1].value):
+            return False  # read or added in a part: ask it
+        text, start, end = self._chunk
+        if text.find(segs[2], start, end) >= 0:
+            return False
+        self._absent_read = True
+        return True
 
     def _problem(self, root: MappingNode) -> str | None:
         """What is wrong with the whole tree of this item's input text, if anything (for an
@@ -259,8 +294,7 @@ class KubeObject:
             return None
         if self._read_in_parts and not parts_genuine(root, *self._chunk, self._list.wide):
             return "its parts are not what they seemed"
-        guess = self._list.guess(*self._chunk)
-        if guess is not None and not agrees(identity(root), guess):
+        if self._guess is not None and not agrees(identity(root), self._guess):
             return "identity differs from the text scan"
         return None
 
@@ -270,21 +304,17 @@ class KubeObject:
             return self._text
         assert self._chunk is not None
         text, start, end = self._chunk
+        pieces = sorted((at, part[0], part[1]) for at, part in (self._parts or {}).items())
         if self._h is not None:
-            return self._h.render() + text[self._cut : end]
-        parts = self._parts
-        if parts:
-            keys = self._metadata_keys()
-            assert keys is not None
-            lines, meta_end = keys
-            out, pos = [], start
-            for i in sorted(parts):
-                at = lines[i][1]
-                out += [text[pos:at], parts[i].render()]
-                pos = lines[i + 1][1] if i + 1 < len(lines) else meta_end
-            out.append(text[pos:end])
-            return "".join(out)
-        return text[start:end]
+            pieces.insert(0, (start, self._cut, self._h))
+        if not pieces:
+            return text[start:end]
+        out, pos = [], start
+        for at, stop, doc in pieces:
+            out += [text[pos:at], doc.render()]
+            pos = stop
+        out.append(text[pos:end])
+        return "".join(out)
 
     def _evict(self) -> None:
         """Drop the trees; what edits made of the text is kept for writing it."""
@@ -320,6 +350,7 @@ class KubeObject:
             root = self._list.compose(text[start:end], self._index)
             if problem := self._problem(root):
                 raise LayoutChanged(f"items[{self._index}]: {problem}")
+            self._list.checked_here(self._index)
             self._checked = True
 
     # ------------------------------------------------------------ creation
@@ -353,16 +384,18 @@ class KubeObject:
     def get(self, path: Path, default: Any = None) -> Any:
         """The plain value at `path` (dict/list/str/int/float/bool/None), or `default`."""
         segs = parse_path(path)
+        if self._absent(segs):
+            return default
         node = self._doc_at(segs).lookup(segs)
         return default if node is None else construct(node)
 
     def has(self, path: Path) -> bool:
         segs = parse_path(path)
-        return self._doc_at(segs).lookup(segs) is not None
+        return not self._absent(segs) and self._doc_at(segs).lookup(segs) is not None
 
     def _typed(self, path: Path, types: type | tuple[type, ...], name: str, default: Any) -> Any:
         segs = parse_path(path)
-        node = self._doc_at(segs).lookup(segs)
+        node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
         if node is None:
             if default is _MISSING:
                 raise FieldError(format_path(segs), "is required but missing")
@@ -419,24 +452,19 @@ class KubeObject:
                 len(segs) == 1 or segs[1] in ("name", "namespace", "annotations"))):
             old = self._facts
             self._facts = None
-            if old is not None and self._parts and self._d is None and self._h is None:
+            if old is not None and self._meta_parts() and self._d is None and self._h is None:
                 self._facts = self._facts_from_parts(old)
 
     def _facts_from_parts(self, old: Facts) -> Facts:
-        assert self._parts is not None
-        pairs = [pair for doc in self._parts.values() for pair in doc.root.value[0][1].value]
-        keys = self._metadata_keys()
-        assert keys is not None
-        read = {k.value for k, _ in pairs}
-        # what no part read is as it was, but for the local-config annotation
-        meta = [(ScalarNode(_STR_TAG, name), ScalarNode(_STR_TAG, value))
-                for name, value in (("name", old[2]), ("namespace", old[3]))
-                if name not in read and value]
-        root = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"),
-                                       MappingNode(_MAP_TAG, meta + pairs))])
-        facts = identity(root)
-        unread_notes = "annotations" not in read and "annotations" in dict(keys[0])
-        return old[0], old[1], facts[2], facts[3], old[4] if unread_notes else facts[4]
+        found: dict[str, Node | None] = {}
+        for doc, own in self._meta_parts():
+            found.setdefault(own, None)  # the part's own key, unless deleted
+            for key, value in doc.root.value[0][1].value:
+                found[key.value] = value
+        return (old[0], old[1],
+                scalar_fact(found["name"]) if "name" in found else old[2],
+                scalar_fact(found["namespace"]) if "namespace" in found else old[3],
+                local_fact(found["annotations"]) if "annotations" in found else old[4])
 
     def line_comment(self, path: Path) -> str | None:
         """The `# ...` comment on the line where a scalar field ends, or on the key line of a
@@ -456,50 +484,55 @@ class KubeObject:
         """Every (path, comment) that `line_comment` would find, in document order: one walk
         instead of a lookup per field, for functions that scan whole objects for setters.
         With `containing` (`"kpt-set:"`), only the comments holding it: the text is searched
-        for it first, so a resource without it costs no walk."""
-        out: list[tuple[tuple[str | int, ...], str]] = []
-        if containing and self._d is None and self._chunk is not None and (
-                containing not in self._current_text()):
-            return out  # an item not read yet is not read for nothing
-        doc = self._doc
-        text = doc.text
-        # Only lines that hold a `#` (or what the comment must contain) can matter: find them
-        # once, by line number (counted from the root node's own mark, so only this item's
-        # text is scanned).
-        root_mark = doc.root.start_mark
-        needle = containing or "#"
-        if root_mark is None or text.find(needle, doc.start, doc.end) < 0:
-            return out
-        pos, line = int(root_mark.index), int(root_mark.line)
-        lines: set[int] = set()
-        for m in (re.compile(re.escape(containing)) if containing else _HASH).finditer(
-                text, doc.start, doc.end):
-            at = m.start()
-            line += text.count("\n", pos, at) if at >= pos else -text.count("\n", at, pos)
-            pos = at
-            lines.add(line)
-        ordered = sorted(lines)
-        stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), doc.root, None)]
-        while stack:
-            path, node, key = stack.pop()
-            if node.start_mark is not None:
-                first = node.start_mark.line
-                if key is not None and key.start_mark is not None:
-                    first = min(first, key.start_mark.line)
-                at = bisect.bisect_left(ordered, first)
-                if at == len(ordered) or ordered[at] > node.end_mark.line:
-                    continue  # no comment on the lines of this subtree: skip it whole
-                if path and (node.end_mark.line in lines or node.start_mark.line in lines
-                             or (key is not None and key.start_mark.line in lines)):
-                    comment = _line_comment(text, node, key)
-                    if comment is not None and containing in comment:
-                        out.append((path, comment))
-            if isinstance(node, MappingNode):
-                stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value))
-            elif isinstance(node, SequenceNode):
-                stack.extend(((*path, i), v, None) for i, v in reversed(list(
-                    enumerate(node.value))))
-        return out
+        for it first, so a resource without it costs no walk (and an item not read yet is
+        read only in the parts that hold it)."""
+        if containing and self._d is None and self._chunk is not None:
+            if not self._holds(containing):
+                return []
+            docs = self._parts_holding(containing)
+            if docs is not None:
+                return [found for doc in docs for found in _comments_in(doc, containing)]
+        return _comments_in(self._doc, containing)
+
+    def _holds(self, needle: str) -> bool:
+        """Whether the item's text, as it is now, holds `needle` (it has no whole tree)."""
+        if self._h is None and not self._parts and self._text is None:
+            assert self._chunk is not None
+            return self._chunk[0].find(needle, self._chunk[1], self._chunk[2]) >= 0
+        return needle in self._current_text()
+
+    def _parts_holding(self, needle: str) -> list[Doc] | None:
+        """The trees of the metadata parts (see `_doc_at`) whose lines hold every `needle` of
+        an unread item's text, in text order; None when the item is to be read whole."""
+        if (self._h is not None or self._text is not None or self._cut < 0
+                or self._list is None or self._chunk is None or self._parts_changed()):
+            return None
+        text, start, end = self._chunk
+        if self._keys is False:  # a needle past metadata (in `spec`) needs the whole item
+            cut = head_end(text, start, end, self._list.wide)
+            if cut is None or text.rfind(needle, start, end) >= cut:
+                return None
+        keys = self._metadata_keys()
+        if not keys:
+            return None
+        lines, meta_end = keys
+        ranges = [(at, lines[i + 1][1] if i + 1 < len(lines) else meta_end, name)
+                  for i, (name, at) in enumerate(lines)]
+        wanted: dict[int, tuple[int, int, str]] = {}
+        pos = text.find(needle, start, end)
+        while pos >= 0:
+            where = next((r for r in ranges if r[0] <= pos < r[1]), None)
+            if where is None:
+                return None
+            wanted[where[0]] = where
+            pos = text.find(needle, pos + 1, end)
+        docs = []
+        for part_start, part_end, key in sorted(wanted.values()):
+            doc = self._part(part_start, part_end, key)
+            if doc is None:
+                return None
+            docs.append(doc)
+        return docs
 
     # ------------------------------------------------------------ identity
     @property
@@ -553,7 +586,7 @@ class KubeObject:
             assert self._list is not None
             guess = self._list.guess(*chunk)
             if guess is not None:
-                self._facts = guess
+                self._facts = self._guess = guess
                 return guess
         root = self._doc_at(_METADATA).root
         facts = identity(root) if isinstance(root, MappingNode) else ("", "", "", "", False)
@@ -571,12 +604,12 @@ class KubeObject:
 
     def get_annotation(self, key: str, default: str | None = None) -> str | None:
         segs = ("metadata", "annotations", key)
-        node = self._doc_at(segs).lookup(segs)
+        node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
         return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def get_label(self, key: str, default: str | None = None) -> str | None:
         segs = ("metadata", "labels", key)
-        node = self._doc_at(segs).lookup(segs)
+        node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
         return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def set_label(self, key: str, value: str) -> None:
@@ -678,6 +711,53 @@ class KubeObject:
 
 
 _HASH = re.compile("#")
+
+
+def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """`KubeObject.line_comments` over one tree (a whole item, or one of its parts)."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    text = doc.text
+    # Only lines that hold a `#` (or what the comment must contain) can matter: find them
+    # once, by line number (counted from the first node's own mark, so only this item's
+    # text is scanned; a metadata part's stand-in root has none of its own).
+    root = doc.root
+    first = root.value[0][1] if root.start_mark is None and isinstance(
+        root, MappingNode) and root.value else root
+    root_mark = first.start_mark
+    needle = containing or "#"
+    if root_mark is None or text.find(needle, doc.start, doc.end) < 0:
+        return out
+    pos, line = int(root_mark.index), int(root_mark.line)
+    lines: set[int] = set()
+    for m in (re.compile(re.escape(containing)) if containing else _HASH).finditer(
+            text, doc.start, doc.end):
+        at = m.start()
+        line += text.count("\n", pos, at) if at >= pos else -text.count("\n", at, pos)
+        pos = at
+        lines.add(line)
+    ordered = sorted(lines)
+    stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), root, None)]
+    while stack:
+        path, node, key = stack.pop()
+        if node.start_mark is not None:
+            key_mark = key.start_mark if key is not None else None
+            first_line = node.start_mark.line
+            if key_mark is not None:
+                first_line = min(first_line, key_mark.line)
+            at = bisect.bisect_left(ordered, first_line)
+            if at == len(ordered) or ordered[at] > node.end_mark.line:
+                continue  # no comment on the lines of this subtree: skip it whole
+            if path and (node.end_mark.line in lines or node.start_mark.line in lines
+                         or (key_mark is not None and key_mark.line in lines)):
+                comment = _line_comment(text, node, key)
+                if comment is not None and containing in comment:
+                    out.append((path, comment))
+        if isinstance(node, MappingNode):
+            stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value))
+        elif isinstance(node, SequenceNode):
+            stack.extend(((*path, i), v, None) for i, v in reversed(list(
+                enumerate(node.value))))
+    return out
 
 
 def _line_comment(text: str, node: Node, key: Node | None) -> str | None:
