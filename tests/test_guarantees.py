@@ -15,8 +15,9 @@
 - **Deterministic and idempotent mutators.** The same input gives the same output in any
   process; a mutator's output, run again, changes nothing.
 - **Large lists read lazily, same result.** Lists of 100 items or more are read item by
-  item (what a function never reads is checked meanwhile by a worker process), with
-  exactly the output a whole read gives.
+  item, and in parts where a function only touches an item's metadata (what a function
+  never reads whole is checked meanwhile by a worker process), with exactly the output a
+  whole read gives.
 - **Unique allocations.** Sites sharing a ledger never get the same address, subnet or
   (within a VLAN index) VLAN, even rendered by many processes at once.
 - **Locked-down containers.** The images run as `nobody`, with `--network none` and a

@@ -185,3 +185,13 @@ def test_an_annotation_key_written_with_escapes_ends_in_the_whole_read(
         out = report.run_text(text)
         assert out == whole(report, text)
         assert "escaped depends on other" in out.stdout
+
+
+def test_an_annotation_missing_from_the_text_is_not_read_for(lazy_from_ten: None) -> None:
+    rl = ResourceList.parse(resource_list(3))
+    obj = rl.items[5]
+    assert obj.get_annotation("example.com/not-there") is None
+    assert obj.get_label("not-there", "default") == "default"
+    assert obj._d is None and obj._h is None and not obj._parts
+    assert obj.get_annotation("config.kubernetes.io/index") in (None, "5")  # read for
+    rl.verify()

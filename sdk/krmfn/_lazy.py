@@ -7,18 +7,26 @@ only when a function first reads it: a function that looks at a few resources of
 package pays for those. Identity fields (apiVersion, kind, name, namespace) are read from
 the chunk text by pattern, so listing the items costs no parsing. From `EVICT_MIN_ITEMS`
 items on, only the `RESIDENT` most recent trees stay in memory; an evicted tree that was
-edited is first written back into its chunk text.
+edited leaves its text for writing, and its edits are made again if it is read again.
+
+Most functions touch only the metadata of most items (a label, the namespace, an
+annotation to look for), so an item is also read in parts: the lines of one metadata key
+(`metadata_keys`), else its head (`head_end`: apiVersion, kind, metadata), and an
+annotation or label whose key is nowhere in its text is known to be absent. Every item is
+checked whole anyway, so reading most of an item in parts would only cost more.
 
 Cutting text before parsing is unsafe on its own (a multi-line quoted scalar can contain
 a line that looks like an item). Every guess is therefore verified: each chunk is composed
 and checked once (when read, after the function ran, or meanwhile by a worker process, see
 `_check_worker`) and must hold exactly one resource whose identity matches what the
-patterns found. Any surprise raises `LayoutChanged`, and the caller runs the function
-again on the whole document parsed at once.
+patterns found, with its parts where the patterns said. Any surprise raises
+`LayoutChanged`, and the caller runs the function again on the whole document parsed at
+once.
 """
 
 from __future__ import annotations
 
+import gc
 import operator
 import re
 from collections import OrderedDict
@@ -31,7 +39,6 @@ from yaml._yaml import CParser
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct
 from krmfn._parse import (
-    _gc_paused,
     _guard_depth,
     _resolve,
     check_tree,
@@ -59,6 +66,7 @@ __all__ = [
     "head_end",
     "head_genuine",
     "identity",
+    "item_keys",
     "local_fact",
     "metadata_genuine",
     "metadata_keys",
@@ -146,15 +154,18 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
     of an item's metadata (see `metadata_keys`): a mapping of that one key."""
     if not shallow and not checked:
         _guard_depth(chunk, f"items[{index}]")
+    collecting = gc.isenabled()  # see _parse._gc_paused (in line: it runs per item)
+    gc.disable()
+    parser = _ChunkComposer(chunk)
     try:
-        with _gc_paused():
-            parser = _ChunkComposer(chunk)
-            try:
-                seq = parser.get_single_node()
-            finally:
-                parser.dispose()
+        seq = parser.get_single_node()
     except yaml.YAMLError:
         raise LayoutChanged(f"items[{index}]: does not parse on its own") from None
+    finally:
+        parser.dispose()
+        if collecting:
+            gc.freeze()
+            gc.enable()
     if part:
         if not isinstance(seq, MappingNode) or len(seq.value) != 1:
             raise LayoutChanged(f"items[{index}]: a metadata key's lines are not that key")
@@ -298,7 +309,7 @@ class LazyList:
     def checked_by_worker(self, index: int) -> bool:
         """The check worker (if any) has checked item `index` already: parse, shape, what
         its text says of its identity. Raises LayoutChanged if it found a problem."""
-        return self.worker is not None and index >= self.worker.frontier()
+        return self.worker is not None and index >= self.worker.frontier(index)
 
     def part(self, text: str, start: int, end: int, index: int) -> MappingNode | None:
         """The tree of `text[start:end]`, the lines of one metadata key (see
@@ -384,6 +395,37 @@ def metadata_keys(text: str, start: int, end: int, wide: bool, cut: int | None =
     return (keys, cut) if keys else None
 
 
+def item_keys(text: str, start: int, end: int, wide: bool, cut: int | None = -1
+              ) -> list[tuple[str, int]] | None:
+    """The keys of an item after its head (see `head_end`), with where their lines start:
+    key `k` is the text from its line up to the next key's (the last: to the item's end).
+    None when unsure."""
+    if cut == -1:
+        cut = head_end(text, start, end, wide)
+    if cut is None:
+        return None
+    keys = []
+    for m in _ITEM_KEY[wide].finditer(text, cut - 1, end):
+        if m.group(1) is None:
+            return None
+        keys.append((m.group(1), m.start() + 1))
+    return keys or None
+
+
+def items_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
+                  wide: bool) -> bool:
+    """The keys `item_keys` found are the item's after its head, at those places."""
+    rest = root.value[3:]
+    if len(rest) != len(keys):
+        return False
+    column = 4 if wide else 2
+    for (key, _value), (name, at) in zip(rest, keys, strict=True):
+        if (not isinstance(key, ScalarNode) or key.style or key.value != name
+                or key.start_mark.index != at - start + column):
+            return False
+    return True
+
+
 def metadata_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
                      wide: bool) -> bool:
     """The keys `metadata_keys` found (text offsets from `start`) are metadata's, at those
@@ -416,15 +458,18 @@ def head_genuine(root: MappingNode, cut: int, wide: bool) -> bool:
 
 def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool) -> bool:
     """What the patterns say of the parts of the item `text[start:end]` (its head, its
-    metadata keys) holds for its tree `root`, and so does what `KubeObject._absent` assumes:
-    every label and annotation key is written out in the text (only quoted keys can
-    differ from their text)."""
+    metadata keys, its keys after the head) holds for its tree `root`, and so does what
+    `KubeObject._absent` assumes: every label and annotation key is written out in the
+    text (only quoted keys can differ from their text)."""
     cut = head_end(text, start, end, wide)
     if cut is not None:
         if not head_genuine(root, cut - start, wide):
             return False
         keys = metadata_keys(text, start, end, wide, cut)
         if keys is not None and not metadata_genuine(root, keys[0], start, wide):
+            return False
+        tops = item_keys(text, start, end, wide, cut)
+        if tops is not None and not items_genuine(root, tops, start, wide):
             return False
     meta = _field(root, "metadata")
     if isinstance(meta, MappingNode):

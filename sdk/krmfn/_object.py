@@ -19,8 +19,8 @@ from krmfn._lazy import (
     LayoutChanged,
     LazyList,
     agrees,
-    head_end,
     identity,
+    item_keys,
     local_fact,
     metadata_keys,
     parts_genuine,
@@ -73,6 +73,7 @@ class KubeObject:
         "_origin",
         "_parts",
         "_text",
+        "_tops",
     )
 
     def __init__(self, doc: Doc | None, form: str) -> None:
@@ -89,8 +90,10 @@ class KubeObject:
         # the lines of metadata's keys (`_lazy.metadata_keys`; False: not looked for yet),
         # and the trees read of some of them, by position
         self._keys: tuple[list[tuple[str, int]], int] | bool | None = False
-        # by where they start: (where they end, tree, the metadata key)
-        self._parts: dict[int, tuple[int, Doc, str]] | None = None
+        # the same of the item's keys after its head (`_lazy.item_keys`)
+        self._tops: list[tuple[str, int]] | bool | None = False
+        # by where they start: (where they end, tree, the key, whether a metadata key)
+        self._parts: dict[int, tuple[int, Doc, str, bool]] | None = None
         self._log: list[tuple[str, tuple[Segment, ...], tuple[Any, ...]]] | None = None
         self._absent_read = False  # a label or annotation found absent from the text alone
         self._text: str | None = None
@@ -121,20 +124,26 @@ class KubeObject:
         of one metadata key, else its head (see `_lazy.head_end`, `metadata_keys`). That
         is what most functions touch of most items, and a small part of each: an item is
         checked whole anyway (by the check worker, see `verify`), so reading most of it in
-        parts would cost more than reading it whole once."""
+        parts would cost more than reading it whole once. (The lines of a key after the
+        head, `spec`, are read alone only to find comments: see `line_comments`.)"""
         doc = self._d
         if doc is not None:
             return doc
-        if (segs and segs[0] == "metadata" and self._cut >= 0 and self._text is None
-                and self._list is not None):
-            if len(segs) > 1 and self._h is None:
-                part = self._meta_part_for(segs, edit)
+        if segs and self._cut >= 0 and self._text is None and self._list is not None:
+            if segs[0] == "metadata":
+                if len(segs) > 1 and self._h is None:
+                    part = self._meta_part_for(segs, edit)
+                    if part is not None:
+                        return part
+                if len(segs) > 1 or not edit:
+                    head = self._h or self._read_head()
+                    if head is not None:
+                        return head
+            elif self._parts and (len(segs) > 1 or not edit):
+                part = next((p[1] for p in self._parts.values() if not p[3] and p[2] == segs[0]),
+                            None)
                 if part is not None:
                     return part
-            if len(segs) > 1 or not edit:
-                head = self._h or self._read_head()
-                if head is not None:
-                    return head
         return self._materialize()
 
     def _meta_part_for(self, segs: tuple[Segment, ...], edit: str) -> Doc | None:
@@ -147,8 +156,12 @@ class KubeObject:
         if keys is None or not isinstance(field, str):
             return None
         lines, meta_end = keys
-        at = next((i for i, (name, _) in enumerate(lines) if name == field), None)
-        i = len(lines) - 1 if at is None else at
+        at = None
+        for i, (name, _start) in enumerate(lines):
+            if name == field:
+                at = i
+                break
+        i = len(lines) - 1 if at is None else at  # a key to add goes after the last one
         doc = self._part(lines[i][1], lines[i + 1][1] if i + 1 < len(lines) else meta_end,
                          lines[i][0])
         if doc is not None and at is not None and edit and len(segs) == 2 and (
@@ -166,9 +179,18 @@ class KubeObject:
             self._keys = found
         return self._keys  # type: ignore[return-value]
 
-    def _part(self, start: int, end: int, meta_key: str) -> Doc | None:
-        """The tree of `text[start:end]`, the lines of the metadata key `meta_key`; None
-        (and the item is read whole from now on) if they do not hold that key alone."""
+    def _item_keys(self) -> list[tuple[str, int]] | None:
+        if self._tops is False:
+            assert self._chunk is not None and self._list is not None
+            text, start, end = self._chunk
+            found = item_keys(text, start, end, self._list.wide)
+            self._tops = None if found is not None and "wide" in text[start:end] else found
+        return self._tops  # type: ignore[return-value]
+
+    def _part(self, start: int, end: int, key: str, meta: bool = True) -> Doc | None:
+        """The tree of `text[start:end]`, the lines of the metadata key `key` (`meta`) or
+        of the item's; None (and the item is read whole from now on) if they do not hold
+        that key alone."""
         parts = self._parts
         if parts is not None and start in parts:
             return parts[start][1]
@@ -178,27 +200,28 @@ class KubeObject:
         if root is None:
             self._cut = -1
             return None
-        # metadata's stand-in holds this one key, at its place: edits land where they would
-        # in the whole tree
-        top = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"), root)])
-        doc = Doc(text[start:end], top)
+        if meta:  # metadata's stand-in holds this one key, at its place: edits land where
+            # they would in the whole tree
+            root = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"), root)])
+        doc = Doc(text[start:end], root)
         if parts is None:
             parts = self._parts = {}
-        parts[start] = (end, doc, meta_key)
+        parts[start] = (end, doc, key, meta)
         if len(parts) == 1 and self._h is None:
             self._list.add(self)
         return doc
 
     def _meta_parts(self) -> list[tuple[Doc, str]]:
-        return [(doc, key) for _end, doc, key in (self._parts or {}).values()]
+        return [(doc, key) for _end, doc, key, meta in (self._parts or {}).values() if meta]
 
-    def _parts_changed(self) -> bool:
-        return self._parts is not None and any(doc.changed for _e, doc, _k in self._parts.values())
+    def _parts_changed(self, *, meta: bool = False) -> bool:
+        return self._parts is not None and any(
+            part[1].changed for part in self._parts.values() if part[3] or not meta)
 
     def _read_head(self) -> Doc | None:
         lazy_list, chunk = self._list, self._chunk
         assert lazy_list is not None and chunk is not None
-        if self._parts_changed():
+        if self._parts_changed(meta=True):
             return None  # the whole tree, with the edits made again
         found = lazy_list.head(*chunk, self._index)
         if found is None:
@@ -210,7 +233,9 @@ class KubeObject:
             raise LayoutChanged(f"items[{self._index}]: identity differs from the text scan")
         text, start, _end = chunk
         had_parts = self._parts is not None
-        self._h, self._cut, self._facts, self._parts = Doc(text[start:cut], root), cut, facts, None
+        if self._parts:  # metadata's parts go: the head holds them
+            self._parts = {at: p for at, p in self._parts.items() if not p[3]} or None
+        self._h, self._cut, self._facts = Doc(text[start:cut], root), cut, facts
         self._mark_wide(self._h)
         if not had_parts:
             lazy_list.add(self)
@@ -264,7 +289,8 @@ class KubeObject:
 
     @property
     def _read_in_parts(self) -> bool:
-        return self._cut > 0 or self._keys is not False or self._absent_read
+        return (self._cut > 0 or self._keys is not False or self._tops is not False
+                or self._absent_read)
 
     def _absent(self, segs: tuple[Segment, ...]) -> bool:
         """A label or annotation an unread item does not have: its key is nowhere in the
@@ -502,23 +528,23 @@ class KubeObject:
         return needle in self._current_text()
 
     def _parts_holding(self, needle: str) -> list[Doc] | None:
-        """The trees of the metadata parts (see `_doc_at`) whose lines hold every `needle` of
-        an unread item's text, in text order; None when the item is to be read whole."""
+        """The trees of the parts whose lines hold every `needle` of an unread item's text,
+        in text order (the lines of metadata keys, and of the item's keys after its head:
+        the setters of a Deployment are in `metadata.name` and in `spec`); None when the
+        item is to be read whole."""
         if (self._h is not None or self._text is not None or self._cut < 0
                 or self._list is None or self._chunk is None or self._parts_changed()):
             return None
         text, start, end = self._chunk
-        if self._keys is False:  # a needle past metadata (in `spec`) needs the whole item
-            cut = head_end(text, start, end, self._list.wide)
-            if cut is None or text.rfind(needle, start, end) >= cut:
-                return None
-        keys = self._metadata_keys()
-        if not keys:
+        keys, tops = self._metadata_keys(), self._item_keys()
+        if not keys or not tops:
             return None
         lines, meta_end = keys
-        ranges = [(at, lines[i + 1][1] if i + 1 < len(lines) else meta_end, name)
+        ranges = [(at, lines[i + 1][1] if i + 1 < len(lines) else meta_end, name, True)
                   for i, (name, at) in enumerate(lines)]
-        wanted: dict[int, tuple[int, int, str]] = {}
+        ranges += [(at, tops[i + 1][1] if i + 1 < len(tops) else end, name, False)
+                   for i, (name, at) in enumerate(tops)]
+        wanted: dict[int, tuple[int, int, str, bool]] = {}
         pos = text.find(needle, start, end)
         while pos >= 0:
             where = next((r for r in ranges if r[0] <= pos < r[1]), None)
@@ -527,8 +553,8 @@ class KubeObject:
             wanted[where[0]] = where
             pos = text.find(needle, pos + 1, end)
         docs = []
-        for part_start, part_end, key in sorted(wanted.values()):
-            doc = self._part(part_start, part_end, key)
+        for part_start, part_end, key, meta in sorted(wanted.values()):
+            doc = self._part(part_start, part_end, key, meta)
             if doc is None:
                 return None
             docs.append(doc)
@@ -736,27 +762,35 @@ def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...],
         pos = at
         lines.add(line)
     ordered = sorted(lines)
+    last = len(ordered)
+
+    def touched(node: Node, key: Node | None) -> bool:
+        """Some line of the subtree (its key's included) is one of `lines`."""
+        if node.start_mark is None:
+            return True
+        first_line = node.start_mark.line
+        if key is not None and key.start_mark is not None:
+            first_line = min(first_line, key.start_mark.line)
+        at = bisect.bisect_left(ordered, first_line)
+        return at < last and ordered[at] <= node.end_mark.line
+
     stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), root, None)]
     while stack:
         path, node, key = stack.pop()
-        if node.start_mark is not None:
+        if path and node.start_mark is not None:
             key_mark = key.start_mark if key is not None else None
-            first_line = node.start_mark.line
-            if key_mark is not None:
-                first_line = min(first_line, key_mark.line)
-            at = bisect.bisect_left(ordered, first_line)
-            if at == len(ordered) or ordered[at] > node.end_mark.line:
-                continue  # no comment on the lines of this subtree: skip it whole
-            if path and (node.end_mark.line in lines or node.start_mark.line in lines
-                         or (key_mark is not None and key_mark.line in lines)):
+            if (node.end_mark.line in lines or node.start_mark.line in lines
+                    or (key_mark is not None and key_mark.line in lines)):
                 comment = _line_comment(text, node, key)
                 if comment is not None and containing in comment:
                     out.append((path, comment))
+        # only subtrees with a wanted line go on the stack (in reverse: document order)
         if isinstance(node, MappingNode):
-            stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value))
+            stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value)
+                         if touched(v, k))
         elif isinstance(node, SequenceNode):
             stack.extend(((*path, i), v, None) for i, v in reversed(list(
-                enumerate(node.value))))
+                enumerate(node.value))) if touched(v, None))
     return out
 
 
