@@ -1,90 +1,23 @@
 """The krmfn catalog: small functions that each do one narrow job on a package.
 
-`CATALOG` is the code's own list; `catalog.yaml` at the repository root publishes it and a
-test keeps the two in agreement.
+`CATALOG` (in `krmfn_catalog.catalog`) is the code's own list; `catalog.yaml` at the
+repository root publishes it and a test keeps the two in agreement. It loads when asked
+for: a function's console script imports this package first, and reads its input before
+anything else loads.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from typing import Any
 
 __all__ = ["CATALOG", "VERSION", "CatalogEntry", "entry"]
 
 VERSION = "v0.1.0"
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@dataclass(frozen=True)
-class CatalogEntry:
-    name: str
-    module: str
-    description: str
-    config_kinds: tuple[str, ...]
-    tags: tuple[str, ...]
-    config: str  # "<module>:<dataclass>" of the typed config
+def __getattr__(name: str) -> Any:
+    if name in ("CATALOG", "CatalogEntry", "entry"):
+        from krmfn_catalog import catalog
 
-    @property
-    def image(self) -> str:
-        return f"ghcr.io/krmfn/{self.name}:{VERSION}"
-
-    @property
-    def local_image(self) -> str:
-        return f"localhost/krmfn/{self.name}:{VERSION}"
-
-    @property
-    def directory(self) -> Path:
-        from pathlib import Path
-
-        return Path(HERE) / self.module
-
-    @property
-    def readme(self) -> Path:
-        return self.directory / "README.md"
-
-    @property
-    def examples(self) -> list[Path]:
-        root = self.directory / "examples"
-        if not root.is_dir():
-            return []
-        return sorted(p for p in root.iterdir() if (p / "Kptfile").exists())
-
-
-CATALOG: tuple[CatalogEntry, ...] = (
-    CatalogEntry("set-namespace", "set_namespace",
-                 "Set the namespace of every namespaced resource, and what refers to it.",
-                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/SetNamespace"),
-                 ("mutator", "namespace", "kpt-catalog-compatible"),
-                 "set_namespace.function:SetNamespaceConfig"),
-    CatalogEntry("ipam-inject", "ipam_inject",
-                 "Allocate IP prefixes and addresses for claims and inject them into NADs.",
-                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/IpamInject"),
-                 ("mutator", "ipam", "nephio", "networking"),
-                 "ipam_inject.config:IpamInjectConfig"),
-    CatalogEntry("vlan-assign", "vlan_assign",
-                 "Allocate VLAN IDs for claims and attachments, unique per index.",
-                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/VlanAssign"),
-                 ("mutator", "vlan", "nephio", "networking"),
-                 "vlan_assign.config:VlanAssignConfig"),
-    CatalogEntry("site-specialize", "site_specialize",
-                 "Specialize a blueprint for a site: injection, setters, labels, patches.",
-                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/SiteSpecialize"),
-                 ("mutator", "specialization", "nephio", "setters"),
-                 "site_specialize.config:SiteSpecializeConfig"),
-    CatalogEntry("policy-validate", "policy_validate",
-                 "Validate resources against Kyverno policies and network integrity checks.",
-                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/PolicyValidate"),
-                 ("validator", "policy", "kyverno", "nephio"),
-                 "policy_validate.function:PolicyValidateConfig"),
-)
-
-
-def entry(name: str) -> CatalogEntry:
-    for e in CATALOG:
-        if e.name == name:
-            return e
-    raise KeyError(name)
+        return getattr(catalog, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -579,8 +579,9 @@ class Doc:
         # first: an edit that starts inside a span already replaced belongs to text that no
         # longer exists, so it is dropped. Block inserts at one place go innermost first
         # (a key added to `metadata.annotations` before a `spec:` added after it).
-        for e in sorted(self._edits,
-                        key=lambda e: (e.start, e.kind != "insert", _nesting(e), -e.end, e.seq)):
+        edits = self._edits if len(self._edits) == 1 else sorted(
+            self._edits, key=lambda e: (e.start, e.kind != "insert", _nesting(e), -e.end, e.seq))
+        for e in edits:
             if e.start < pos:
                 if e.kind == "delete" and last == "delete" and e.end > pos:
                     pos = e.end  # deletes that overlap: both go
