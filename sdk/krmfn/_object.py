@@ -174,7 +174,7 @@ class KubeObject:
             assert self._chunk is not None and self._list is not None
             text, start, end = self._chunk
             found = metadata_keys(text, start, end, self._list.wide)
-            if found is not None and "wide" in text[start:end]:
+            if found is not None and text.find("wide", start, end) >= 0:
                 found = None  # kpt's wide lists: the head says how new lists are written
             self._keys = found
         return self._keys  # type: ignore[return-value]
@@ -183,8 +183,11 @@ class KubeObject:
         if self._tops is False:
             assert self._chunk is not None and self._list is not None
             text, start, end = self._chunk
-            found = item_keys(text, start, end, self._list.wide)
-            self._tops = None if found is not None and "wide" in text[start:end] else found
+            keys = self._keys  # where metadata ends is where the head does
+            cut = keys[1] if isinstance(keys, tuple) else -1
+            found = item_keys(text, start, end, self._list.wide, cut)
+            self._tops = None if found is not None and text.find("wide", start, end) >= 0 else (
+                found)
         return self._tops  # type: ignore[return-value]
 
     def _part(self, start: int, end: int, key: str, meta: bool = True) -> Doc | None:
