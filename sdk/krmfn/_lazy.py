@@ -461,26 +461,45 @@ def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool
     metadata keys, its keys after the head) holds for its tree `root`, and so does what
     `KubeObject._absent` assumes: every label and annotation key is written out in the
     text (only quoted keys can differ from their text)."""
-    cut = head_end(text, start, end, wide)
-    if cut is not None:
-        if not head_genuine(root, cut - start, wide):
+    cut = _cut_if_lines_are_keys(root, text, start, end, wide)
+    if cut == -1:  # the long way
+        cut = head_end(text, start, end, wide)
+        if cut is not None and not (head_genuine(root, cut - start, wide) and (
+                (tops := item_keys(text, start, end, wide, cut)) is None
+                or items_genuine(root, tops, start, wide))):
             return False
+    if cut is not None:
         keys = metadata_keys(text, start, end, wide, cut)
         if keys is not None and not metadata_genuine(root, keys[0], start, wide):
-            return False
-        tops = item_keys(text, start, end, wide, cut)
-        if tops is not None and not items_genuine(root, tops, start, wide):
             return False
     meta = _field(root, "metadata")
     if isinstance(meta, MappingNode):
         for name, node in meta.value:
             if name.value in _SPELLED_OUT and isinstance(node, MappingNode):
                 for key, _value in node.value:
-                    style = getattr(key, "style", None)
+                    style = key.style
                     if (style and (style != "'" or "'" in key.value)
                             and text.find(key.value, start, end) < 0):
                         return False
     return True
+
+
+def _cut_if_lines_are_keys(root: MappingNode, text: str, start: int, end: int,
+                           wide: bool) -> int | None:
+    """When the item-level lines the patterns see are exactly the keys of the tree, by
+    name and place (the common case, found in one scan), what `head_end` gives; then its
+    cut and `item_keys` hold. Else -1: the caller checks the long way."""
+    if start == 0 or text[start - 1] != "\n":
+        return -1
+    column = 4 if wide else 2
+    found = [(m.group(1), m.start() + 1) for m in _ITEM_KEY[wide].finditer(text, start - 1, end)]
+    pairs = root.value
+    if len(found) != len(pairs) or not all(
+            not key.style and key.value == name and key.start_mark.index + start == at + column
+            for (key, _value), (name, at) in zip(pairs, found, strict=True)):
+        return -1
+    head = {name for name, _at in found[:3]}
+    return found[3][1] if len(found) > 3 and head == HEAD_KEYS else None
 
 
 _SPELLED_OUT = frozenset({"annotations", "labels"})
