@@ -218,3 +218,17 @@ def test_kill_9_while_writing_leaves_every_file_old_or_new(tmp_path: Path) -> No
         assert {n: d for n, d in done.items() if not n.startswith(".")} == new
         shutil.rmtree(pkg)
     assert killed >= 1, "no kill landed while the run was writing"
+
+
+def test_a_file_with_crlf_line_breaks_keeps_them(tmp_path: Path) -> None:
+    """An edited file is written with the line breaks it had: only the edited line changes."""
+    crlf = tmp_path / "cm.yaml"
+    crlf.write_bytes(b"apiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n  name: a # keep\r\n"
+                     b"  namespace: old\r\ndata:\r\n  k: v\r\n")
+    lf = tmp_path / "lf.yaml"
+    lf.write_bytes(b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  namespace: old\n")
+    done = run("set-namespace", str(tmp_path), "namespace=new", "--in-place")
+    assert done.returncode == 0, done.stderr
+    assert crlf.read_bytes() == (b"apiVersion: v1\r\nkind: ConfigMap\r\nmetadata:\r\n"
+                                 b"  name: a # keep\r\n  namespace: new\r\ndata:\r\n  k: v\r\n")
+    assert lf.read_bytes().endswith(b"  namespace: new\n") and b"\r" not in lf.read_bytes()

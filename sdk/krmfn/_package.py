@@ -74,8 +74,12 @@ class Package:
         try:
             for name, text in contents.items():
                 target = self.root / name
-                if target.is_file() and target.read_text(encoding="utf-8") == text:
-                    continue
+                before = _read_raw(target)
+                if before is not None:
+                    if before.replace("\r\n", "\n").replace("\r", "\n") == text:
+                        continue  # (read as Python reads text: any line break is "\n")
+                    if "\r\n" in before and before.count("\r\n") == before.count("\n"):
+                        text = text.replace("\n", "\r\n")  # a CRLF file stays one
                 target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
                 os.fchmod(fd, _mode_for(target))
@@ -94,6 +98,15 @@ class Package:
         for target in gone:
             target.unlink(missing_ok=True)
         return [str(t.relative_to(self.root)) for t in [*(t for _, t in pending), *gone]]
+
+
+def _read_raw(target: Path) -> str | None:
+    """A file's text with its line breaks as they are, or None if there is none."""
+    try:
+        with open(target, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _without_removed(segments: list[KubeObject | str], alive: set[int]
