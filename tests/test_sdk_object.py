@@ -64,6 +64,8 @@ def test_get_plain_values_and_defaults(obj: KubeObject) -> None:
     (lambda o: o.get_list("spec.template.spec.containers[0].ports"), [80, 443]),
     (lambda o: o.get_str("spec.missing", "d"), "d"),
     (lambda o: o.get_int("spec.missing", None), None),
+    (lambda o: o.get_int("metadata.labels.empty", 5), 5),  # null is unset
+    (lambda o: o.get_str("metadata.labels.empty", ""), ""),
 ])
 def test_typed_getters(obj: KubeObject, read: Callable[[KubeObject], Any], value: Any) -> None:
     assert read(obj) == value
@@ -77,8 +79,7 @@ def test_typed_getters(obj: KubeObject, read: Callable[[KubeObject], Any], value
     (lambda o: o.get_map("spec.template.spec.containers"),
      "spec.template.spec.containers: expected a map, got a list"),
     (lambda o: o.get_list("spec"), "spec: expected a list, got a map"),
-    (lambda o: o.get_int("metadata.labels.empty"),
-     "metadata.labels.empty: expected an integer, got null"),
+    (lambda o: o.get_int("metadata.labels.empty"), "metadata.labels.empty: is required but null"),
     (lambda o: o.get_str("spec.missing"), "spec.missing: is required but missing"),
     (lambda o: o.get_str("spec.template.spec.containers[name=db].image"),
      r"spec.template.spec.containers\[name=db\].image: is required but missing"),

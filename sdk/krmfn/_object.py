@@ -423,13 +423,17 @@ class KubeObject:
         return not self._absent(segs) and self._doc_at(segs).lookup(segs) is not None
 
     def _typed(self, path: Path, types: type | tuple[type, ...], name: str, default: Any) -> Any:
+        """The value at `path` if it has the type asked for; `default` where the field is
+        missing or null (`key:` with nothing after it, as blueprints leave fields to fill,
+        means unset in Kubernetes too), a FieldError naming the path otherwise."""
         segs = parse_path(path)
         node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
-        if node is None:
+        value = None if node is None else construct(node)
+        if value is None:
             if default is _MISSING:
-                raise FieldError(format_path(segs), "is required but missing")
+                raise FieldError(format_path(segs), "is required but "
+                                 + ("missing" if node is None else "null"))
             return default
-        value = construct(node)
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in (
                 types if isinstance(types, tuple) else (types,))):
             raise FieldError(format_path(segs), f"expected {name}, got {_describe(value)}")
