@@ -49,7 +49,7 @@ from krmfn._parse import (
 )
 
 if TYPE_CHECKING:
-    from krmfn._object import KubeObject
+    from krmfn._lazy_item import LazyItem
 
 __all__ = [
     "EVICT_MIN_ITEMS",
@@ -289,7 +289,7 @@ class LazyList:
         self.tags = may_have_tags(text)
         self.long_lines = long_prefix(text)
         self.limit = RESIDENT if items >= EVICT_MIN_ITEMS else None
-        self._objects: OrderedDict[int, KubeObject] = OrderedDict()
+        self._objects: OrderedDict[int, LazyItem] = OrderedDict()
 
     def guess(self, text: str, start: int, end: int) -> Facts | None:
         """An item's identity from its text (see `guess_identity`), asked for when first
@@ -337,7 +337,7 @@ class LazyList:
             return None
         return (cut, root) if shape_problem(root) is None else None
 
-    def add(self, obj: KubeObject) -> None:
+    def add(self, obj: LazyItem) -> None:
         if self.limit is None:
             return
         self._objects[id(obj)] = obj
@@ -459,7 +459,7 @@ def head_genuine(root: MappingNode, cut: int, wide: bool) -> bool:
 def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool) -> bool:
     """What the patterns say of the parts of the item `text[start:end]` (its head, its
     metadata keys, its keys after the head) holds for its tree `root`, and so does what
-    `KubeObject._absent` assumes: every label and annotation key is written out in the
+    `LazyItem._absent` assumes: every label and annotation key is written out in the
     text (only quoted keys can differ from their text)."""
     cut = _cut_if_lines_are_keys(root, text, start, end, wide)
     if cut == -1:  # the long way
