@@ -69,13 +69,33 @@ def _start_early() -> None:
         _EARLY[:] = [None, exc, None]
         return
     parsed = None
+    early = _fork_early(text)
     try:
         from krmfn._resource_list import ResourceList
 
-        parsed = ResourceList.parse(text, _worker=True)
+        parsed = ResourceList.parse(text, _worker=True, _early=early)
     except InputError:  # the run parses again, and says what is wrong
         parsed = None
+        if early is not None and early[1].worker is not None:
+            early[1].worker.stop()
     _EARLY[:] = [text, None, parsed]
+
+
+def _fork_early(text: str) -> tuple[Any, Any] | None:
+    """Cut a large list into items and start the check worker on them before the rest of
+    the SDK loads: the worker's head start is what a function that reads little waits
+    for at the end. (The cut and the list, for `ResourceList.parse`; None for small or
+    unusual input, which the parse handles as always.)"""
+    from krmfn._lazy import LazyList, split_items
+
+    split = split_items(text)
+    if split is None:
+        return None
+    from krmfn._check_worker import CheckWorker
+
+    lazy_list = LazyList(text, len(split.bounds) - 1, split.wide)
+    lazy_list.worker = CheckWorker.start(lazy_list, text, split.bounds)
+    return split, lazy_list
 
 
 def run_cli(fn: Function, argv: list[str]) -> int:

@@ -74,17 +74,22 @@ class ResourceList:
 
     # ------------------------------------------------------------ reading
     @classmethod
-    def parse(cls, text: str, *, lazy: bool = True, _worker: bool = False) -> ResourceList:
+    def parse(cls, text: str, *, lazy: bool = True, _worker: bool = False,
+              _early: tuple[LazySplit, LazyList] | None = None) -> ResourceList:
         """Read a ResourceList (YAML or JSON). Raises InputError for unreadable input;
         items of the wrong shape become error results (see `input_errors`).
 
         Large lists are read lazily (see `krmfn._lazy`): then a `LayoutChanged` error can
         surface while a function reads items, and `verify()` must run after it; the
         function runner does both, falling back to `lazy=False`. The runner also has the
-        items nobody reads checked by a worker process meanwhile (`_check_worker`)."""
+        items nobody reads checked by a worker process meanwhile (`_check_worker`); a
+        console script starts it before this module loads (`_early`: the cut and the list
+        it checks)."""
+        if _early is not None:
+            return cls._parse_lazy(*_early, _worker)
         split = split_items(text) if lazy else None
         if split is not None:
-            return cls._parse_lazy(split, _worker)
+            return cls._parse_lazy(split, None, _worker)
         parsed = parse_resource_list(text)
         objects = []
         problems: list[Result] = []
@@ -116,19 +121,23 @@ class ResourceList:
         return rl
 
     @classmethod
-    def _parse_lazy(cls, split: LazySplit, worker: bool) -> ResourceList:
+    def _parse_lazy(cls, split: LazySplit, lazy_list: LazyList | None,
+                    worker: bool) -> ResourceList:
         try:
             head = compose(split.header, "ResourceList")
             if not isinstance(head, MappingNode):
                 raise LayoutChanged("ResourceList header is not a mapping")
             parsed = _from_header(head, split.header, "ResourceList")
+            if parsed.function_config is not None and not isinstance(
+                    parsed.function_config.root, MappingNode):
+                raise LayoutChanged("functionConfig is not a mapping")
         except InputError as exc:  # reported from the whole text, with its line numbers
+            if lazy_list is not None and lazy_list.worker is not None:
+                lazy_list.worker.stop()
             raise LayoutChanged(str(exc)) from None
-        if parsed.function_config is not None and not isinstance(
-                parsed.function_config.root, MappingNode):
-            raise LayoutChanged("functionConfig is not a mapping")
         text, bounds, wide = split.text, split.bounds, split.wide
-        lazy_list = LazyList(text, len(bounds) - 1, wide)
+        if lazy_list is None:
+            lazy_list = LazyList(text, len(bounds) - 1, wide)
         objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i, lazy_list)
                    for i in range(len(bounds) - 1)]
         fc = None
@@ -137,7 +146,9 @@ class ResourceList:
         rl = cls(objects, fc, api_version=parsed.api_version)
         rl._header, rl._items_at, rl._wide = split.header, split.items_at, split.wide
         rl._parsed_fc = fc
-        if worker:
+        if lazy_list.worker is not None:
+            rl._worker = lazy_list.worker
+        elif worker:
             from krmfn._check_worker import CheckWorker
 
             rl._worker = lazy_list.worker = CheckWorker.start(lazy_list, text, bounds)
