@@ -29,15 +29,15 @@ from krmfn._lazy import (
     LazyList,
     agrees,
     identity,
-    parts_genuine,
     shape_problem,
 )
+from krmfn._parts import parts_genuine
 
 __all__ = ["MIN_TEXT", "CheckWorker"]
 
 MIN_TEXT = 256 * 1024  # below this, a fork costs more than the checks it would save
 _OK, _BAD = b".", b"x"
-_HEADLESS = b"h"  # checked, but not to be read in parts: see `_lazy.head_end`, `metadata_keys`
+_HEADLESS = b"h"  # checked, but not to be read in parts: see `_parts`
 
 
 class CheckWorker:

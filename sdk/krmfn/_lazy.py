@@ -10,8 +10,8 @@ items on, only the `RESIDENT` most recent trees stay in memory; an evicted tree 
 edited leaves its text for writing, and its edits are made again if it is read again.
 
 Most functions touch only the metadata of most items (a label, the namespace, an
-annotation to look for), so an item is also read in parts: the lines of one metadata key
-(`metadata_keys`), else its head (`head_end`: apiVersion, kind, metadata), and an
+annotation to look for), so an item is also read in parts (`_parts`, `_lazy_item`): the
+lines of one metadata key, else its head (apiVersion, kind, metadata), and an
 annotation or label whose key is nowhere in its text is known to be absent. Every item is
 checked whole anyway, so reading most of an item in parts would only cost more.
 
@@ -47,6 +47,7 @@ from krmfn._parse import (
     may_have_tags,
     nesting_bounded,
 )
+from krmfn._parts import head_end
 
 if TYPE_CHECKING:
     from krmfn._lazy_item import LazyItem
@@ -63,14 +64,8 @@ __all__ = [
     "agrees",
     "compose_chunk",
     "guess_identity",
-    "head_end",
-    "head_genuine",
     "identity",
-    "item_keys",
     "local_fact",
-    "metadata_genuine",
-    "metadata_keys",
-    "parts_genuine",
     "scalar_fact",
     "shape_problem",
     "split_items",
@@ -151,7 +146,7 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
     """The one resource a chunk holds; LayoutChanged if it is not exactly that. `tags`
     False and `shallow` True spare the checks the whole text ruled out (`LazyList`);
     `checked` all of them (the check worker did them). A `part` is the lines of one key
-    of an item's metadata (see `metadata_keys`): a mapping of that one key."""
+    of an item's metadata or of the item (see `_parts`): a mapping of that one key."""
     if not shallow and not checked:
         _guard_depth(chunk, f"items[{index}]")
     collecting = gc.isenabled()  # see _parse._gc_paused (in line: it runs per item)
@@ -168,7 +163,7 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
             gc.enable()
     if part:
         if not isinstance(seq, MappingNode) or len(seq.value) != 1:
-            raise LayoutChanged(f"items[{index}]: a metadata key's lines are not that key")
+            raise LayoutChanged(f"items[{index}]: a key's lines are not that key alone")
         root = seq
     elif not isinstance(seq, SequenceNode) or len(seq.value) != 1:
         raise LayoutChanged(f"items[{index}]: not exactly one item")
@@ -312,8 +307,8 @@ class LazyList:
         return self.worker is not None and index >= self.worker.frontier(index)
 
     def part(self, text: str, start: int, end: int, index: int) -> MappingNode | None:
-        """The tree of `text[start:end]`, the lines of one metadata key (see
-        `metadata_keys`), or None: the item is then read otherwise."""
+        """The tree of `text[start:end]`, the lines of one key of an item's metadata or
+        of the item itself (see `_parts`), or None: the item is then read otherwise."""
         if self.worker is not None and self.worker.headless(index):
             return None
         try:
@@ -324,7 +319,7 @@ class LazyList:
 
     def head(self, text: str, start: int, end: int, index: int) -> tuple[int, MappingNode] | None:
         """(where the head ends, its tree) for an item read by its head alone (see
-        `head_end`), or None: the item is then read whole. What the head is checked for
+        `_parts.head_end`), or None: the item is then read whole. What the head is checked for
         here is what the whole item would be; the rest waits for `verify`."""
         if self.worker is not None and self.worker.headless(index):
             return None
@@ -343,166 +338,6 @@ class LazyList:
         self._objects[id(obj)] = obj
         while len(self._objects) > self.limit:
             self._objects.popitem(last=False)[1]._evict()
-
-
-# An item's head: the keys every function asks about (and metadata-only edits touch).
-HEAD_KEYS = frozenset({"apiVersion", "kind", "metadata"})
-_ITEM_KEY = {wide: re.compile(rf"\n(?:{dash}|{top})(?=[^\s#-])(?:([A-Za-z]+):(?=[ \t\n]))?")
-             for wide, top, dash in ((False, "  ", "- "), (True, "    ", "  - "))}
-
-
-def head_end(text: str, start: int, end: int, wide: bool) -> int | None:
-    """Where the head of the item `text[start:end]` ends: the start of the first
-    item-level line after apiVersion, kind and metadata that holds another key; None when
-    the item is not laid out that way. Found by pattern, so a guess: see `head_genuine`."""
-    if start == 0 or text[start - 1] != "\n":
-        return None
-    seen: set[str] = set()
-    for m in _ITEM_KEY[wide].finditer(text, start - 1, end):
-        key = m.group(1)
-        if key in HEAD_KEYS and key not in seen:
-            seen.add(key)
-            continue
-        return m.start() + 1 if len(seen) == 3 else None
-    return None
-
-
-_META_LINE = {wide: re.compile(rf"\n(?:{dash}|{top})metadata:[ \t]*(?:#[^\n]*)?\n")
-              for wide, top, dash in ((False, "  ", "- "), (True, "    ", "  - "))}
-_META_KEY = {wide: re.compile(rf"\n{top}  (?=[^\s#-])(?:([A-Za-z][A-Za-z0-9]*):(?=[ \t\n]))?")
-             for wide, top in ((False, "  "), (True, "    "))}
-
-
-def metadata_keys(text: str, start: int, end: int, wide: bool, cut: int | None = -1
-                  ) -> tuple[list[tuple[str, int]], int] | None:
-    """The keys of an item's metadata with where their lines start, and where its lines
-    end, found by pattern (see `metadata_genuine`): key `k` is the text from its line up
-    to the next key's. None when unsure. A function that reads or edits one label reads
-    the lines of `labels` alone, not all of metadata and its eight kpt annotations.
-    (`cut`: what `head_end` gives, when known.)"""
-    if cut == -1:
-        cut = head_end(text, start, end, wide)
-    if cut is None:
-        return None
-    meta = _META_LINE[wide].search(text, start - 1, cut)
-    if meta is None:
-        return None
-    keys = []
-    for m in _META_KEY[wide].finditer(text, meta.end() - 1, cut):
-        if m.group(1) is None:
-            return None
-        keys.append((m.group(1), m.start() + 1))
-    return (keys, cut) if keys else None
-
-
-def item_keys(text: str, start: int, end: int, wide: bool, cut: int | None = -1
-              ) -> list[tuple[str, int]] | None:
-    """The keys of an item after its head (see `head_end`), with where their lines start:
-    key `k` is the text from its line up to the next key's (the last: to the item's end).
-    None when unsure."""
-    if cut == -1:
-        cut = head_end(text, start, end, wide)
-    if cut is None:
-        return None
-    keys = []
-    for m in _ITEM_KEY[wide].finditer(text, cut - 1, end):
-        if m.group(1) is None:
-            return None
-        keys.append((m.group(1), m.start() + 1))
-    return keys or None
-
-
-def items_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
-                  wide: bool) -> bool:
-    """The keys `item_keys` found are the item's after its head, at those places."""
-    rest = root.value[3:]
-    if len(rest) != len(keys):
-        return False
-    column = 4 if wide else 2
-    for (key, _value), (name, at) in zip(rest, keys, strict=True):
-        if (not isinstance(key, ScalarNode) or key.style or key.value != name
-                or key.start_mark.index != at - start + column):
-            return False
-    return True
-
-
-def metadata_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
-                     wide: bool) -> bool:
-    """The keys `metadata_keys` found (text offsets from `start`) are metadata's, at those
-    places: each key's lines composed alone give the nodes the whole item has."""
-    meta = _field(root, "metadata")
-    if not isinstance(meta, MappingNode) or meta.flow_style or len(meta.value) != len(keys):
-        return False
-    column = 6 if wide else 4
-    for (key, _value), (name, at) in zip(meta.value, keys, strict=True):
-        if (not isinstance(key, ScalarNode) or key.style or key.value != name
-                or key.start_mark.index != at - start + column):
-            return False
-    return True
-
-
-def head_genuine(root: MappingNode, cut: int, wide: bool) -> bool:
-    """The head guessed by `head_end` (`cut` relative to the chunk) is exactly the item's
-    first keys: composed on its own it gives the same nodes as the whole item does."""
-    key_at = cut + (4 if wide else 2)
-    seen: set[str] = set()
-    for key, _value in root.value:
-        if key.start_mark.index == key_at:
-            return len(seen) == 3
-        if not isinstance(key, ScalarNode) or key.style or key.value not in HEAD_KEYS or (
-                key.value in seen):
-            return False
-        seen.add(key.value)
-    return False
-
-
-def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool) -> bool:
-    """What the patterns say of the parts of the item `text[start:end]` (its head, its
-    metadata keys, its keys after the head) holds for its tree `root`, and so does what
-    `LazyItem._absent` assumes: every label and annotation key is written out in the
-    text (only quoted keys can differ from their text)."""
-    cut = _cut_if_lines_are_keys(root, text, start, end, wide)
-    if cut == -1:  # the long way
-        cut = head_end(text, start, end, wide)
-        if cut is not None and not (head_genuine(root, cut - start, wide) and (
-                (tops := item_keys(text, start, end, wide, cut)) is None
-                or items_genuine(root, tops, start, wide))):
-            return False
-    if cut is not None:
-        keys = metadata_keys(text, start, end, wide, cut)
-        if keys is not None and not metadata_genuine(root, keys[0], start, wide):
-            return False
-    meta = _field(root, "metadata")
-    if isinstance(meta, MappingNode):
-        for name, node in meta.value:
-            if name.value in _SPELLED_OUT and isinstance(node, MappingNode):
-                for key, _value in node.value:
-                    style = key.style
-                    if (style and (style != "'" or "'" in key.value)
-                            and text.find(key.value, start, end) < 0):
-                        return False
-    return True
-
-
-def _cut_if_lines_are_keys(root: MappingNode, text: str, start: int, end: int,
-                           wide: bool) -> int | None:
-    """When the item-level lines the patterns see are exactly the keys of the tree, by
-    name and place (the common case, found in one scan), what `head_end` gives; then its
-    cut and `item_keys` hold. Else -1: the caller checks the long way."""
-    if start == 0 or text[start - 1] != "\n":
-        return -1
-    column = 4 if wide else 2
-    found = [(m.group(1), m.start() + 1) for m in _ITEM_KEY[wide].finditer(text, start - 1, end)]
-    pairs = root.value
-    if len(found) != len(pairs) or not all(
-            not key.style and key.value == name and key.start_mark.index + start == at + column
-            for (key, _value), (name, at) in zip(pairs, found, strict=True)):
-        return -1
-    head = {name for name, _at in found[:3]}
-    return found[3][1] if len(found) > 3 and head == HEAD_KEYS else None
-
-
-_SPELLED_OUT = frozenset({"annotations", "labels"})
 
 
 def shape_problem(root: object) -> tuple[str, str] | None:

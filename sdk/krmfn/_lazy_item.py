@@ -20,14 +20,12 @@ from krmfn._lazy import (
     LazyList,
     agrees,
     identity,
-    item_keys,
     local_fact,
-    metadata_keys,
-    parts_genuine,
     scalar_fact,
     shape_problem,
 )
 from krmfn._nodes import MappingNode, Node, ScalarNode, construct
+from krmfn._parts import item_keys, metadata_keys, parts_genuine
 from krmfn._path import Segment
 
 __all__ = ["LazyItem"]
@@ -69,10 +67,10 @@ class LazyItem:
         self._chunk: tuple[str, int, int] | None = None
         self._h: Doc | None = None
         self._cut = 0
-        # the lines of metadata's keys (`_lazy.metadata_keys`; False: not looked for yet),
+        # the lines of metadata's keys (`_parts.metadata_keys`; False: not looked for yet),
         # and the trees read of some of them, by position
         self._keys: tuple[list[tuple[str, int]], int] | bool | None = False
-        # the same of the item's keys after its head (`_lazy.item_keys`)
+        # the same of the item's keys after its head (`_parts.item_keys`)
         self._tops: list[tuple[str, int]] | bool | None = False
         # by where they start: (where they end, tree, the key, whether a metadata key)
         self._parts: dict[int, tuple[int, Doc, str, bool]] | None = None
@@ -96,7 +94,7 @@ class LazyItem:
     def _doc_at(self, segs: tuple[Segment, ...], edit: str = "") -> Doc:
         """The tree to read `segs` in (or to `edit` them: "set", "delete", "append"). An
         item not read yet is read in parts when the path lies in its metadata: the lines
-        of one metadata key, else its head (see `_lazy.head_end`, `metadata_keys`). That
+        of one metadata key, else its head (see `_parts`). That
         is what most functions touch of most items, and a small part of each: an item is
         checked whole anyway (by the check worker, see `verify`), so reading most of it in
         parts would cost more than reading it whole once. (The lines of a key after the

@@ -1,0 +1,193 @@
+"""Where an item's parts lie in its text, found by pattern, and the check against its tree.
+
+A function that touches only an item's metadata need not parse the whole item (see
+`_lazy_item`): its head (apiVersion, kind, metadata), the lines of one metadata key, or
+the lines of one of its keys after the head are enough. Where those lie is read from the
+text by line patterns, cheaply and only as a guess; `parts_genuine` then tells, from the
+item's composed tree, whether every such guess holds (the check worker asks it of every
+item it checks).
+"""
+
+from __future__ import annotations
+
+import re
+
+from krmfn._nodes import MappingNode, Node, ScalarNode
+
+__all__ = [
+    "HEAD_KEYS",
+    "head_end",
+    "head_genuine",
+    "item_keys",
+    "items_genuine",
+    "metadata_genuine",
+    "metadata_keys",
+    "parts_genuine",
+]
+
+
+def _field(root: MappingNode, key: str) -> Node | None:
+    for k, v in root.value:
+        if k.value == key:
+            return v  # type: ignore[no-any-return]
+    return None
+
+
+# An item's head: the keys every function asks about (and metadata-only edits touch).
+HEAD_KEYS = frozenset({"apiVersion", "kind", "metadata"})
+_ITEM_KEY = {wide: re.compile(rf"\n(?:{dash}|{top})(?=[^\s#-])(?:([A-Za-z]+):(?=[ \t\n]))?")
+             for wide, top, dash in ((False, "  ", "- "), (True, "    ", "  - "))}
+
+
+def head_end(text: str, start: int, end: int, wide: bool) -> int | None:
+    """Where the head of the item `text[start:end]` ends: the start of the first
+    item-level line after apiVersion, kind and metadata that holds another key; None when
+    the item is not laid out that way. Found by pattern, so a guess: see `head_genuine`."""
+    if start == 0 or text[start - 1] != "\n":
+        return None
+    seen: set[str] = set()
+    for m in _ITEM_KEY[wide].finditer(text, start - 1, end):
+        key = m.group(1)
+        if key in HEAD_KEYS and key not in seen:
+            seen.add(key)
+            continue
+        return m.start() + 1 if len(seen) == 3 else None
+    return None
+
+
+_META_LINE = {wide: re.compile(rf"\n(?:{dash}|{top})metadata:[ \t]*(?:#[^\n]*)?\n")
+              for wide, top, dash in ((False, "  ", "- "), (True, "    ", "  - "))}
+_META_KEY = {wide: re.compile(rf"\n{top}  (?=[^\s#-])(?:([A-Za-z][A-Za-z0-9]*):(?=[ \t\n]))?")
+             for wide, top in ((False, "  "), (True, "    "))}
+
+
+def metadata_keys(text: str, start: int, end: int, wide: bool, cut: int | None = -1
+                  ) -> tuple[list[tuple[str, int]], int] | None:
+    """The keys of an item's metadata with where their lines start, and where its lines
+    end, found by pattern (see `metadata_genuine`): key `k` is the text from its line up
+    to the next key's. None when unsure. A function that reads or edits one label reads
+    the lines of `labels` alone, not all of metadata and its eight kpt annotations.
+    (`cut`: what `head_end` gives, when known.)"""
+    if cut == -1:
+        cut = head_end(text, start, end, wide)
+    if cut is None:
+        return None
+    meta = _META_LINE[wide].search(text, start - 1, cut)
+    if meta is None:
+        return None
+    keys = []
+    for m in _META_KEY[wide].finditer(text, meta.end() - 1, cut):
+        if m.group(1) is None:
+            return None
+        keys.append((m.group(1), m.start() + 1))
+    return (keys, cut) if keys else None
+
+
+def item_keys(text: str, start: int, end: int, wide: bool, cut: int | None = -1
+              ) -> list[tuple[str, int]] | None:
+    """The keys of an item after its head (see `head_end`), with where their lines start:
+    key `k` is the text from its line up to the next key's (the last: to the item's end).
+    None when unsure."""
+    if cut == -1:
+        cut = head_end(text, start, end, wide)
+    if cut is None:
+        return None
+    keys = []
+    for m in _ITEM_KEY[wide].finditer(text, cut - 1, end):
+        if m.group(1) is None:
+            return None
+        keys.append((m.group(1), m.start() + 1))
+    return keys or None
+
+
+def items_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
+                  wide: bool) -> bool:
+    """The keys `item_keys` found are the item's after its head, at those places."""
+    rest = root.value[3:]
+    if len(rest) != len(keys):
+        return False
+    column = 4 if wide else 2
+    for (key, _value), (name, at) in zip(rest, keys, strict=True):
+        if (not isinstance(key, ScalarNode) or key.style or key.value != name
+                or key.start_mark.index != at - start + column):
+            return False
+    return True
+
+
+def metadata_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
+                     wide: bool) -> bool:
+    """The keys `metadata_keys` found (text offsets from `start`) are metadata's, at those
+    places: each key's lines composed alone give the nodes the whole item has."""
+    meta = _field(root, "metadata")
+    if not isinstance(meta, MappingNode) or meta.flow_style or len(meta.value) != len(keys):
+        return False
+    column = 6 if wide else 4
+    for (key, _value), (name, at) in zip(meta.value, keys, strict=True):
+        if (not isinstance(key, ScalarNode) or key.style or key.value != name
+                or key.start_mark.index != at - start + column):
+            return False
+    return True
+
+
+def head_genuine(root: MappingNode, cut: int, wide: bool) -> bool:
+    """The head guessed by `head_end` (`cut` relative to the chunk) is exactly the item's
+    first keys: composed on its own it gives the same nodes as the whole item does."""
+    key_at = cut + (4 if wide else 2)
+    seen: set[str] = set()
+    for key, _value in root.value:
+        if key.start_mark.index == key_at:
+            return len(seen) == 3
+        if not isinstance(key, ScalarNode) or key.style or key.value not in HEAD_KEYS or (
+                key.value in seen):
+            return False
+        seen.add(key.value)
+    return False
+
+
+def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool) -> bool:
+    """What the patterns say of the parts of the item `text[start:end]` (its head, its
+    metadata keys, its keys after the head) holds for its tree `root`, and so does what
+    `LazyItem._absent` assumes: every label and annotation key is written out in the
+    text (only quoted keys can differ from their text)."""
+    cut = _cut_if_lines_are_keys(root, text, start, end, wide)
+    if cut == -1:  # the long way
+        cut = head_end(text, start, end, wide)
+        if cut is not None and not (head_genuine(root, cut - start, wide) and (
+                (tops := item_keys(text, start, end, wide, cut)) is None
+                or items_genuine(root, tops, start, wide))):
+            return False
+    if cut is not None:
+        keys = metadata_keys(text, start, end, wide, cut)
+        if keys is not None and not metadata_genuine(root, keys[0], start, wide):
+            return False
+    meta = _field(root, "metadata")
+    if isinstance(meta, MappingNode):
+        for name, node in meta.value:
+            if name.value in _SPELLED_OUT and isinstance(node, MappingNode):
+                for key, _value in node.value:
+                    style = key.style
+                    if (style and (style != "'" or "'" in key.value)
+                            and text.find(key.value, start, end) < 0):
+                        return False
+    return True
+
+
+def _cut_if_lines_are_keys(root: MappingNode, text: str, start: int, end: int,
+                           wide: bool) -> int | None:
+    """When the item-level lines the patterns see are exactly the keys of the tree, by
+    name and place (the common case, found in one scan), what `head_end` gives; then its
+    cut and `item_keys` hold. Else -1: the caller checks the long way."""
+    if start == 0 or text[start - 1] != "\n":
+        return -1
+    column = 4 if wide else 2
+    found = [(m.group(1), m.start() + 1) for m in _ITEM_KEY[wide].finditer(text, start - 1, end)]
+    pairs = root.value
+    if len(found) != len(pairs) or not all(
+            not key.style and key.value == name and key.start_mark.index + start == at + column
+            for (key, _value), (name, at) in zip(pairs, found, strict=True)):
+        return -1
+    head = {name for name, _at in found[:3]}
+    return found[3][1] if len(found) > 3 and head == HEAD_KEYS else None
+
+
+_SPELLED_OUT = frozenset({"annotations", "labels"})
