@@ -12,6 +12,8 @@ from typing import Any
 
 from krmfn import FieldError, KubeObject, ResourceList
 
+from krmfn_catalog._claim import ObjectClaim
+
 from .site import IPAM_GROUP, Site
 
 __all__ = [
@@ -33,7 +35,7 @@ MATCH_LABELS = ("spec", "selector", "matchLabels")
 
 
 @dataclass
-class Claim:
+class Claim(ObjectClaim):
     """One IPClaim's request; `source` is the Interface or DataNetwork it was made for."""
 
     obj: KubeObject
@@ -48,15 +50,6 @@ class Claim:
     static_prefix: str | None = None
     current_prefix: str | None = None
     current_gateway: str | None = None
-
-    # Read once: a run asks for them many times and never renames a claim.
-    @cached_property
-    def name(self) -> str:
-        return self.obj.name
-
-    @cached_property
-    def namespace(self) -> str:
-        return self.obj.namespace
 
     @cached_property
     def key(self) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 
 from krmfn import KubeObject
 
+from krmfn_catalog._claim import ObjectClaim
 from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, inherited_metadata
 
 from .indexes import IndexBook
@@ -26,7 +26,7 @@ LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
 
 @dataclass
-class ClaimEntry:
+class ClaimEntry(ObjectClaim):
     """One claim. `index` is the index it ends up on (an Interface may re-point it);
     `set_index` and `owner` are edits still to be written."""
 
@@ -40,15 +40,6 @@ class ClaimEntry:
     owner: str | None = None
     interface: KubeObject | None = None
     failed: bool = False
-
-    # Read once: a run asks for them many times and never renames a claim.
-    @cached_property
-    def name(self) -> str:
-        return self.obj.name
-
-    @cached_property
-    def namespace(self) -> str:
-        return self.obj.namespace
 
     @property
     def static_id(self) -> int | None:
