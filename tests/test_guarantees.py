@@ -127,10 +127,10 @@ def test_guarantee_no_tag_constructs_an_object(tmp_path: Path) -> None:
     head = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
     item = b"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: x\n  data:\n    x: "
     for value in (b"!!python/object/apply:os.system ['touch /tmp/pwned']", b"!custom x",
-                  b"!!int abc", b"!!binary not-base64"):
+                  b"!!int abc", b'!!int ""', b'!!float ""', b"!!binary not-base64"):
         proc = run("set-namespace", head + item + value + b"\n", "namespace=prod")
         assert proc.returncode == 1, proc.stderr
-        assert not proc.stdout
+        assert not proc.stdout and b"Traceback" not in proc.stderr
     assert not marker.exists()
 
 

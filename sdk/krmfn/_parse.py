@@ -310,7 +310,7 @@ def _check_scalar(node: ScalarNode, what: str) -> None:
 
     try:
         construct(node)
-    except (yaml.YAMLError, ValueError, KeyError, TypeError):
+    except (yaml.YAMLError, ValueError, KeyError, TypeError, IndexError, OverflowError):
         kind = node.tag.rsplit(":", 1)[-1]
         raise InputError(f"{what}: {node.value[:40]!r} is not a valid !!{kind} "
                          f"(line {node.start_mark.line + 1})") from None
