@@ -26,7 +26,6 @@ once.
 
 from __future__ import annotations
 
-import gc
 import operator
 import re
 from collections import OrderedDict
@@ -37,8 +36,9 @@ import yaml
 from yaml._yaml import CParser
 
 from krmfn._errors import InputError
-from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct
+from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct, value_of
 from krmfn._parse import (
+    GcPaused,
     _guard_depth,
     _resolve,
     check_tree,
@@ -149,18 +149,15 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
     of an item's metadata or of the item (see `_parts`): a mapping of that one key."""
     if not shallow and not checked:
         _guard_depth(chunk, f"items[{index}]")
-    collecting = gc.isenabled()  # see _parse._gc_paused (in line: it runs per item)
-    gc.disable()
-    parser = _ChunkComposer(chunk)
     try:
-        seq = parser.get_single_node()
+        with GcPaused():
+            parser = _ChunkComposer(chunk)
+            try:
+                seq = parser.get_single_node()
+            finally:
+                parser.dispose()
     except yaml.YAMLError:
         raise LayoutChanged(f"items[{index}]: does not parse on its own") from None
-    finally:
-        parser.dispose()
-        if collecting:
-            gc.freeze()
-            gc.enable()
     if part:
         if not isinstance(seq, MappingNode) or len(seq.value) != 1:
             raise LayoutChanged(f"items[{index}]: a key's lines are not that key alone")
@@ -177,13 +174,6 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
     return root
 
 
-def _field(root: MappingNode, key: str) -> Node | None:
-    for k, v in root.value:
-        if k.value == key:
-            return v  # type: ignore[no-any-return]
-    return None
-
-
 Facts = tuple[str, str, str, str, bool | None]  # apiVersion, kind, name, namespace, local
 LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
@@ -191,13 +181,13 @@ LOCAL_CONFIG = "config.kubernetes.io/local-config"
 def identity(root: MappingNode) -> Facts:
     """(apiVersion, kind, name, namespace, local-config) of a composed item ("" where
     absent): what functions ask of every item, often more than once."""
-    meta = _field(root, "metadata")
+    meta = value_of(root, "metadata")
     if not isinstance(meta, MappingNode):
         meta = None
-    return (scalar_fact(_field(root, "apiVersion")), scalar_fact(_field(root, "kind")),
-            scalar_fact(meta and _field(meta, "name")),
-            scalar_fact(meta and _field(meta, "namespace")),
-            local_fact(meta and _field(meta, "annotations")))
+    return (scalar_fact(value_of(root, "apiVersion")), scalar_fact(value_of(root, "kind")),
+            scalar_fact(meta and value_of(meta, "name")),
+            scalar_fact(meta and value_of(meta, "namespace")),
+            local_fact(meta and value_of(meta, "annotations")))
 
 
 def scalar_fact(node: Node | None) -> str:
@@ -208,7 +198,7 @@ def scalar_fact(node: Node | None) -> str:
 
 def local_fact(notes: Node | None) -> bool:
     """Whether metadata.annotations `notes` mark local config."""
-    local = _field(notes, LOCAL_CONFIG) if isinstance(notes, MappingNode) else None
+    local = value_of(notes, LOCAL_CONFIG) if isinstance(notes, MappingNode) else None
     value = construct(local) if isinstance(local, ScalarNode) else None
     return (value is True or isinstance(value, str)) and str(value).lower() == "true"
 

@@ -24,6 +24,7 @@ __all__ = [
     "line_end",
     "line_start",
     "scalar_text",
+    "value_of",
 ]
 
 _SAFE = SafeConstructor()
@@ -47,6 +48,14 @@ def find_key(node: MappingNode, key: str) -> int:
         if k.value == key:
             return i
     return -1
+
+
+def value_of(node: MappingNode, key: str) -> Node | None:
+    """The value node of `key` in a mapping, or None."""
+    for k, v in node.value:
+        if k.value == key:
+            return v  # type: ignore[no-any-return]
+    return None
 
 
 def construct(node: Node) -> Any:

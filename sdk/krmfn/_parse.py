@@ -16,8 +16,6 @@ import functools
 import gc
 import operator
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import yaml
@@ -94,15 +92,18 @@ class _Loader(CSafeLoader):
     ascend_resolver = staticmethod(tuple)  # type: ignore[assignment]  # ()
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Node trees are acyclic; collecting while building them is most of the cost."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
+class GcPaused:
+    """Node trees are acyclic; collecting while building them is most of the cost. (A
+    class, not a generator: it is entered for every item of a large list.)"""
+
+    __slots__ = ("_was",)
+
+    def __enter__(self) -> None:
+        self._was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._was:
             gc.freeze()  # what was built is long-lived: keep later collections from rescanning it
             gc.enable()
 
@@ -112,7 +113,7 @@ def compose(text: str, what: str = "input") -> Node | None:
     _guard_breaks(text, what)
     _guard_depth(text, what)
     try:
-        with _gc_paused():
+        with GcPaused():
             return yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise InputError(f"{what}: {_one_line(exc)}") from None

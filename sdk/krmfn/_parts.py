@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from krmfn._nodes import MappingNode, Node, ScalarNode
+from krmfn._nodes import MappingNode, ScalarNode, value_of
 
 __all__ = [
     "HEAD_KEYS",
@@ -24,13 +24,6 @@ __all__ = [
     "metadata_keys",
     "parts_genuine",
 ]
-
-
-def _field(root: MappingNode, key: str) -> Node | None:
-    for k, v in root.value:
-        if k.value == key:
-            return v  # type: ignore[no-any-return]
-    return None
 
 
 # An item's head: the keys every function asks about (and metadata-only edits touch).
@@ -118,7 +111,7 @@ def metadata_genuine(root: MappingNode, keys: list[tuple[str, int]], start: int,
                      wide: bool) -> bool:
     """The keys `metadata_keys` found (text offsets from `start`) are metadata's, at those
     places: each key's lines composed alone give the nodes the whole item has."""
-    meta = _field(root, "metadata")
+    meta = value_of(root, "metadata")
     if not isinstance(meta, MappingNode) or meta.flow_style or len(meta.value) != len(keys):
         return False
     column = 6 if wide else 4
@@ -160,7 +153,7 @@ def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool
         keys = metadata_keys(text, start, end, wide, cut)
         if keys is not None and not metadata_genuine(root, keys[0], start, wide):
             return False
-    meta = _field(root, "metadata")
+    meta = value_of(root, "metadata")
     if isinstance(meta, MappingNode):
         for name, node in meta.value:
             if name.value in _SPELLED_OUT and isinstance(node, MappingNode):

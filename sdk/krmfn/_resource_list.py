@@ -136,6 +136,7 @@ class ResourceList:
                 lazy_list.worker.stop()
             raise LayoutChanged(str(exc)) from None
         text, bounds, wide = split.text, split.bounds, split.wide
+        started = lazy_list is not None  # with its worker (or none) by the console script
         if lazy_list is None:
             lazy_list = LazyList(text, len(bounds) - 1, wide)
         objects = [KubeObject._lazy((text, bounds[i], bounds[i + 1]), i, lazy_list)
@@ -146,7 +147,7 @@ class ResourceList:
         rl = cls(objects, fc, api_version=parsed.api_version)
         rl._header, rl._items_at, rl._wide = split.header, split.items_at, split.wide
         rl._parsed_fc = fc
-        if lazy_list.worker is not None:
+        if started:
             rl._worker = lazy_list.worker
         elif worker:
             from krmfn._check_worker import CheckWorker
