@@ -37,7 +37,22 @@ TAILS = ["  spec:\n    replicas: 1\n", "  data:\n    key: value\n", "",
          "  spec:\n    replicas: 1 # kpt-set: ${replicas}\n    template:\n"
          "      image: a:1 # kpt-set: a:${tag}\n  # what follows is status\n"
          "  status: {phase: new}\n",
-         "  data:\n    key: value # kpt-set: ${value}\n\n  spec: [1, 2]\n"]
+         "  data:\n    key: value # kpt-set: ${value}\n\n  spec: [1, 2]\n",
+         # setters deeper in `spec`, read by the lines of their keys (`_parts.key_lines`)
+         "  spec:\n    replicas: 1 # kpt-set: ${replicas}\n    template:\n      spec:\n"
+         "        containers:\n        - name: app\n          image: a:1 # kpt-set: a:${tag}\n"
+         "          args: [\"x\", \"y\"]\n        - name: side\n"
+         "          image: b:1 # kpt-set: b:${tag}\n",
+         "  spec:\n    template:\n      containers:\n        -   name: app\n"
+         "            image: a:1 # kpt-set: a:${tag}\n    envs: # kpt-set: ${envs}\n"
+         "    - A # kpt-set: ${first}\n    - B\n",
+         # lines that only look like setters' keys: in a quoted scalar, a flow list, a block
+         "  spec:\n    note: \"start\n    replicas: 9 # kpt-set: ${replicas}\n    end\"\n"
+         "    replicas: 1 # kpt-set: ${replicas}\n",
+         "  spec:\n    args: [a,\n    image: x # kpt-set: a:${tag}\n    ]\n"
+         "    image: y # kpt-set: a:${tag}\n",
+         "  spec:\n    script: |\n      image: z # kpt-set: a:${tag}\n"
+         "    image: y # kpt-set: a:${tag}\n"]
 
 
 def item(i: int, rng: random.Random) -> str:
@@ -82,6 +97,14 @@ OPS: list[Callable[[KubeObject], object]] = [
     lambda o: o.set(("spec",), {"whole": True}),
     lambda o: o.delete(("status",)),
     lambda o: o.append(("spec", "list"), 1),
+    lambda o: [o.set(path, f"{o.get(path)}-set") for path, _c in o.line_comments("kpt-set:")
+               if not isinstance(o.get(path), (dict, list))],
+    lambda o: o.get(("spec", "template", "spec", "containers", 0, "image")),
+    lambda o: o.set(("spec", "template", "spec", "containers", 1, "image"), "c:2"),
+    lambda o: o.set(("spec", "template", "spec", "containers", 0, "env"), [{"name": "A"}]),
+    lambda o: o.set(("spec", "image"), {"a": 1}),
+    lambda o: o.delete(("spec", "replicas")),
+    lambda o: o.set(("spec", "envs"), ["C"]),
 ]
 
 

@@ -24,14 +24,16 @@ from krmfn._lazy import (
     scalar_fact,
     shape_problem,
 )
-from krmfn._nodes import MappingNode, Node, ScalarNode, construct
-from krmfn._parts import item_keys, metadata_keys, parts_genuine
+from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct
+from krmfn._parts import item_keys, key_lines, metadata_keys, parts_genuine
 from krmfn._path import Segment
 
 __all__ = ["LazyItem"]
 
 _MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
 _STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
 _SEQINDENT: tuple[Segment, ...] = (
     "metadata", "annotations", "internal.config.kubernetes.io/seqindent")
 
@@ -72,8 +74,9 @@ class LazyItem:
         self._keys: tuple[list[tuple[str, int]], int] | bool | None = False
         # the same of the item's keys after its head (`_parts.item_keys`)
         self._tops: list[tuple[str, int]] | bool | None = False
-        # by where they start: (where they end, tree, the key, whether a metadata key)
-        self._parts: dict[int, tuple[int, Doc, str, bool]] | None = None
+        # by where they start: (where they end, tree, the key, whether a metadata key); a
+        # key deeper in an item's key has its path for a key (see `_deep_parts`)
+        self._parts: dict[int, tuple[int, Doc, str | tuple[Segment, ...], bool]] | None = None
         self._log: list[tuple[str, tuple[Segment, ...], tuple[Any, ...]]] | None = None
         self._absent_read = False  # a label or annotation found absent from the text alone
         self._text: str | None = None
@@ -113,11 +116,25 @@ class LazyItem:
                     if head is not None:
                         return head
             elif self._parts and (len(segs) > 1 or not edit):
-                part = next((p[1] for p in self._parts.values() if not p[3] and p[2] == segs[0]),
-                            None)
+                part = self._item_part_for(segs, edit)
                 if part is not None:
                     return part
         return self._materialize()
+
+    def _item_part_for(self, segs: tuple[Segment, ...], edit: str) -> Doc | None:
+        """The tree read of the item's key `segs[0]`, or of a key deeper in it on the path
+        (as with metadata's keys, an edit of the deeper key itself must set a scalar)."""
+        for _end, doc, key, meta in (self._parts or {}).values():
+            if meta:
+                continue
+            if key == segs[0]:
+                return doc
+            if isinstance(key, tuple) and segs[: len(key)] == key:
+                if len(segs) == len(key) and edit and (
+                        edit != "set" or not isinstance(doc.lookup(segs), ScalarNode)):
+                    return None
+                return doc
+        return None
 
     def _meta_part_for(self, segs: tuple[Segment, ...], edit: str) -> Doc | None:
         """The tree of the lines of the metadata key `segs[1]`; for a key metadata does not
@@ -163,12 +180,14 @@ class LazyItem:
                 found)
         return self._tops  # type: ignore[return-value]
 
-    def _part(self, start: int, end: int, key: str, meta: bool = True) -> Doc | None:
-        """The tree of `text[start:end]`, the lines of the metadata key `key` (`meta`) or
-        of the item's; None (and the item is read whole from now on) if they do not hold
-        that key alone."""
+    def _part(self, start: int, end: int, key: str | tuple[Segment, ...],
+              meta: bool = True) -> Doc | None:
+        """The tree of `text[start:end]`, the lines of the metadata key `key` (`meta`), of
+        the item's, or of the key deeper in one at the path `key`; None (and the item is
+        read whole from now on) if they do not hold that key alone. Parts read before that
+        overlap it go (none has edits: see `_parts_holding`)."""
         parts = self._parts
-        if parts is not None and start in parts:
+        if parts is not None and start in parts and parts[start][0] == end:
             return parts[start][1]
         assert self._list is not None and self._chunk is not None
         text = self._chunk[0]
@@ -176,19 +195,25 @@ class LazyItem:
         if root is None:
             self._cut = -1
             return None
-        if meta:  # metadata's stand-in holds this one key, at its place: edits land where
-            # they would in the whole tree
+        # a stand-in of what holds the key, with the key at its place: edits land where
+        # they would in the whole tree
+        if meta:
             root = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"), root)])
+        elif isinstance(key, tuple):
+            root = _stand_in(key, root)
         doc = Doc(text[start:end], root)
         if parts is None:
             parts = self._parts = {}
+        for at in [at for at, p in parts.items() if at < end and start < p[0]]:
+            del parts[at]
         parts[start] = (end, doc, key, meta)
         if len(parts) == 1 and self._h is None:
             self._list.add(self)
         return doc
 
     def _meta_parts(self) -> list[tuple[Doc, str]]:
-        return [(doc, key) for _end, doc, key, meta in (self._parts or {}).values() if meta]
+        return [(doc, str(key)) for _end, doc, key, meta in (self._parts or {}).values()
+                if meta]
 
     def _parts_changed(self, *, meta: bool = False) -> bool:
         return self._parts is not None and any(
@@ -379,8 +404,9 @@ class LazyItem:
 
     def _parts_holding(self, needle: str) -> list[Doc] | None:
         """The trees of the parts whose lines hold every `needle` of an unread item's text,
-        in text order (the lines of metadata keys, and of the item's keys after its head:
-        the setters of a Deployment are in `metadata.name` and in `spec`); None when the
+        in text order (the lines of metadata keys, and of the item's keys after its head,
+        or of keys deeper in those: a Deployment's setters are in `metadata.name`, and in
+        `spec` on the lines of `replicas` and of a container's `image`); None when the
         item is to be read whole."""
         if (self._h is not None or self._text is not None or self._cut < 0
                 or self._list is None or self._chunk is None or self._parts_changed()):
@@ -394,18 +420,62 @@ class LazyItem:
                   for i, (name, at) in enumerate(lines)]
         ranges += [(at, tops[i + 1][1] if i + 1 < len(tops) else end, name, False)
                    for i, (name, at) in enumerate(tops)]
-        wanted: dict[int, tuple[int, int, str, bool]] = {}
+        wanted: dict[int, tuple[tuple[int, int, str, bool], list[int]]] = {}
         pos = text.find(needle, start, end)
         while pos >= 0:
             where = next((r for r in ranges if r[0] <= pos < r[1]), None)
             if where is None:
                 return None
-            wanted[where[0]] = where
+            wanted.setdefault(where[0], (where, []))[1].append(pos)
             pos = text.find(needle, pos + 1, end)
-        docs = []
-        for part_start, part_end, key, meta in sorted(wanted.values()):
+        docs: list[Doc] = []
+        for (part_start, part_end, key, meta), found in sorted(wanted.values()):
+            deep = None if meta else self._deep_parts(found, part_start, part_end)
+            if deep is not None:
+                docs += deep
+                continue
+            if self._cut < 0:
+                return None
             doc = self._part(part_start, part_end, key, meta)
             if doc is None:
                 return None
             docs.append(doc)
         return docs
+
+    def _deep_parts(self, found: list[int], start: int, end: int) -> list[Doc] | None:
+        """The trees of the keys whose lines hold the places `found` inside the lines of
+        the item's key `text[start:end]` (see `_parts.key_lines`): a comment is looked for
+        on a few lines of a large `spec`. None when one is not found that way, or the
+        key's tree was read already."""
+        assert self._chunk is not None and self._list is not None
+        if self._parts and start in self._parts:
+            return None
+        text = self._chunk[0]
+        column = 4 if self._list.wide else 2
+        docs: list[Doc] = []
+        reach = -1
+        for at in found:
+            if at < reach:
+                continue  # on the lines of the key before
+            lines = key_lines(text, at, start, end, column)
+            if lines is None:
+                return None
+            path, first, reach = lines
+            doc = self._part(first, reach, path, meta=False)
+            if doc is None:
+                return None
+            docs.append(doc)
+        return docs
+
+
+def _stand_in(path: tuple[Segment, ...], node: MappingNode) -> MappingNode:
+    """A tree holding `node` (the one key `path[-1]`) at `path` alone; list entries before
+    it are empty stand-ins, never reached (only paths through the key are read in it)."""
+    held: Node = node
+    for seg in reversed(path[:-1]):
+        if isinstance(seg, int):
+            held = SequenceNode(_SEQ_TAG, [ScalarNode(_NULL_TAG, "")] * seg + [held])
+        else:
+            held = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, str(seg)), held)])
+    assert isinstance(held, MappingNode)
+    return held

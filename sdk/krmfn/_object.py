@@ -7,7 +7,6 @@ resource's original text, so whatever a function does not touch stays byte for b
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
@@ -365,31 +364,34 @@ class KubeObject(LazyItem):
         return _indent_item(text, wide)
 
 
-_HASH = re.compile("#")
-
-
 def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...], str]]:
     """`KubeObject.line_comments` over one tree (a whole item, or one of its parts)."""
     out: list[tuple[tuple[str | int, ...], str]] = []
     text = doc.text
     # Only lines that hold a `#` (or what the comment must contain) can matter: find them
     # once, by line number (counted from the first node's own mark, so only this item's
-    # text is scanned; a metadata part's stand-in root has none of its own).
+    # text is scanned). The stand-ins that hold a part of an item at its place have no
+    # marks and no comments: the walk starts below them, at the part's own tree.
     root = doc.root
-    first = root.value[0][1] if root.start_mark is None and isinstance(
-        root, MappingNode) and root.value else root
-    root_mark = first.start_mark
+    start: tuple[str | int, ...] = ()
+    while root.start_mark is None and isinstance(root, (MappingNode, SequenceNode)) and (
+            root.value):
+        if isinstance(root, MappingNode):
+            start, root = (*start, str(root.value[0][0].value)), root.value[0][1]
+        else:
+            start, root = (*start, len(root.value) - 1), root.value[-1]
+    root_mark = root.start_mark
     needle = containing or "#"
-    if root_mark is None or text.find(needle, doc.start, doc.end) < 0:
+    at = text.find(needle, doc.start, doc.end)
+    if root_mark is None or at < 0:
         return out
     pos, line = int(root_mark.index), int(root_mark.line)
     lines: set[int] = set()
-    for m in (re.compile(re.escape(containing)) if containing else _HASH).finditer(
-            text, doc.start, doc.end):
-        at = m.start()
+    while at >= 0:
         line += text.count("\n", pos, at) if at >= pos else -text.count("\n", at, pos)
         pos = at
         lines.add(line)
+        at = text.find(needle, at + 1, doc.end)
     ordered = sorted(lines)
     last = len(ordered)
 
@@ -403,7 +405,7 @@ def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...],
         at = bisect.bisect_left(ordered, first_line)
         return at < last and ordered[at] <= node.end_mark.line
 
-    stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [((), root, None)]
+    stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [(start, root, None)]
     while stack:
         path, node, key = stack.pop()
         if path and node.start_mark is not None:

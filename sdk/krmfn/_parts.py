@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from krmfn._nodes import MappingNode, ScalarNode, value_of
+from krmfn._path import Segment
 
 __all__ = [
     "HEAD_KEYS",
@@ -20,6 +21,7 @@ __all__ = [
     "head_genuine",
     "item_keys",
     "items_genuine",
+    "key_lines",
     "metadata_genuine",
     "metadata_keys",
     "parts_genuine",
@@ -184,3 +186,92 @@ def _cut_if_lines_are_keys(root: MappingNode, text: str, start: int, end: int,
 
 
 _SPELLED_OUT = frozenset({"annotations", "labels"})
+
+
+# --- a key deeper in an item's key: the line a comment a function looks for is on -----
+
+_KEY = r"[A-Za-z0-9_][\w./-]*"
+_PLAIN = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))(?:[^\s:#]|:(?=\S)|(?<=\S)#|[ ]+(?=[^\s#]))*"
+_DOUBLE = r'"(?:[^"\\\n]|\\[^\n])*"'
+_SINGLE = r"'(?:[^'\n]|'')*'"
+_IN_FLOW = rf"(?:[^\[\]{{}}\"'\n#]|{_DOUBLE}|{_SINGLE})*"
+_VALUE = rf"(?:{_PLAIN}|{_DOUBLE}|{_SINGLE}|\[{_IN_FLOW}\]|\{{{_IN_FLOW}\}})"
+# Lines that leave nothing open when they end (no block scalar, no quoted scalar or flow
+# collection going on, no anchor, alias or tag): blank, comment, `key:` with nothing or a
+# one-line value after it, and `- ` entries of either.
+_SIMPLE_LINES = re.compile(
+    rf"(?:[ ]*(?:#[^\n]*)?\n"
+    rf"|[ ]*(?:-[ ]+)?(?:{_KEY}:(?:[ ]+{_VALUE})?|(?<=- ){_VALUE})[ ]*(?:[ ]#[^\n]*)?\n)*")
+# one line: indentation, the spaces after a `-`, a plain key, and, for a key with nothing
+# but a comment after it (its value is on the lines below), the line's end
+_LINE = re.compile(rf"( *)(?:-( +))?(?:({_KEY}):(?:[ ]*(?:#[^\n]*)?(\n)|[ ]))?")
+_KEY_END: dict[int, re.Pattern[str]] = {}
+
+
+def key_lines(text: str, at: int, start: int, end: int, column: int
+              ) -> tuple[tuple[Segment, ...], int, int] | None:
+    """The key whose line holds `at`, inside the lines `text[start:end]` of an item's key
+    (at `column`): (its path from the item, where its lines start, where they end). Read
+    from indentation alone, which is exact when every line above it in the item's key is
+    simple (see `_SIMPLE_LINES`: nothing spans lines there, so each line is what it looks
+    like); None when they are not, or when the line does not start with a plain key (a
+    list entry's first key, a line inside a value)."""
+    first = text.rfind("\n", start, at) + 1
+    if first <= start:
+        return None
+    m = _LINE.match(text, first)
+    if m is None or m.group(2) is not None or m.group(3) is None or not _SIMPLE_LINES.fullmatch(
+            text, start, first):
+        return None
+    path: list[Segment] = [m.group(3)]
+    pos = first
+    col = len(m.group(1))  # the column of the map the key of the last step is in
+    while col > column:
+        pos, line = _above(text, start, pos, col)
+        if line is None:
+            return None
+        if line.group(2) is not None:  # the list entry that map is
+            dash = line.end(1) - pos
+            if line.group(3) is None or line.end(2) - pos != col:
+                return None
+            index = 0
+            while True:  # the entries above it, up to the key the list is the value of
+                pos, line = _above(text, start, pos, dash + 1)
+                if line is None or line.end(1) - pos < dash or line.group(2) is None:
+                    break
+                index += 1
+            if line is None:
+                return None
+            path.append(index)
+        if line.group(2) is not None or line.group(4) is None:
+            return None  # not a key whose value is on the lines below
+        path.append(line.group(3))
+        col = line.end(1) - pos
+    if pos != start or col != column:
+        return None
+    return tuple(reversed(path)), first, _key_end(text, first, len(m.group(1)), end)
+
+
+def _above(text: str, start: int, pos: int, below: int) -> tuple[int, re.Match[str] | None]:
+    """The nearest line above the one at `pos` (and from `start` on) indented less than
+    `below`, blank and comment lines aside: (where it starts, its `_LINE` match)."""
+    while pos > start:
+        pos = text.rfind("\n", start - 1, pos - 1) + 1
+        line = _LINE.match(text, pos)
+        assert line is not None  # every part of the pattern is optional
+        after = line.end(1)
+        if after - pos < below and text[after] not in "\n#":
+            return pos, line
+    return pos, None
+
+
+def _key_end(text: str, first: int, col: int, end: int) -> int:
+    """Where the lines of the key at column `col` on the line at `first` end: at the next
+    line less indented, or as indented and not a `-` entry (a list that is the key's value
+    may start at its column)."""
+    pattern = _KEY_END.get(col)
+    if pattern is None:
+        pattern = _KEY_END[col] = re.compile(
+            rf"\n(?: {{0,{col - 1}}}(?=[^ \n#])| {{{col}}}(?=[^ \n#-]))")
+    m = pattern.search(text, first, end - 1)
+    return m.start() + 1 if m else end
