@@ -61,7 +61,7 @@ def test_non_strings_keep_their_type(value: Any, text: str) -> None:
 
 
 @pytest.mark.parametrize("char", ["\x7f", "\x85", "\x9f", "\u2028", "\u2029", "\ufeff",
-                                  "\x00", "\x1b"])
+                                  "\ufffe", "\uffff", "\x00", "\x1b"])
 def test_characters_yaml_cannot_hold_raw_are_escaped(char: str) -> None:
     text = f"a{char}b"
     out = render_scalar(text)

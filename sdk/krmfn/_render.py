@@ -22,9 +22,11 @@ __all__ = ["float_text", "render_block", "render_flow", "render_scalar", "scalar
 
 _STR = "tag:yaml.org,2002:str"
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`~= \t")
-_BLOCK_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff]")
-_FLOW_UNSAFE = re.compile(r": | #|[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff,\[\]{}]")
+# not printable in YAML (or read as a line break): never written raw
+_RAW_UNSAFE = r"\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff"
+_BLOCK_UNSAFE = re.compile(rf": | #|[\x00-\x1f{_RAW_UNSAFE}]")
+_JSON_UNSAFE = re.compile(rf"[{_RAW_UNSAFE}]")
+_FLOW_UNSAFE = re.compile(rf": | #|[\x00-\x1f{_RAW_UNSAFE},\[\]{{}}]")
 # What Go's YAML 1.1 reader (go-yaml v2, under sigs.k8s.io/yaml and so kubectl) takes for
 # a number or a boolean beyond PyYAML's resolver: `y`/`n`, `1e3`, `1.`, `0o17`.
 _GO_NOT_STRING = re.compile(
@@ -96,14 +98,15 @@ def float_text(value: float) -> str:
 
 def _double_quoted(s: str) -> str:
     """JSON's escaping (valid YAML too), plus escapes for what YAML may not hold raw or
-    reads as a line break: DEL, NEL, the Unicode line and paragraph separators, BOM."""
+    reads as a line break: DEL, NEL, the Unicode line and paragraph separators, BOM, and
+    the two noncharacters U+FFFE and U+FFFF."""
     text = json.dumps(s, ensure_ascii=False)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _printable(s: str) -> bool:
-    return not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029\ufeff"
-                   for c in s)
+    return not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f
+                   or c in "\u2028\u2029\ufeff\ufffe\uffff" for c in s)
 
 
 def render_flow(value: Any, *, json_style: bool = False) -> str:
