@@ -10,6 +10,7 @@ item it checks).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from krmfn._nodes import MappingNode, ScalarNode, value_of
@@ -199,13 +200,19 @@ _VALUE = rf"(?:{_PLAIN}|{_DOUBLE}|{_SINGLE}|\[{_IN_FLOW}\]|\{{{_IN_FLOW}\}})"
 # Lines that leave nothing open when they end (no block scalar, no quoted scalar or flow
 # collection going on, no anchor, alias or tag): blank, comment, `key:` with nothing or a
 # one-line value after it, and `- ` entries of either.
-_SIMPLE_LINES = re.compile(
-    rf"(?:[ ]*(?:#[^\n]*)?\n"
-    rf"|[ ]*(?:-[ ]+)?(?:{_KEY}:(?:[ ]+{_VALUE})?|(?<=- ){_VALUE})[ ]*(?:[ ]#[^\n]*)?\n)*")
+_SIMPLE_LINES = (rf"(?:[ ]*(?:#[^\n]*)?\n"
+                 rf"|[ ]*(?:-[ ]+)?(?:{_KEY}:(?:[ ]+{_VALUE})?|(?<=- ){_VALUE})[ ]*"
+                 rf"(?:[ ]#[^\n]*)?\n)*")
 # one line: indentation, the spaces after a `-`, a plain key, and, for a key with nothing
 # but a comment after it (its value is on the lines below), the line's end
-_LINE = re.compile(rf"( *)(?:-( +))?(?:({_KEY}):(?:[ ]*(?:#[^\n]*)?(\n)|[ ]))?")
+_LINE = rf"( *)(?:-( +))?(?:({_KEY}):(?:[ ]*(?:#[^\n]*)?(\n)|[ ]))?"
 _KEY_END: dict[int, re.Pattern[str]] = {}
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Compiled when first used: every run imports this, few look for comments."""
+    return re.compile(pattern)
 
 
 def key_lines(text: str, at: int, start: int, end: int, column: int
@@ -219,9 +226,9 @@ def key_lines(text: str, at: int, start: int, end: int, column: int
     first = text.rfind("\n", start, at) + 1
     if first <= start:
         return None
-    m = _LINE.match(text, first)
-    if m is None or m.group(2) is not None or m.group(3) is None or not _SIMPLE_LINES.fullmatch(
-            text, start, first):
+    m = _compiled(_LINE).match(text, first)
+    if m is None or m.group(2) is not None or m.group(3) is None or not _compiled(
+            _SIMPLE_LINES).fullmatch(text, start, first):
         return None
     path: list[Segment] = [m.group(3)]
     pos = first
@@ -255,9 +262,12 @@ def key_lines(text: str, at: int, start: int, end: int, column: int
 def _above(text: str, start: int, pos: int, below: int) -> tuple[int, re.Match[str] | None]:
     """The nearest line above the one at `pos` (and from `start` on) indented less than
     `below`, blank and comment lines aside: (where it starts, its `_LINE` match)."""
+    pad, line_at = " " * below, _compiled(_LINE).match
     while pos > start:
         pos = text.rfind("\n", start - 1, pos - 1) + 1
-        line = _LINE.match(text, pos)
+        if text.startswith(pad, pos):
+            continue  # indented as much at least
+        line = line_at(text, pos)
         assert line is not None  # every part of the pattern is optional
         after = line.end(1)
         if after - pos < below and text[after] not in "\n#":
