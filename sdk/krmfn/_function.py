@@ -108,6 +108,9 @@ class Function:
             return self._finish(rl)
         try:
             self.process(rl)
+            # written before the last checks are done, while the check worker finishes
+            # them on the other core; used only if they pass
+            out = rl.to_text()
             rl.verify()
         except LayoutChanged:
             raise
@@ -120,7 +123,7 @@ class Function:
                 raise
             msg = f"internal error: {type(exc).__name__}: {exc}"
             return self._failed(text, _results_for(KrmfnError(msg)))
-        return self._finish(rl)
+        return self._finish(rl, out)
 
     def _failed(self, text: str, results: list[Result]) -> RunOutput:
         from krmfn._resource_list import ResourceList
@@ -133,8 +136,8 @@ class Function:
         rl.results.extend(rl.input_errors or results)
         return self._finish(rl)
 
-    def _finish(self, rl: ResourceList) -> RunOutput:
-        out = rl.to_text()
+    def _finish(self, rl: ResourceList, out: str | None = None) -> RunOutput:
+        out = rl.to_text() if out is None else out
         errors = [r for r in rl.results if r.is_error]
         if not errors:
             return RunOutput(out, "", 0)
