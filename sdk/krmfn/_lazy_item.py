@@ -56,6 +56,7 @@ class LazyItem:
         "_list",
         "_log",
         "_parts",
+        "_routes",
         "_text",
         "_tops",
     )
@@ -77,6 +78,9 @@ class LazyItem:
         # by where they start: (where they end, tree, the key, whether a metadata key); a
         # key deeper in an item's key has its path for a key (see `_deep_parts`)
         self._parts: dict[int, tuple[int, Doc, str | tuple[Segment, ...], bool]] | None = None
+        # which part answers a path through a metadata key (its first two steps) or to a
+        # deeper key (the whole path), once found: asked again for every read and edit
+        self._routes: dict[tuple[Segment, ...], Doc] | None = None
         self._log: list[tuple[str, tuple[Segment, ...], tuple[Any, ...]]] | None = None
         self._absent_read = False  # a label or annotation found absent from the text alone
         self._text: str | None = None
@@ -105,11 +109,18 @@ class LazyItem:
         doc = self._d
         if doc is not None:
             return doc
+        routes = self._routes
+        if routes is not None and segs and (not edit or len(segs) > 2) and self._cut >= 0:
+            doc = routes.get(segs[:2] if segs[0] == "metadata" else segs)
+            if doc is not None and (not edit or segs[0] == "metadata"):
+                return doc
         if segs and self._cut >= 0 and self._text is None and self._list is not None:
             if segs[0] == "metadata":
                 if len(segs) > 1 and self._h is None:
                     part = self._meta_part_for(segs, edit)
                     if part is not None:
+                        if isinstance(segs[1], str):
+                            self._route(segs[:2], part)
                         return part
                 if len(segs) > 1 or not edit:
                     head = self._h or self._read_head()
@@ -133,8 +144,14 @@ class LazyItem:
                 if len(segs) == len(key) and edit and (
                         edit != "set" or not isinstance(doc.lookup(segs), ScalarNode)):
                     return None
+                self._route(key, doc)
                 return doc
         return None
+
+    def _route(self, key: tuple[Segment, ...], doc: Doc) -> None:
+        if self._routes is None:
+            self._routes = {}
+        self._routes[key] = doc
 
     def _meta_part_for(self, segs: tuple[Segment, ...], edit: str) -> Doc | None:
         """The tree of the lines of the metadata key `segs[1]`; for a key metadata does not
@@ -192,6 +209,7 @@ class LazyItem:
         assert self._list is not None and self._chunk is not None
         text = self._chunk[0]
         root = self._list.part(text, start, end, self._index)
+        self._routes = None  # the parts change
         if root is None:
             self._cut = -1
             return None
@@ -236,6 +254,7 @@ class LazyItem:
         had_parts = self._parts is not None
         if self._parts:  # metadata's parts go: the head holds them
             self._parts = {at: p for at, p in self._parts.items() if not p[3]} or None
+        self._routes = None
         self._h, self._cut, self._facts = Doc(text[start:cut], root), cut, facts
         self._mark_wide(self._h)
         if not had_parts:
@@ -258,7 +277,7 @@ class LazyItem:
         in the text, and what is added to it later would be written in flow style)."""
         lazy_list = self._list
         assert lazy_list is not None and self._chunk is not None
-        self._h = self._parts = None
+        self._h = self._parts = self._routes = None
         text, start, end = self._chunk
         chunk = text[start:end]
         trusted = not self._checked and lazy_list.checked_by_worker(self._index)
@@ -358,7 +377,7 @@ class LazyItem:
                 self._parts_changed())
         if isinstance(doc, Doc) and isinstance(doc.root, MappingNode):
             self._facts = identity(doc.root)
-        self._d = self._h = self._parts = None
+        self._d = self._h = self._parts = self._routes = None
 
     @property
     def _unverified(self) -> bool:

@@ -385,6 +385,14 @@ def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...],
     at = text.find(needle, doc.start, doc.end)
     if root_mark is None or at < 0:
         return out
+    if (root.__class__ is MappingNode and len(root.value) == 1 and start
+            and root.value[0][1].__class__ is ScalarNode
+            and text.find("\n", doc.start, doc.end - 1) < 0):  # one `key: value` line
+        key, value = root.value[0]
+        comment = _line_comment(text, value, key)
+        if comment is not None and containing in comment:
+            out.append(((*start, str(key.value)), comment))
+        return out
     pos, line = int(root_mark.index), int(root_mark.line)
     lines: set[int] = set()
     while at >= 0:
