@@ -121,11 +121,12 @@ class Doc:
                 if not isinstance(seg, str) or not isinstance(parent, MappingNode):
                     where = format_path(segs[: i + 1])
                     raise FieldError(where, "no such field (only map keys are created)")
-                if not all(isinstance(s, str) for s in segs[i + 1 :]):
-                    raise FieldError(format_path(segs), "cannot create list elements")
                 nested: Any = value
-                for s in reversed(segs[i + 1 :]):
-                    nested = {s: nested}
+                if i < len(segs) - 1:  # maps on the way are created too
+                    if not all(isinstance(s, str) for s in segs[i + 1 :]):
+                        raise FieldError(format_path(segs), "cannot create list elements")
+                    for s in reversed(segs[i + 1 :]):
+                        nested = {s: nested}
                 self._insert_pair(parent, seg, nested)
                 return
             if i == len(segs) - 1:
