@@ -40,7 +40,23 @@ def run(cmd: list[str], *, stdin: Path | None = None, env: dict[str, str] | None
 
 def best(cmd: list[str], *, repeat: int = 5, **kw: object) -> Sample:
     """The fastest of `repeat` runs (the least disturbed by the rest of the machine)."""
-    samples = [run(cmd, **kw) for _ in range(repeat)]  # type: ignore[arg-type]
+    return _fastest([run(cmd, **kw) for _ in range(repeat)])  # type: ignore[arg-type]
+
+
+def best_alternating(first: list[str], second: list[str], *, repeat: int = 7,
+                     **kw: object) -> tuple[Sample, Sample]:
+    """The fastest of `repeat` runs of each, run in turns: the machine's speed drifts by a
+    tenth over seconds, and two commands measured one after the other would carry it into
+    their ratio."""
+    a: list[Sample] = []
+    b: list[Sample] = []
+    for _ in range(repeat):
+        a.append(run(first, **kw))  # type: ignore[arg-type]
+        b.append(run(second, **kw))  # type: ignore[arg-type]
+    return _fastest(a), _fastest(b)
+
+
+def _fastest(samples: list[Sample]) -> Sample:
     fastest = min(samples, key=lambda s: s.seconds)
     return Sample(fastest.seconds, max(s.peak_rss_mb for s in samples), fastest.exit_code,
                   fastest.cpu_seconds)
