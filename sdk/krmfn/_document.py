@@ -580,8 +580,13 @@ class Doc:
         # first: an edit that starts inside a span already replaced belongs to text that no
         # longer exists, so it is dropped. Block inserts at one place go innermost first
         # (a key added to `metadata.annotations` before a `spec:` added after it).
-        edits = self._edits if len(self._edits) == 1 else sorted(
-            self._edits, key=lambda e: (e.start, e.kind != "insert", _nesting(e), -e.end, e.seq))
+        edits = self._edits
+        first = edits[0]
+        if len(edits) > 1 and not all(  # entries added at one place keep their order
+                e.kind == "insert" and e.start == first.start and e.ctx[:2] == first.ctx[:2]
+                for e in edits):
+            edits = sorted(edits, key=lambda e: (e.start, e.kind != "insert", _nesting(e),
+                                                 -e.end, e.seq))
         for e in edits:
             if e.start < pos:
                 if e.kind == "delete" and last == "delete" and e.end > pos:

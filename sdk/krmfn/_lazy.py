@@ -296,14 +296,18 @@ class LazyList:
         its text says of its identity. Raises LayoutChanged if it found a problem."""
         return self.worker is not None and index >= self.worker.frontier(index)
 
-    def part(self, text: str, start: int, end: int, index: int) -> MappingNode | None:
-        """The tree of `text[start:end]`, the lines of one key of an item's metadata or
-        of the item itself (see `_parts`), or None: the item is then read otherwise."""
-        if self.worker is not None and self.worker.headless(index):
+    def part(self, chunk: str, index: int) -> MappingNode | None:
+        """The tree of `chunk`, the lines of one key of item `index` (of its metadata, of
+        the item, or deeper: see `_parts`), or None: the item is then read otherwise. (The
+        layers of `compose` in line: a function reads thousands of parts.)"""
+        worker = self.worker
+        if worker is not None and worker.headless(index):
             return None
         try:
-            return self.compose(text[start:end], index, checked=self.checked_by_worker(index),
-                                part=True)
+            return compose_chunk(
+                chunk, index, tags=self.tags, part=True,
+                checked=worker is not None and index >= worker.frontier(index),
+                shallow=nesting_bounded(chunk, long_lines=self.long_lines))
         except InputError:
             return None
 

@@ -207,8 +207,8 @@ class LazyItem:
         if parts is not None and start in parts and parts[start][0] == end:
             return parts[start][1]
         assert self._list is not None and self._chunk is not None
-        text = self._chunk[0]
-        root = self._list.part(text, start, end, self._index)
+        chunk = self._chunk[0][start:end]
+        root = self._list.part(chunk, self._index)
         self._routes = None  # the parts change
         if root is None:
             self._cut = -1
@@ -219,7 +219,7 @@ class LazyItem:
             root = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"), root)])
         elif isinstance(key, tuple):
             root = _stand_in(key, root)
-        doc = Doc(text[start:end], root)
+        doc = Doc(chunk, root)
         if parts is None:
             parts = self._parts = {}
         for at in [at for at, p in parts.items() if at < end and start < p[0]]:
@@ -353,14 +353,15 @@ class LazyItem:
             return self._text
         assert self._chunk is not None
         text, start, end = self._chunk
-        pieces = sorted((at, part[0], part[1]) for at, part in (self._parts or {}).items())
-        if self._h is not None:
-            pieces.insert(0, (start, self._cut, self._h))
-        if not pieces:
+        parts = self._parts
+        if self._h is None and not parts:
             return text[start:end]
         out, pos = [], start
-        for at, stop, doc in pieces:
-            out += [text[pos:at], doc.render()]
+        if self._h is not None:  # the head's text starts the item's
+            out.append(self._h.render())
+            pos = self._cut
+        for at, (stop, doc, _key, _meta) in sorted((parts or {}).items()):
+            out += (text[pos:at], doc.render())
             pos = stop
         out.append(text[pos:end])
         return "".join(out)

@@ -237,31 +237,35 @@ def key_lines(text: str, at: int, start: int, end: int, column: int
         pos, line = _above(text, start, pos, col)
         if line is None:
             return None
-        if line.group(2) is not None:  # the list entry that map is
-            dash = line.end(1) - pos
-            if line.group(3) is None or line.end(2) - pos != col:
+        indent, dashed, key, opens = line
+        if dashed is not None:  # the list entry that map is
+            dash = len(indent)
+            if key is None or dash + 1 + len(dashed) != col:
                 return None
             index = 0
             while True:  # the entries above it, up to the key the list is the value of
                 pos, line = _above(text, start, pos, dash + 1)
-                if line is None or line.end(1) - pos < dash or line.group(2) is None:
+                if line is None or len(line[0]) < dash or line[1] is None:
                     break
                 index += 1
             if line is None:
                 return None
             path.append(index)
-        if line.group(2) is not None or line.group(4) is None:
+            indent, dashed, key, opens = line
+        if dashed is not None or key is None or opens is None:
             return None  # not a key whose value is on the lines below
-        path.append(line.group(3))
-        col = line.end(1) - pos
+        path.append(key)
+        col = len(indent)
     if pos != start or col != column:
         return None
     return tuple(reversed(path)), first, _key_end(text, first, len(m.group(1)), end)
 
 
-def _above(text: str, start: int, pos: int, below: int) -> tuple[int, re.Match[str] | None]:
+def _above(text: str, start: int, pos: int, below: int
+           ) -> tuple[int, tuple[str, str | None, str | None, str | None] | None]:
     """The nearest line above the one at `pos` (and from `start` on) indented less than
-    `below`, blank and comment lines aside: (where it starts, its `_LINE` match)."""
+    `below`, blank and comment lines aside: (where it starts, the groups of its `_LINE`
+    match: indentation, spaces after a `-`, key, end of a key line opening a value)."""
     pad, line_at = " " * below, _compiled(_LINE).match
     while pos > start:
         pos = text.rfind("\n", start - 1, pos - 1) + 1
@@ -271,7 +275,7 @@ def _above(text: str, start: int, pos: int, below: int) -> tuple[int, re.Match[s
         assert line is not None  # every part of the pattern is optional
         after = line.end(1)
         if after - pos < below and text[after] not in "\n#":
-            return pos, line
+            return pos, line.groups()  # type: ignore[return-value]
     return pos, None
 
 
