@@ -66,7 +66,7 @@ class Doc:
     """A node tree over `text`; `render()` gives `text` with the edits spliced in."""
 
     __slots__ = ("_edits", "_flow_at", "_insert_at", "_orig_end", "_pristine", "_scalar_edits",
-                 "end", "rewrite", "root", "start", "text", "wide_lists")
+                 "base", "end", "rewrite", "root", "start", "text", "wide_lists")
 
     def __init__(self, text: str, root: Node, *, start: int = 0, end: int | None = None,
                  rewrite: bool = False, keep_source: bool = True) -> None:
@@ -75,6 +75,9 @@ class Doc:
         self.start = start
         self.end = len(text) if end is None else end
         self.rewrite = rewrite
+        # (path, node) when `root` is a stand-in holding one part of a document at its
+        # place (see `_lazy_item`): paths through it start at the node, not at the root
+        self.base: tuple[tuple[Segment, ...], Node] | None = None
         # A rewrite-mode tree (aliases expanded) whose value is still what the text says
         # can be written as that text, unless the text leans on anchors elsewhere.
         self._pristine = repr(construct(root)) if rewrite and keep_source else None
@@ -105,17 +108,33 @@ class Doc:
     # ----------------------------------------------------------------- reading
     def lookup(self, segs: tuple[Segment, ...]) -> Node | None:
         node: Node | None = self.root
+        skip = self._skip(segs)
+        if skip:
+            node = self.base[1]  # type: ignore[index]
+            segs = segs[skip:]
         for seg in segs:
             node = _child(node, seg)
             if node is None:
                 return None
         return node
 
+    def _skip(self, segs: tuple[Segment, ...]) -> int:
+        """How many steps of `segs` lead to `base`'s node (0: walk from the root)."""
+        base = self.base
+        if base is None:
+            return 0
+        path = base[0]
+        return len(path) if segs[: len(path)] == path else 0
+
     # ----------------------------------------------------------------- writing
     def set(self, segs: tuple[Segment, ...], value: Any) -> None:
         _not_empty(segs)
         parent: Node = self.root
-        for i, seg in enumerate(segs):
+        skip = self._skip(segs)
+        if skip:
+            parent = self.base[1]  # type: ignore[index]
+        for i in range(skip, len(segs)):
+            seg = segs[i]
             node = _child(parent, seg)
             if node is None:
                 if not isinstance(seg, str) or not isinstance(parent, MappingNode):

@@ -215,11 +215,15 @@ class LazyItem:
             return None
         # a stand-in of what holds the key, with the key at its place: edits land where
         # they would in the whole tree
+        part, base = root, None  # type: MappingNode, tuple[Segment, ...] | None
         if meta:
             root = MappingNode(_MAP_TAG, [(ScalarNode(_STR_TAG, "metadata"), root)])
+            base = ("metadata",)
         elif isinstance(key, tuple):
-            root = _stand_in(key, root)
+            root, base = _stand_in(key, root), key[:-1]
         doc = Doc(chunk, root)
+        if base is not None:
+            doc.base = (base, part)
         if parts is None:
             parts = self._parts = {}
         for at in [at for at, p in parts.items() if at < end and start < p[0]]:
