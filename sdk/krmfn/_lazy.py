@@ -208,12 +208,15 @@ def agrees(exact: Facts, guess: Facts) -> bool:
     return exact[:4] == guess[:4] and (guess[4] is None or guess[4] == exact[4])
 
 
-def _patterns(wide: bool) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _patterns(wide: bool) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str],
+                                   re.Pattern[str]]:
     top, dash = ("    ", "  - ") if wide else ("  ", "- ")
     return (re.compile(rf"^(?:{top}|{dash})apiVersion: {_PLAIN}", re.M),
             re.compile(rf"^(?:{top}|{dash})kind: {_PLAIN}", re.M),
-            re.compile(rf"^{top}metadata:[ \t]*\n((?:{top}  [^\n]*\n|[ \t]*\n|[ \t]*#[^\n]*\n)*)",
-                       re.M))
+            re.compile(rf"^{top}metadata:[ \t]*\n", re.M),
+            # the first line after metadata's that is not in it: not indented under it, not
+            # blank, not a comment
+            re.compile(rf"\n(?!{top}  |[ \t]*\n|[ \t]*#)"))
 
 
 _COMPACT, _WIDE = _patterns(False), _patterns(True)
@@ -226,27 +229,28 @@ def guess_identity(text: str, start: int, end: int, wide: bool) -> Facts | None:
     """The identity read by patterns from a kpt-formatted chunk, or None when unsure (the
     local-config flag alone may be None: unsure of it only)."""
     top = "    " if wide else "  "
-    api_re, kind_re, meta_re = _WIDE if wide else _COMPACT
+    api_re, kind_re, meta_re, meta_end_re = _WIDE if wide else _COMPACT
     api = api_re.search(text, start, end)
     kind = kind_re.search(text, start, end)
     meta = meta_re.search(text, start, end)
     if not (api and kind and meta):
         return None
-    body = meta.group(1)
+    body = meta.end()  # metadata's lines: text[body:body_end], each ending in a newline
+    after = meta_end_re.search(text, body - 1, end)
+    body_end = after.start() + 1 if after else text.rfind("\n", body - 1, end) + 1
     name_re, ns_re, any_ns_re = _META[top]
-    name = name_re.search(body)
+    name = name_re.search(text, body, body_end)
     if name is None:
         return None
-    ns = ns_re.search(body)
-    if ns is None and any_ns_re.search(body):
+    ns = ns_re.search(text, body, body_end)
+    if ns is None and any_ns_re.search(text, body, body_end):
         return None
-    return (api.group(1), kind.group(1), name.group(1), ns.group(1) if ns else "",
-            _guess_local(body, top))
+    local = False if text.find("local-config", body, body_end) < 0 else _guess_local(
+        text[body:body_end], top)
+    return (api.group(1), kind.group(1), name.group(1), ns.group(1) if ns else "", local)
 
 
 def _guess_local(body: str, top: str) -> bool | None:
-    if "local-config" not in body:
-        return False
     found = _BLOCK_NOTES[top].search(body)
     if found is None:
         return None
