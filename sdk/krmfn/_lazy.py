@@ -29,8 +29,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 from yaml._yaml import CParser
@@ -87,8 +86,7 @@ class LayoutChanged(InputError):
     """The cheap cut of the text into items turned out wrong: parse the whole document."""
 
 
-@dataclass
-class LazySplit:
+class LazySplit(NamedTuple):
     header: str  # the ResourceList text without the items block
     items_at: int  # where the items go back into `header`
     wide: bool

@@ -16,7 +16,6 @@ import functools
 import gc
 import operator
 import re
-from dataclasses import dataclass, field
 
 import yaml
 from yaml import CSafeLoader
@@ -40,28 +39,34 @@ _DEEP_PREFIX = re.compile(rf"[ \t?:-]{{{_SAFE_DEPTH_BOUND}}}")
 _DEEP_LINE = re.compile(rf"\n[ \t?:-]{{{_SAFE_DEPTH_BOUND}}}")  # a literal first: scanned in C
 
 
-@dataclass
 class Chunk:
-    """One item: its node tree, the text its marks refer to, and the span it occupies."""
+    """One item: its node tree, the text its marks refer to, and the span it occupies.
+    (Plain classes here, not dataclasses: this module loads before the check worker
+    forks, and `dataclasses` would bring `inspect` and `ast` into that wait.)"""
 
-    text: str
-    root: Node
-    start: int
-    end: int
-    form: str  # "chunk": span holds `- ` and indentation; "inline": span is the bare node
-    aliased: bool = False  # holds nodes reached twice (aliases): edits rewrite it whole
-    shared: bool = False  # shares nodes with other items: its text cannot stand alone
+    __slots__ = ("aliased", "end", "form", "root", "shared", "start", "text")
+
+    def __init__(self, text: str, root: Node, start: int, end: int, form: str) -> None:
+        self.text, self.root, self.start, self.end = text, root, start, end
+        self.form = form  # "chunk": span holds `- ` and indentation; "inline": the bare node
+        self.aliased = False  # holds nodes reached twice (aliases): edits rewrite it whole
+        self.shared = False  # shares nodes with other items: its text cannot stand alone
 
 
-@dataclass
 class ParsedList:
-    api_version: str
-    header_text: str  # the ResourceList text around the items block ("" when rebuilt)
-    items_at: int  # where item text goes inside header_text (-1: rebuild the header)
-    wide: bool  # items written `  - ` under `items:` (kpt's "wide" seqindent)
-    items: list[Chunk]
-    function_config: Chunk | None
-    old_results: list[object] = field(default_factory=list)
+    __slots__ = ("api_version", "function_config", "header_text", "items", "items_at",
+                 "old_results", "wide")
+
+    def __init__(self, api_version: str, header_text: str, items_at: int, wide: bool,
+                 items: list[Chunk], function_config: Chunk | None,
+                 old_results: list[object] | None = None) -> None:
+        self.api_version = api_version
+        self.header_text = header_text  # the ResourceList text around the items block
+        self.items_at = items_at  # where item text goes inside header_text (-1: rebuild it)
+        self.wide = wide  # items written `  - ` under `items:` (kpt's "wide" seqindent)
+        self.items = items
+        self.function_config = function_config
+        self.old_results = [] if old_results is None else old_results
 
 
 _STR_TAG = "tag:yaml.org,2002:str"

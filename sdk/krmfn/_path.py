@@ -6,7 +6,6 @@ for keys that contain dots. Parsed once and cached, since functions reuse a few 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from krmfn._errors import FieldError
@@ -14,12 +13,29 @@ from krmfn._errors import FieldError
 __all__ = ["Match", "Path", "Segment", "format_path", "parse_path"]
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    """Selects the list element whose `key` field equals `value` (`[name=web]`)."""
+    """Selects the list element whose `key` field equals `value` (`[name=web]`). Immutable
+    and compared by value. (Not a dataclass: see `_parse.Chunk`.)"""
 
+    __slots__ = ("key", "value")
     key: str
     value: str
+
+    def __init__(self, key: str, value: str) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Match is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Match) and (self.key, self.value) == (other.key, other.value)
+
+    def __hash__(self) -> int:
+        return hash((Match, self.key, self.value))
+
+    def __repr__(self) -> str:
+        return f"Match(key={self.key!r}, value={self.value!r})"
 
 
 Segment = str | int | Match
