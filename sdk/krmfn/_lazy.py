@@ -49,7 +49,7 @@ from krmfn._parse import (
 from krmfn._parts import head_end
 
 if TYPE_CHECKING:
-    from krmfn._lazy_item import LazyItem
+    from krmfn._item_parts import ItemParts
 
 __all__ = [
     "EVICT_MIN_ITEMS",
@@ -276,7 +276,7 @@ class LazyList:
         self.tags = may_have_tags(text)
         self.long_lines = long_prefix(text)
         self.limit = RESIDENT if items >= EVICT_MIN_ITEMS else None
-        self._objects: OrderedDict[int, LazyItem] = OrderedDict()
+        self._objects: OrderedDict[int, ItemParts] = OrderedDict()
 
     def guess(self, text: str, start: int, end: int) -> Facts | None:
         """An item's identity from its text (see `guess_identity`), asked for when first
@@ -328,7 +328,7 @@ class LazyList:
             return None
         return (cut, root) if shape_problem(root) is None else None
 
-    def add(self, obj: LazyItem) -> None:
+    def add(self, obj: ItemParts) -> None:
         if self.limit is None:
             return
         self._objects[id(obj)] = obj
