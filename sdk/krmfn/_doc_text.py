@@ -18,11 +18,11 @@ from krmfn._nodes import (
     ScalarNode,
     SequenceNode,
     construct,
+    indented_comments_end,
     is_synthetic,
     line_end,
     line_start,
 )
-from krmfn._parse import _indented_comments_end
 from krmfn._path import Segment
 from krmfn._render import render_block, render_flow, render_scalar
 
@@ -147,7 +147,7 @@ class DocText:
             return entry[1]
         end = min(line_end(self.text, self._end_of(node)), self.end)
         if end < self.end:
-            end = min(_indented_comments_end(self.text, end + 1, self._block_column(node)),
+            end = min(indented_comments_end(self.text, end + 1, self._block_column(node)),
                       self.end)
         self._insert_at[id(node)] = (node, end)
         return end
@@ -282,7 +282,7 @@ class DocText:
             end = stop + 1 if stop < len(text) else stop
             # comment lines indented under the entry are inside it: left alone they could
             # end up inside a block scalar before it
-            end = min(_indented_comments_end(text, end, begin - line_start(text, begin)),
+            end = min(indented_comments_end(text, end, begin - line_start(text, begin)),
                       max(self.end, end))
         shared = bool(text[ls:begin].strip())
         if not shared and not any(self._is_original(e[0] if isinstance(e, tuple) else e)

@@ -20,6 +20,7 @@ __all__ = [
     "SequenceNode",
     "construct",
     "find_key",
+    "indented_comments_end",
     "is_synthetic",
     "line_end",
     "line_start",
@@ -110,3 +111,17 @@ def line_end(text: str, pos: int) -> int:
     """Index of the newline ending the line that holds `pos` (len(text) if none)."""
     end = text.find("\n", pos)
     return len(text) if end < 0 else end
+
+
+def indented_comments_end(text: str, pos: int, column: int) -> int:
+    """Past the comment lines at `pos` indented deeper than `column`: they belong to the
+    item above them, not to what follows at the item's own column."""
+    while pos < len(text):
+        nl = line_end(text, pos)
+        stripped = text[pos:nl].lstrip(" ")
+        if not stripped.startswith("#") or nl - pos - len(stripped) <= column:
+            break
+        pos = min(nl + 1, len(text))
+    return pos
+
+

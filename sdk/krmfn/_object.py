@@ -24,7 +24,8 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
-from krmfn._parse import Chunk, check_tree, compose
+from krmfn._parse import check_tree, compose
+from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
 from krmfn._render import render_block
 

@@ -18,15 +18,14 @@ from krmfn._lazy import (
 from krmfn._nodes import MappingNode
 from krmfn._object import PATH_ANNOTATIONS, KubeObject
 from krmfn._parse import (
-    _from_header,
     check_tree,
     compose,
     long_prefix,
     may_have_anchors,
     may_have_tags,
     nesting_bounded,
-    parse_resource_list,
 )
+from krmfn._parse_list import from_header, parse_resource_list
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
@@ -127,7 +126,7 @@ class ResourceList:
             head = compose(split.header, "ResourceList")
             if not isinstance(head, MappingNode):
                 raise LayoutChanged("ResourceList header is not a mapping")
-            parsed = _from_header(head, split.header, "ResourceList")
+            parsed = from_header(head, split.header, "ResourceList")
             if parsed.function_config is not None and not isinstance(
                     parsed.function_config.root, MappingNode):
                 raise LayoutChanged("functionConfig is not a mapping")
