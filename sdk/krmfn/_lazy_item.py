@@ -3,10 +3,9 @@
 Such an item starts as a slice of the input text. It is composed whole when a function
 first needs it whole, or in parts when it only touches its metadata (one metadata key's
 lines, or the head) or looks for comments (the keys that hold them: see `_item_parts`).
-Edits made in parts
-are spliced into the text, kept, and made again on the whole tree if one is composed
-later; whatever was only guessed from the text is checked before anything is written
-(`_verify`, and the check worker).
+Edits made in parts are spliced into the text, kept, and made again on the whole tree if
+one is composed later; whatever was only guessed from the text is checked before anything
+is written (`_verify`, and the check worker).
 """
 
 from __future__ import annotations

@@ -123,5 +123,3 @@ def indented_comments_end(text: str, pos: int, column: int) -> int:
             break
         pos = min(nl + 1, len(text))
     return pos
-
-

@@ -5,6 +5,8 @@ composing the whole, see `_lazy`). The document is composed and checked by `_par
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from krmfn._errors import InputError
 from krmfn._nodes import (
     MappingNode,
@@ -27,34 +29,28 @@ from krmfn._parse import (
 __all__ = ["Chunk", "ParsedList", "from_header", "parse_resource_list"]
 
 
+@dataclass
 class Chunk:
-    """One item: its node tree, the text its marks refer to, and the span it occupies.
-    (Plain classes here, not dataclasses: this module loads before the check worker
-    forks, and `dataclasses` would bring `inspect` and `ast` into that wait.)"""
+    """One item: its node tree, the text its marks refer to, and the span it occupies."""
 
-    __slots__ = ("aliased", "end", "form", "root", "shared", "start", "text")
-
-    def __init__(self, text: str, root: Node, start: int, end: int, form: str) -> None:
-        self.text, self.root, self.start, self.end = text, root, start, end
-        self.form = form  # "chunk": span holds `- ` and indentation; "inline": the bare node
-        self.aliased = False  # holds nodes reached twice (aliases): edits rewrite it whole
-        self.shared = False  # shares nodes with other items: its text cannot stand alone
+    text: str
+    root: Node
+    start: int
+    end: int
+    form: str  # "chunk": span holds `- ` and indentation; "inline": span is the bare node
+    aliased: bool = False  # holds nodes reached twice (aliases): edits rewrite it whole
+    shared: bool = False  # shares nodes with other items: its text cannot stand alone
 
 
+@dataclass
 class ParsedList:
-    __slots__ = ("api_version", "function_config", "header_text", "items", "items_at",
-                 "old_results", "wide")
-
-    def __init__(self, api_version: str, header_text: str, items_at: int, wide: bool,
-                 items: list[Chunk], function_config: Chunk | None,
-                 old_results: list[object] | None = None) -> None:
-        self.api_version = api_version
-        self.header_text = header_text  # the ResourceList text around the items block
-        self.items_at = items_at  # where item text goes inside header_text (-1: rebuild it)
-        self.wide = wide  # items written `  - ` under `items:` (kpt's "wide" seqindent)
-        self.items = items
-        self.function_config = function_config
-        self.old_results = [] if old_results is None else old_results
+    api_version: str
+    header_text: str  # the ResourceList text around the items block ("" when rebuilt)
+    items_at: int  # where item text goes inside header_text (-1: rebuild the header)
+    wide: bool  # items written `  - ` under `items:` (kpt's "wide" seqindent)
+    items: list[Chunk]
+    function_config: Chunk | None
+    old_results: list[object] = field(default_factory=list)
 
 
 def parse_resource_list(text: str) -> ParsedList:

@@ -15,7 +15,8 @@ __all__ = ["Match", "Path", "Segment", "format_path", "parse_path"]
 
 class Match:
     """Selects the list element whose `key` field equals `value` (`[name=web]`). Immutable
-    and compared by value. (Not a dataclass: see `_parse.Chunk`.)"""
+    and compared by value. (Not a dataclass: this module loads before the check worker
+    forks, and `dataclasses` would bring `inspect` and `ast` into that wait.)"""
 
     __slots__ = ("key", "value")
     key: str
