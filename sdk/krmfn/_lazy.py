@@ -300,16 +300,11 @@ class LazyList:
 
     def part(self, chunk: str, index: int) -> MappingNode | None:
         """The tree of `chunk`, the lines of one key of item `index` (of its metadata, of
-        the item, or deeper: see `_parts`), or None: the item is then read otherwise. (The
-        layers of `compose` in line: a function reads thousands of parts.)"""
-        worker = self.worker
-        if worker is not None and worker.headless(index):
+        the item, or deeper: see `_parts`), or None: the item is then read otherwise."""
+        if self.worker is not None and self.worker.headless(index):
             return None
         try:
-            return compose_chunk(
-                chunk, index, tags=self.tags, part=True,
-                checked=worker is not None and index >= worker.frontier(index),
-                shallow=nesting_bounded(chunk, long_lines=self.long_lines))
+            return self.compose(chunk, index, checked=self.checked_by_worker(index), part=True)
         except InputError:
             return None
 
