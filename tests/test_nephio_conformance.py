@@ -538,3 +538,40 @@ def test_an_unknown_ip_family_policy_is_an_error_naming_the_field() -> None:
     (error,) = outcome.errors
     assert error["field"]["path"] == "spec.ipFamilyPolicy"
     assert error["resourceRef"]["kind"] == "Interface"
+
+
+def run_in_order(docs: list[dict[str, Any]], order: tuple[Function, ...]) -> list[Any]:
+    text = resource_list(yaml.safe_dump_all(docs, sort_keys=False))
+    for function in order:
+        out = run(function, text)
+        assert out.exit_code == 0, out.stderr
+        text = out.stdout
+    return sorted((o["kind"], o["metadata"]["name"], json.dumps(o.get("spec")),
+                   json.dumps(o.get("status"))) for o in yaml.safe_load(text)["items"])
+
+
+@pytest.mark.parametrize("cni", ["macvlan", "sriov"])
+@pytest.mark.parametrize("policy", list(FAMILIES), ids=str)
+def test_either_function_first_gives_the_same_package(policy: str | None, cni: str) -> None:
+    """The same resources, and the same NAD text (new ones are appended in another order)."""
+    docs = interface_package(policy, cni, True)
+    first = run_in_order(docs, (ipam_inject, vlan_assign))
+    assert first == run_in_order(docs, (vlan_assign, ipam_inject))
+
+
+def test_claims_of_an_earlier_render_keep_their_names_and_answers() -> None:
+    """A package rendered before its requests followed Nephio's names holds `n3-ipv4`,
+    `n3` and `internet-pool1`: they are adopted, nothing is added beside them."""
+    first = pipeline(site(package_docs(BLUEPRINTS[-1]), "edge-07"))
+    assert not first.failed, first.errors
+    old = ("IPClaim", "VLANClaim")
+    for item in first.items:
+        if item["kind"] in old and item["metadata"]["name"].startswith("upf-example-"):
+            item["metadata"]["name"] = item["metadata"]["name"].removeprefix("upf-example-")
+            del item["metadata"]["annotations"][FOR]
+    renamed = {(o["kind"], o["metadata"]["name"]): o.get("status") for o in first.items
+               if o["kind"] in old}
+    again = pipeline(first.items)
+    assert not again.failed, again.errors
+    assert {(o["kind"], o["metadata"]["name"]): o.get("status") for o in again.items
+            if o["kind"] in old} == renamed

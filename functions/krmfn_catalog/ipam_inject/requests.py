@@ -10,7 +10,7 @@ the request instead of creating another; a claim Nephio's interface-fn or dnn-fn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from krmfn import FieldError, KubeObject, ResourceList
@@ -56,7 +56,6 @@ class Requested:
     interface: KubeObject
     claims: tuple[Claim, ...]
     cni_type: str
-    families: tuple[str, ...] = field(default=("ipv4",))
 
 
 class Existing:
@@ -143,8 +142,8 @@ def _interface(rl: ResourceList, interface: KubeObject, site: Site, existing: Ex
         spec: dict[str, Any] = {"kind": "network" if cni_type else "loopback",
                                 "networkInstance": {"name": instance},
                                 "selector": {"matchLabels": labels}}
-        name = f"{request_name(interface)}-{family}"
-        claim = _ensure_claim(rl, interface, name, spec, existing, claims, plan, family)
+        names = (f"{request_name(interface)}-{family}", f"{interface.name}-{family}")
+        claim = _ensure_claim(rl, interface, names, spec, existing, claims, plan, family)
         if claim is None:
             return None
         held = family_of_prefix(claim.current_prefix)
@@ -163,7 +162,7 @@ def _interface(rl: ResourceList, interface: KubeObject, site: Site, existing: Ex
         other = claims.get(id(obj))
         if id(obj) not in taken and other is not None:
             found.append(other)
-    return Requested(interface, tuple(found), cni_type, families)
+    return Requested(interface, tuple(found), cni_type)
 
 
 def _data_network(rl: ResourceList, dnn: KubeObject, site: Site, existing: Existing,
@@ -201,25 +200,27 @@ def _data_network(rl: ResourceList, dnn: KubeObject, site: Site, existing: Exist
             spec["createPrefix"] = True  # what dnn-fn asks Nephio's IPAM for
         if labels:
             spec["selector"] = {"matchLabels": labels}
-        name = f"{request_name(dnn)}-{name}"
-        claim = _ensure_claim(rl, dnn, name, spec, existing, claims, plan, family)
+        # the name before the DataNetwork belonged to an NFDeployment finds its claim too
+        names = (f"{request_name(dnn)}-{name}", f"{dnn.name}-{name}")
+        claim = _ensure_claim(rl, dnn, names, spec, existing, claims, plan, family)
         if claim is not None:
             claims[id(claim.obj)] = replace(claim, kind="pool", instance=instance,
                                             prefix_length=length, family=family,
                                             cluster=site.cluster or claim.cluster, source=dnn)
 
 
-def _ensure_claim(rl: ResourceList, source: KubeObject, name: str, spec: dict[str, Any],
-                  existing: Existing, claims: dict[int, Claim | None],
+def _ensure_claim(rl: ResourceList, source: KubeObject, names: tuple[str, str],
+                  spec: dict[str, Any], existing: Existing, claims: dict[int, Claim | None],
                   plan: Plan, family: str) -> Claim | None:
-    """The claim `source` owns for `family`, brought in step with `spec`; planned new when
-    missing."""
+    """The claim `source` owns for `family`, brought in step with `spec`; planned new (as
+    `names[0]`) when missing. `names[1]` is the name it had before its source belonged to
+    an NFDeployment."""
     owner = owner_value(source)
-    obj = _find_claim(rl, source, owner, name, existing, claims, family)
+    obj = _find_claim(rl, source, owner, names, existing, claims, family)
     if obj is False:
         return None
     if obj is None:
-        return _new_claim(source, name, spec, plan, existing.workloads, family)
+        return _new_claim(source, names[0], spec, plan, existing.workloads, family)
     view = claims.get(id(obj))
     if view is None:
         return None  # unreadable: already reported
@@ -235,15 +236,17 @@ def _ensure_claim(rl: ResourceList, source: KubeObject, name: str, spec: dict[st
     return view
 
 
-def _find_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
+def _find_claim(rl: ResourceList, source: KubeObject, owner: str, names: tuple[str, str],
                 existing: Existing, claims: dict[int, Claim | None],
                 family: str) -> KubeObject | Literal[False] | None:
-    """The owned claim (by owner annotation: of that name, else of that family, for an
-    Interface), else an unowned one of that name; False after a name clash."""
+    """The owned claim (by owner annotation: of one of `names`, else of that family, for
+    an Interface), else an unowned one of the first name; False after a name clash."""
     owned = [o for o in existing.owned_by(owner) if id(o) not in existing.taken]
-    for obj in owned:
-        if obj.name == name:
-            return obj
+    for wanted in names:
+        for obj in owned:
+            if obj.name == wanted:
+                return obj
+    name = names[0]
     if source.kind == "Interface":
         for obj in owned:
             view = claims.get(id(obj))
