@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kpt_support import diff, git, needs_kpt, render, scratch_package
 from krmfn import Function
 from krmfn.testing import resource_list, run
 from krmfn_catalog.ipam_inject import ipam_inject
@@ -575,3 +576,39 @@ def test_claims_of_an_earlier_render_keep_their_names_and_answers() -> None:
     assert not again.failed, again.errors
     assert {(o["kind"], o["metadata"]["name"]): o.get("status") for o in again.items
             if o["kind"] in old} == renamed
+
+
+PIPELINE_KPTFILE = """pipeline:
+  mutators:
+    - image: ghcr.io/krmfn/site-specialize:v0.1.0
+      configMap: {clusterName: edge-07, masterInterface: eth1, cnis: "macvlan,ipvlan,sriov"}
+    - image: ghcr.io/krmfn/ipam-inject:v0.1.0
+    - image: ghcr.io/krmfn/vlan-assign:v0.1.0
+  validators:
+    - image: ghcr.io/krmfn/policy-validate:v0.1.0
+"""
+
+
+@needs_kpt
+@pytest.mark.kpt
+@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=[b.name for b in BLUEPRINTS])
+def test_free5gc_blueprints_render_under_kpt(blueprint: Path, tmp_path: Path) -> None:
+    """Nephio's pipeline replaced by ours, run by `kpt fn render` with exec: it renders
+    (the AMF's and SMF's empty DataNetwork included) and a second render changes nothing."""
+    pkg = scratch_package(blueprint, tmp_path / blueprint.name)
+    kptfile = pkg / "Kptfile"
+    text = kptfile.read_text()
+    kptfile.write_text(text[: text.index("pipeline:")] + PIPELINE_KPTFILE)
+    render(pkg)
+    made = [yaml.safe_load(p.read_text()) for p in sorted(pkg.glob("*.yaml"))
+            if git(pkg, "ls-files", p.name) == ""]
+    kinds = sorted(d["kind"] for d in made)
+    interfaces = [d for d in package_docs(blueprint) if d["kind"] == "Interface"
+                  and d["spec"]["networkInstance"]["name"] != "default"]
+    pools = 3 if "upf" in blueprint.name else 0  # the AMF's and SMF's DataNetwork has none
+    assert kinds == sorted(["IPClaim"] * (len(interfaces) + pools)
+                           + ["VLANClaim", NAD] * len(interfaces))
+    git(pkg, "add", "-A")
+    git(pkg, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "r")
+    render(pkg)
+    assert diff(pkg) == "", "a second render must change nothing"
