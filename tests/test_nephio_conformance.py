@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kpt_support import diff, git, needs_kpt, render, scratch_package
 from krmfn import Function
 from krmfn.testing import resource_list, run
@@ -612,3 +614,64 @@ def test_free5gc_blueprints_render_under_kpt(blueprint: Path, tmp_path: Path) ->
     git(pkg, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "r")
     render(pkg)
     assert diff(pkg) == "", "a second render must change nothing"
+
+
+@st.composite
+def nad_entries(draw: st.DrawFn) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Addresses and routes a NAD may already hold, of both families."""
+    def address(n: int) -> str:
+        return f"192.168.9.{n}/24" if n % 2 else f"fd99::{n}/64"
+
+    numbers = draw(st.lists(st.integers(1, 60), max_size=5, unique=True))
+    addresses = [{"address": address(n), "gateway": address(n).split("/")[0]}
+                 for n in numbers]
+    dsts = draw(st.lists(st.integers(1, 60), max_size=5, unique=True))
+    routes = [{"dst": f"172.{n}.0.0/16" if n % 2 else f"fd{n:02x}::/32", "gw": "x"}
+              for n in dsts]
+    return addresses, routes
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy=st.sampled_from(list(FAMILIES)), cni=st.sampled_from(["macvlan", "sriov"]),
+       nfd=st.booleans(), old=nad_entries(), mtu=st.booleans())
+def test_the_interface_s_families_replace_their_entries_and_others_stay(
+    policy: str | None, cni: str, nfd: bool,
+    old: tuple[list[dict[str, str]], list[dict[str, str]]], mtu: bool,
+) -> None:
+    docs = interface_package(policy, cni, nfd)
+    plugin: dict[str, Any] = {"type": cni, "ipam": {"type": "static", "addresses": old[0],
+                                                    "routes": old[1]}}
+    if mtu:
+        plugin["mtu"] = 9000
+    name = "upf-a-n3" if nfd else "n3"
+    docs.append({"apiVersion": "k8s.cni.cncf.io/v1", "kind": NAD,
+                 "metadata": {"name": name, "annotations": {
+                     OWNER: "req.nephio.org/v1alpha1.Interface.n3"}},
+                 "spec": {"config": json.dumps({"cniVersion": "0.3.1",
+                                                "plugins": [plugin]})}})
+    outcome = pipeline(docs)
+    assert not outcome.failed, outcome.errors
+    claims = of_kind(outcome.items, "IPClaim").values()
+    asked = set(FAMILIES[policy])
+
+    def family(text: str) -> str:
+        return "ipv6" if ":" in text else "ipv4"
+
+    (nad,) = of_kind(outcome.items, NAD).values()
+    got = json.loads(nad["spec"]["config"])["plugins"][0]
+    ours = [{"address": c["status"]["prefix"], "gateway": c["status"]["gateway"]}
+            for c in claims]
+    kept = [a for a in old[0] if family(a["address"]) not in asked]
+    assert got["ipam"]["addresses"] == sorted(ours + kept, key=lambda a: a["address"])
+    gateways = {family(c["status"]["gateway"]): c["status"]["gateway"] for c in claims}
+    for route in got["ipam"].get("routes", []):
+        if family(route["dst"]) in asked:
+            assert route["gw"] == gateways[family(route["dst"])]
+        else:
+            assert route in old[1]
+    assert sorted((r for r in old[1] if family(r["dst"]) not in asked),
+                  key=lambda r: r["dst"]) == [
+        r for r in got["ipam"].get("routes", []) if family(r["dst"]) not in asked]
+    assert got.get("mtu") == (9000 if mtu else None)
+    again = pipeline(outcome.items)
+    assert again.items == outcome.items
