@@ -113,13 +113,16 @@ def test_a_nad_created_for_an_interface_carries_its_allocation() -> None:
     items, _ = run_case("interface-creates")
     claims = of_kind(items, "IPClaim")
     nads = of_kind(items, "NetworkAttachmentDefinition")
-    assert sorted(claims) == ["n3-ipv4", "n6-ipv4"] and sorted(nads) == [
-        "upf-edge-01-n3", "upf-edge-01-n6"]
+    # named as Nephio's interface-fn names them: the Interfaces belong to NFDeployment
+    # upf-edge-01
+    assert sorted(claims) == ["upf-edge-01-n3-ipv4", "upf-edge-01-n6-ipv4"] and sorted(
+        nads) == ["upf-edge-01-n3", "upf-edge-01-n6"]
     for interface, nad in (("n3", "upf-edge-01-n3"), ("n6", "upf-edge-01-n6")):
-        status = claims[f"{interface}-ipv4"]["status"]
+        status = claims[f"upf-edge-01-{interface}-ipv4"]["status"]
         config = nad_config(nads[nad])
         assert config["cniVersion"] == "0.3.1"
-        (plugin,) = config["plugins"]
+        plugin = config["plugins"][0]
+        assert plugin["capabilities"] == {"ips": True}
         assert plugin["master"] == "eth1"
         assert plugin["ipam"]["type"] == "static"
         assert plugin["ipam"]["addresses"] == [
@@ -312,7 +315,8 @@ def test_processes_rendering_sites_on_one_ledger_never_hand_out_a_prefix_twice(
     addresses: list[Any] = []
     blocks: list[Any] = []
     for answers in by_site.values():
-        assert sorted(answers) == ["internet-pool1", "n3-ipv4", "n6-ipv4"]
+        assert sorted(answers) == ["upf-edge-01-internet-pool1", "upf-edge-01-n3-ipv4",
+                                   "upf-edge-01-n6-ipv4"]
         for prefix, gateway in answers.values():
             net = netaddr.IPNetwork(prefix)
             if gateway is None:
@@ -342,9 +346,9 @@ def test_a_failed_render_records_nothing_in_the_ledger(tmp_path: Path) -> None:
     assert proc.returncode == 1 and "unknown network instance" in proc.stderr
     ((_, output),) = render_sites([write_site(tmp_path, 2)], ledger)
     # site 2 is first in the ledger: it gets the lowest prefixes, as if site 1 never ran
-    assert allocations(output) == {"internet-pool1": ("10.0.0.0/16", None),
-                                      "n3-ipv4": ("172.3.0.2/24", "172.3.0.1"),
-                                      "n6-ipv4": ("172.0.0.2/24", "172.0.0.1")}
+    assert allocations(output) == {"upf-edge-01-internet-pool1": ("10.0.0.0/16", None),
+                                   "upf-edge-01-n3-ipv4": ("172.3.0.2/24", "172.3.0.1"),
+                                   "upf-edge-01-n6-ipv4": ("172.0.0.2/24", "172.0.0.1")}
 
 
 # -- under kpt ---------------------------------------------------------------------------
@@ -408,7 +412,9 @@ def test_nephio_upf_blueprint_gets_a_claim_and_a_nad_per_interface(tmp_path: Pat
         status = claim["status"]
         assert netaddr.IPAddress(status["gateway"]) in netaddr.IPNetwork(status["prefix"])
         assert nad["metadata"]["name"] == f"upf-example-{interface['metadata']['name']}"
-        (plugin,) = nad_config(nad)["plugins"]
+        plugin, *rest = nad_config(nad)["plugins"]
+        assert rest == ([{"type": "tuning", "capabilities": {"mac": True}}]
+                        if plugin["type"] == "macvlan" else [])
         assert plugin["type"] == interface["spec"]["cniType"] and plugin["master"] == "eth1"
         assert plugin["ipam"]["addresses"] == [
             {"address": status["prefix"], "gateway": status["gateway"]}]

@@ -148,15 +148,20 @@ def test_attachments_get_claims_and_nads_in_the_workload_namespace() -> None:
     out = items_of(case_output("interfaces-create"))
     claims = {o["metadata"]["name"]: o for o in out if o["kind"] == "VLANClaim"}
     nads = {o["metadata"]["name"]: o for o in out if o["kind"] == "NetworkAttachmentDefinition"}
-    assert sorted(claims) == ["n3", "n6"] and sorted(nads) == ["upf-edge-01-n3", "upf-edge-01-n6"]
-    assert claims["n3"]["metadata"]["namespace"] == "upf"
-    assert claims["n3"]["metadata"]["annotations"]["specializer.nephio.org/owner"] == (
+    # named as Nephio's interface-fn names them: the Interfaces belong to NFDeployment
+    # upf-edge-01
+    assert sorted(claims) == sorted(nads) == ["upf-edge-01-n3", "upf-edge-01-n6"]
+    n3, n6 = claims["upf-edge-01-n3"], claims["upf-edge-01-n6"]
+    assert n3["metadata"]["namespace"] == "upf"
+    assert n3["metadata"]["annotations"]["specializer.nephio.org/owner"] == (
         "req.nephio.org/v1alpha1.Interface.n3")
-    assert claims["n3"]["spec"] == {"vlanIndex": {"name": "edge-01"}}
+    assert n3["metadata"]["annotations"]["specializer.nephio.org/for"] == (
+        "workload.nephio.org/v1alpha1.NFDeployment.upf-edge-01")
+    assert n3["spec"] == {"vlanIndex": {"name": "edge-01"}}
     assert json.loads(nads["upf-edge-01-n6"]["spec"]["config"]) == {
         "cniVersion": "0.3.1",
-        "plugins": [{"type": "ipvlan", "master": f"eth1.{claims['n6']['status']['vlanID']}",
-                     "mode": "l2"}],
+        "plugins": [{"type": "ipvlan", "capabilities": {"ips": True},
+                     "master": f"eth1.{n6['status']['vlanID']}", "mode": "l2"}],
     }
 
 
@@ -431,8 +436,8 @@ def test_packages_sharing_a_ledger_never_share_an_id(tmp_path: Path) -> None:
         if k[0] == "transport"}
     assert sorted(transport.values()) == [100, 101, 102, 103]
     # each cluster's own index starts afresh
-    assert vlan_ids(first.stdout)[("edge-01", "", "n3")] == 2
-    assert vlan_ids(second.stdout)[("edge-02", "", "n3")] == 2
+    assert vlan_ids(first.stdout)[("edge-01", "", "upf-edge-01-n3")] == 2
+    assert vlan_ids(second.stdout)[("edge-02", "", "upf-edge-02-n3")] == 2
     # a site rendered again from its blueprint, without statuses, gets its IDs back
     again = run(vlan_assign, resource_list(site_package(1), ledger_config(ledger)))
     assert items_text(again.stdout) == items_text(first.stdout)

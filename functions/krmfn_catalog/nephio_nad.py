@@ -5,11 +5,15 @@ Both functions edit the same NetworkAttachmentDefinition: vlan-assign sets the p
 name it, place it and lay out its `spec.config` JSON the same way, keep every key they do
 not own, and end with the same text in either order. That is what this module decides:
 
-- `nad_name(interface)`: `<NFDeployment>-<interface>` when the Interface's owner
-  annotation names an NFDeployment, else the Interface's name.
+- `nad_name(interface)`: `<NFDeployment>-<interface>` when the Interface belongs to an
+  NFDeployment (`deployment_of`), else the Interface's name. Nephio's interface-fn names
+  the Interface's VLANClaim the same way.
 - `created_namespace(interface, items)`: where resources created for an Interface go.
 - `interface_nad` / `find_nad` / `new_nad`: find an Interface's NAD (the one owned by
-  it, else the one of its name), look one up by name, or build the skeleton.
+  it, else the one of its name), look one up by name, or build the skeleton: nad-fn's
+  layout (`lib/nad/v1` in nephio-project/nephio), so that addresses and MACs a pod asks
+  for in its network-selection annotation reach the plugin (`capabilities`), and macvlan
+  gets the `tuning` plugin that applies a requested MAC.
 - `Workloads(items)` / `Nads(items)`: the package's resources by what Interfaces look them
   up by, built once, so that planning many Interfaces does not rescan the package for each.
 - `read_config` / `plugin_of` / `write_config` / `edit_plugin`: the JSON edit. Writes are
@@ -28,6 +32,7 @@ from krmfn import KubeObject
 
 __all__ = [
     "CNI_VERSION",
+    "FOR_ANNOTATION",
     "NAD_API_VERSION",
     "NAD_KIND",
     "NAMESPACE_ANNOTATION",
@@ -37,6 +42,7 @@ __all__ = [
     "OwnerRef",
     "Workloads",
     "created_namespace",
+    "deployment_of",
     "edit_plugin",
     "find_nad",
     "interface_nad",
@@ -50,14 +56,22 @@ __all__ = [
 ]
 
 OWNER_ANNOTATION = "specializer.nephio.org/owner"
+# The root of a specialization (an NFDeployment), on resources made for one of its parts.
+FOR_ANNOTATION = "specializer.nephio.org/for"
+DEPLOYMENT_KIND = "NFDeployment"
+WORKLOAD_GROUP = "workload.nephio.org"  # also AMFDeployment, SMFDeployment, UPFDeployment
 NAMESPACE_ANNOTATION = "specializer.nephio.org/namespace"
 NAD_API_VERSION = "k8s.cni.cncf.io/v1"
 NAD_GROUP = "k8s.cni.cncf.io"
 NAD_KIND = "NetworkAttachmentDefinition"
 CNI_VERSION = "0.3.1"
 CONFIG_FIELD = "spec.config"
-# The CNI defaults, written out so a created NAD reads the same as Nephio's.
-DEFAULT_MODES = {"macvlan": "bridge", "ipvlan": "l2"}
+# The CNI defaults, written out so a created NAD reads the same as Nephio's nad-fn (which
+# also writes `bridge` for sriov, a key that plugin ignores).
+DEFAULT_MODES = {"macvlan": "bridge", "ipvlan": "l2", "sriov": "bridge"}
+# Plugins that take no addresses from a pod's selection annotation (nad-fn gives them none).
+_NO_CAPABILITIES = ("vlan", "bridge")
+TUNING = "tuning"
 # Known keys come first in this order (Nephio's layout); other keys follow in their order.
 _TOP_ORDER = ("cniVersion", "name", "plugins")
 _PLUGIN_ORDER = ("type", "capabilities", "master", "mode", "ipam")
@@ -87,7 +101,10 @@ def owner_value(obj: KubeObject) -> str:
 
 def owner_of(obj: KubeObject) -> OwnerRef | None:
     """Who owns `obj` according to its owner annotation; None when absent or malformed."""
-    value = obj.get_annotation(OWNER_ANNOTATION) or ""
+    return _parse_owner(obj.get_annotation(OWNER_ANNOTATION) or "")
+
+
+def _parse_owner(value: str) -> OwnerRef | None:
     group, slash, rest = value.partition("/")
     parts = rest.split(".", 2)
     if not slash or not group or len(parts) != 3 or not all(parts):
@@ -96,12 +113,29 @@ def owner_of(obj: KubeObject) -> OwnerRef | None:
     return OwnerRef(f"{group}/{version}", kind, name)
 
 
+def deployment_of(obj: KubeObject) -> str | None:
+    """The NFDeployment `obj` is part of, by name, or None.
+
+    As Nephio's functions read it: the `specializer.nephio.org/for` annotation when there
+    is one, else `specializer.nephio.org/owner`; only a workload counts (an NFDeployment,
+    or any kind of group workload.nephio.org, as older blueprints' AMFDeployment): a
+    blueprint's Interfaces and DataNetworks point at theirs.
+    """
+    for key in (FOR_ANNOTATION, OWNER_ANNOTATION):
+        if obj.get_annotation(key) is not None:
+            ref = _parse_owner(obj.get_annotation(key) or "")
+            if ref is None:
+                return None
+            workload = ref.kind == DEPLOYMENT_KIND or ref.api_version.startswith(
+                f"{WORKLOAD_GROUP}/")
+            return ref.name if workload else None
+    return None
+
+
 def nad_name(interface: KubeObject) -> str:
     """The NAD of an Interface: prefixed by the NFDeployment that owns the Interface."""
-    owner = owner_of(interface)
-    if owner is not None and owner.kind == "NFDeployment":
-        return f"{owner.name}-{interface.name}"
-    return interface.name
+    deployment = deployment_of(interface)
+    return f"{deployment}-{interface.name}" if deployment else interface.name
 
 
 class Workloads:
@@ -215,13 +249,19 @@ def inherited_metadata(owner: KubeObject, name: str, namespace: str,
 
 def new_nad(interface: KubeObject, *, name: str, namespace: str, cni_type: str,
             items: Iterable[KubeObject] | Workloads = ()) -> KubeObject:
-    """The skeleton both functions create: cniVersion and one plugin of `cni_type`."""
+    """The skeleton both functions create: cniVersion and the plugins nad-fn writes for
+    `cni_type` (the main one, then `tuning` after macvlan)."""
     plugin: dict[str, Any] = {"type": cni_type}
+    if cni_type not in _NO_CAPABILITIES:
+        plugin["capabilities"] = {"ips": True}
     if cni_type in DEFAULT_MODES:
         plugin["mode"] = DEFAULT_MODES[cni_type]
+    plugins = [plugin]
+    if cni_type == "macvlan":
+        plugins.append({"type": TUNING, "capabilities": {"mac": True}})
     metadata = inherited_metadata(interface, name, namespace, items)
     metadata["annotations"] = {OWNER_ANNOTATION: owner_value(interface)}
-    config = {"cniVersion": CNI_VERSION, "plugins": [plugin]}
+    config = {"cniVersion": CNI_VERSION, "plugins": plugins}
     return KubeObject.from_dict({
         "apiVersion": NAD_API_VERSION,
         "kind": NAD_KIND,

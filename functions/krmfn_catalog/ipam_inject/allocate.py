@@ -54,6 +54,10 @@ def allocate(rl: ResourceList, claims: Sequence[Claim], pools: Pools,
     from krmfn_catalog.allocation.ipam import IPClaimRequest, PoolPrefix, allocate_ips
     from krmfn_catalog.allocation.ledger import LedgerError
 
+    given = _given(rl, claims, pools)
+    if given is None:
+        return None
+    claims = [c for c in claims if c.key not in given]
     instances = {name: [PoolPrefix(prefix, labels) for prefix, labels in prefixes]
                  for name, prefixes in pools.items()}
     requests = [
@@ -74,8 +78,8 @@ def allocate(rl: ResourceList, claims: Sequence[Claim], pools: Pools,
     except LedgerError as exc:
         raise LedgerUnusable(str(exc)) from None
     if result.ok:
-        return {key: (answer.prefix, answer.gateway)
-                for key, answer in result.allocations.items()}
+        return {**given, **{key: (answer.prefix, answer.gateway)
+                            for key, answer in result.allocations.items()}}
     by_key = {c.key: c for c in claims}
     for error in result.errors:
         claim = by_key[error.key]
@@ -85,6 +89,35 @@ def allocate(rl: ResourceList, claims: Sequence[Claim], pools: Pools,
                        f"{claim.source.name})"
         rl.error(message, claim.obj, field=_field_of(message))
     return None
+
+
+def _given(rl: ResourceList, claims: Sequence[Claim], pools: Pools) -> Answers | None:
+    """The statuses taken as they are: claims on a network instance the package does not
+    define (allocated upstream, by Nephio's IPAM), so nothing here can check them. They
+    stay out of the allocation and the ledger, and each gets a warning saying so. None
+    after reporting a status that is not an address."""
+    from krmfn_catalog.allocation.ipam import parse_network
+
+    out: Answers = {}
+    bad = False
+    for claim in claims:
+        if claim.instance in pools or claim.current_prefix is None:
+            continue  # allocated here, or an unknown instance with nothing to take
+        if claim.key in out:  # the allocator tells such twins apart; nothing does here
+            rl.error(f"a second IPClaim named {claim.name!r} in this namespace", claim.obj,
+                     field="metadata.name")
+            bad = True
+            continue
+        for field, text in (("status.prefix", claim.current_prefix),
+                            ("status.gateway", claim.current_gateway)):
+            if text is not None and parse_network(text) is None:
+                rl.error(f"{text!r} is not an IP address or prefix", claim.obj, field=field)
+                bad = True
+        out[claim.key] = (claim.current_prefix, claim.current_gateway)
+        rl.warning(f"network instance {claim.instance!r} is not defined in this package: "
+                   f"status {claim.current_prefix} is taken as given, not verified",
+                   claim.obj, field="status.prefix")
+    return None if bad else out
 
 
 def _field_of(message: str) -> str:

@@ -1,7 +1,8 @@
 """NetworkAttachmentDefinitions carrying an Interface's allocation.
 
-ipam-inject owns the plugin's `ipam` (static address, gateway, routes to the rest of the
-network instance); every other key of an existing NAD's JSON is kept as it is, so a
+ipam-inject owns the plugin's `ipam` (static addresses and gateways, one per claim of the
+Interface and so per address family, and routes to the rest of each network instance);
+every other key of an existing NAD's JSON is kept as it is, so a
 `master` of `eth1.100` written by vlan-assign survives. Naming, placement and the JSON
 layout are shared with vlan-assign (`krmfn_catalog.nephio_nad`).
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from krmfn import KubeObject, ResourceList
 
+from krmfn_catalog._claim import family_of_prefix
 from krmfn_catalog.nephio_nad import (
     DEFAULT_MODES,
     OWNER_ANNOTATION,
@@ -84,14 +86,19 @@ def plan_attachments(rl: ResourceList, requested: Sequence[Requested],
 def fill_attachments(rl: ResourceList, attachments: Sequence[Attachment],
                      answers: dict[str, tuple[str, str | None]], pools: Pools, site: Site,
                      plan: Plan) -> None:
-    """Write each Interface's allocation into its NAD (now for new ones, later for others)."""
+    """Write each Interface's allocations into its NAD (now for new ones, later for others)."""
     destinations: dict[tuple[str, str], list[str]] = {}  # Interfaces of a subnet share them
     for attachment in attachments:
         request, nad = attachment.requested, attachment.nad
-        prefix, gateway = answers[request.claim.key]
-        routes = _routes(pools, request.claim.instance, prefix, gateway, destinations)
-        edit = _ipam_edit(request.cni_type, site.master_interface, prefix, gateway, routes)
-        where = f"{prefix} via {gateway}" if gateway else prefix
+        addresses: list[dict[str, str]] = []
+        routes: list[dict[str, str]] = []
+        for claim in request.claims:
+            prefix, gateway = answers[claim.key]
+            addresses.append({"address": prefix, **({"gateway": gateway} if gateway else {})})
+            routes += _routes(pools, claim.instance, prefix, gateway, destinations)
+        edit = _ipam_edit(request.cni_type, site.master_interface, addresses, routes)
+        where = ", ".join(f"{a['address']} via {a['gateway']}" if "gateway" in a
+                          else a["address"] for a in addresses)
         if not site.master_interface and _lacks_master(nad):
             rl.warning("no master interface for the attachment: the package has no "
                        "WorkloadCluster with spec.masterInterface", request.interface)
@@ -110,8 +117,14 @@ def fill_attachments(rl: ResourceList, attachments: Sequence[Attachment],
                       f"{request.interface.name} ({where})", nad)
 
 
-def _ipam_edit(cni_type: str, master: str, prefix: str, gateway: str | None,
+def _ipam_edit(cni_type: str, master: str, addresses: list[dict[str, str]],
                routes: list[dict[str, str]]) -> Callable[[dict[str, Any]], None]:
+    """The plugin's static IPAM: the Interface's addresses and routes replace those of the
+    same families; entries of a family it has no claim for stay (a hand-written IPv6
+    address survives an IPv4-only Interface). Sorted as nad-fn sorts them (by their
+    text), so the JSON is the same whichever function wrote it."""
+    families = {family_of_prefix(a["address"]) for a in addresses}
+
     def edit(plugin: dict[str, Any]) -> None:
         plugin.setdefault("type", cni_type)
         if master:
@@ -122,14 +135,27 @@ def _ipam_edit(cni_type: str, master: str, prefix: str, gateway: str | None,
         old = plugin.get("ipam")
         ipam: dict[str, Any] = {"type": "static"}
         ipam.update(old if isinstance(old, dict) else {})
-        address: dict[str, str] = {"address": prefix}
-        if gateway:
-            address["gateway"] = gateway
-        ipam["addresses"] = [address]
-        ipam["routes"] = routes
+        ipam["addresses"] = _merged(ipam.get("addresses"), addresses, "address", families)
+        merged = _merged(ipam.get("routes"), routes, "dst", families)
+        if merged:
+            ipam["routes"] = merged
+        else:
+            ipam.pop("routes", None)
         plugin["ipam"] = ipam
 
     return edit
+
+
+def _merged(old: object, ours: list[dict[str, str]], key: str,
+            families: set[str | None]) -> list[Any]:
+    """`ours`, plus the entries of `old` of other families, one per `key`, sorted by it."""
+    kept = [entry for entry in (old if isinstance(old, list) else [])
+            if isinstance(entry, dict) and isinstance(entry.get(key), str)
+            and family_of_prefix(entry[key]) not in families]
+    out: dict[str, Any] = {}
+    for entry in [*ours, *kept]:
+        out.setdefault(entry[key], entry)
+    return [out[k] for k in sorted(out)]
 
 
 def _routes(pools: Pools, instance: str, prefix: str, gateway: str | None,

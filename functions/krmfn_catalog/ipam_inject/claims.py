@@ -12,12 +12,11 @@ from typing import Any
 
 from krmfn import FieldError, KubeObject, ResourceList
 
-from krmfn_catalog._claim import ObjectClaim
+from krmfn_catalog._claim import ADDRESS_FAMILY_LABEL, ObjectClaim, family_of_prefix
 
 from .site import IPAM_GROUP, Site
 
 __all__ = [
-    "ADDRESS_FAMILY_LABEL",
     "CLAIM_API_VERSION",
     "CLAIM_KIND",
     "CLUSTER_LABEL",
@@ -30,7 +29,6 @@ CLAIM_API_VERSION = f"{IPAM_GROUP}/v1alpha1"
 CLAIM_KIND = "IPClaim"
 CLUSTER_LABEL = "nephio.org/cluster-name"
 NETWORK_NAME_LABEL = "nephio.org/network-name"
-ADDRESS_FAMILY_LABEL = "nephio.org/address-family"
 MATCH_LABELS = ("spec", "selector", "matchLabels")
 
 
@@ -68,16 +66,18 @@ def read_claim(rl: ResourceList, obj: KubeObject, site: Site) -> Claim | None:
         kind = obj.get_str("spec.kind", None)
         instance = obj.get_str("spec.networkInstance.name", None)
         family = obj.get_str("spec.addressFamily", None) or labels.get(ADDRESS_FAMILY_LABEL)
+        current = obj.get_str("status.prefix", None)
+        held = family_of_prefix(current)
         claim = Claim(
             obj,
             kind=kind or "",
             instance=instance or "",
-            family=family or "ipv4",
+            family=family or held or "ipv4",
             cluster=labels.get(CLUSTER_LABEL) or site.cluster,
             prefix_length=_length(obj),
             network_name=labels.get(NETWORK_NAME_LABEL),
             static_prefix=obj.get_str("spec.prefix", None),
-            current_prefix=obj.get_str("status.prefix", None),
+            current_prefix=current,
             current_gateway=obj.get_str("status.gateway", None),
         )
     except FieldError as exc:
@@ -88,6 +88,14 @@ def read_claim(rl: ResourceList, obj: KubeObject, site: Site) -> Claim | None:
         return None
     if not instance:
         rl.error("spec.networkInstance.name is required", obj, field="spec.networkInstance.name")
+        return None
+    if family and held and family != held:
+        # An address handed out (perhaps by Nephio's IPAM) is never silently swapped for one
+        # of the other family: the claim or its status is wrong, and only a person can say.
+        where = "spec.addressFamily" if obj.has("spec.addressFamily") else \
+            f'spec.selector.matchLabels["{ADDRESS_FAMILY_LABEL}"]'
+        rl.error(f"asks for {family} but status.prefix {current} is {held}: remove the status "
+                 "to allocate again, or correct the family", obj, field=where)
         return None
     return claim
 

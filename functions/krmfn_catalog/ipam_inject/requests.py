@@ -1,9 +1,10 @@
-"""Nephio's requests without a controller: each Interface asks for an IPClaim (and a NAD,
-see `attachments`), each DataNetwork pool for a pool IPClaim.
+"""Nephio's requests without a controller: each Interface asks for an IPClaim per address
+family (and a NAD, see `attachments`), each DataNetwork pool for a pool IPClaim.
 
 Claims made for a request carry `specializer.nephio.org/owner` pointing at it, so a later
 run finds them (even renamed or moved to another namespace) and keeps them in step with
-the request instead of creating another.
+the request instead of creating another; a claim Nephio's interface-fn or dnn-fn made
+(same owner annotation) is adopted the same way. Names and annotations: `_claim`.
 """
 
 from __future__ import annotations
@@ -14,20 +15,27 @@ from typing import Any, Literal
 
 from krmfn import FieldError, KubeObject, ResourceList
 
+from krmfn_catalog._claim import (
+    ADDRESS_FAMILY_LABEL,
+    FAMILIES,
+    claim_annotations,
+    families_of,
+    family_of_prefix,
+    request_name,
+)
 from krmfn_catalog.nephio_nad import (
     OWNER_ANNOTATION,
     Workloads,
     created_namespace,
+    deployment_of,
     inherited_metadata,
     owner_value,
 )
 
 from .claims import (
-    ADDRESS_FAMILY_LABEL,
     CLAIM_API_VERSION,
     CLAIM_KIND,
     CLUSTER_LABEL,
-    MATCH_LABELS,
     NETWORK_NAME_LABEL,
     Claim,
 )
@@ -38,15 +46,15 @@ __all__ = ["REQ_GROUP", "Requested", "plan_requests"]
 
 REQ_GROUP = "req.nephio.org"
 DEFAULT_INSTANCE = "default"  # the pod network: nothing to allocate
-LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
 
 @dataclass(frozen=True)
 class Requested:
-    """A claim made for an Interface; `cni_type` "" means a loopback (no attachment)."""
+    """The claims of an Interface, one per family it asks for, then any other claim it
+    owns (its addresses go into the NAD too); `cni_type` "" means a loopback (no NAD)."""
 
     interface: KubeObject
-    claim: Claim
+    claims: tuple[Claim, ...]
     cni_type: str
 
 
@@ -57,6 +65,7 @@ class Existing:
     def __init__(self, claims: Sequence[KubeObject], workloads: Workloads) -> None:
         self.all = claims
         self.workloads = workloads
+        self.taken: set[int] = set()  # claims already adopted for a request (by object id)
         self._owned: dict[str | None, list[KubeObject]] = {}
         self._named: dict[str, list[KubeObject]] = {}
         for obj in claims:
@@ -119,31 +128,54 @@ def _interface(rl: ResourceList, interface: KubeObject, site: Site, existing: Ex
         rl.error("no cluster to claim an address in: add a WorkloadCluster with "
                  "spec.clusterName, or set clusterName in the function config", interface)
         return None
+    families = families_of(interface)
     network = (interface.get_annotation(NETWORK_NAME_LABEL)
                or interface.get_label(NETWORK_NAME_LABEL))
-    labels = {CLUSTER_LABEL: site.cluster}
-    if network:
-        labels[NETWORK_NAME_LABEL] = network
-    spec: dict[str, Any] = {"kind": "network" if cni_type else "loopback",
-                            "networkInstance": {"name": instance},
-                            "selector": {"matchLabels": labels}}
-    name = f"{interface.name}-ipv4"
-    claim = _ensure_claim(rl, interface, name, spec, existing, claims, plan)
-    if claim is None:
-        return None
-    claim = replace(claim, kind=spec["kind"], instance=instance, cluster=site.cluster,
-                    network_name=network or claim.network_name, source=interface)
-    claims[id(claim.obj)] = claim
-    return Requested(interface, claim, cni_type)
+    nephio = deployment_of(interface) is not None
+    found: list[Claim] = []
+    for family in families:
+        labels = {CLUSTER_LABEL: site.cluster}
+        if nephio or family != "ipv4":  # as interface-fn; an IPv4-only claim kept its shape
+            labels[ADDRESS_FAMILY_LABEL] = family
+        if network:
+            labels[NETWORK_NAME_LABEL] = network
+        spec: dict[str, Any] = {"kind": "network" if cni_type else "loopback",
+                                "networkInstance": {"name": instance},
+                                "selector": {"matchLabels": labels}}
+        names = (f"{request_name(interface)}-{family}", f"{interface.name}-{family}")
+        claim = _ensure_claim(rl, interface, names, spec, existing, claims, plan, family)
+        if claim is None:
+            return None
+        held = family_of_prefix(claim.current_prefix)
+        if held and held != family:
+            rl.error(f"status.prefix {claim.current_prefix} is {held}, but Interface "
+                     f"{interface.name} asks this claim for {family}: remove the status to "
+                     "allocate again", claim.obj, field="status.prefix")
+            return None
+        claim = replace(claim, kind=spec["kind"], instance=instance, cluster=site.cluster,
+                        family=family, network_name=network or claim.network_name,
+                        source=interface)
+        claims[id(claim.obj)] = claim
+        found.append(claim)
+    taken = {id(c.obj) for c in found}
+    for obj in existing.owned_by(owner_value(interface)):  # another family it still owns
+        other = claims.get(id(obj))
+        if id(obj) not in taken and other is not None:
+            found.append(other)
+    return Requested(interface, tuple(found), cni_type)
 
 
 def _data_network(rl: ResourceList, dnn: KubeObject, site: Site, existing: Existing,
                   claims: dict[int, Claim | None], plan: Plan) -> None:
+    pools = dnn.get_list("spec.pools", [])
+    if not pools:  # nothing asked (Nephio's AMF and SMF blueprints hold such a DataNetwork)
+        return
     instance = dnn.get_str("spec.networkInstance.name", "")
     if not instance:
         rl.error("spec.networkInstance.name is required", dnn, field="spec.networkInstance.name")
         return
-    for i, pool in enumerate(dnn.get_list("spec.pools", [])):
+    nephio = deployment_of(dnn) is not None
+    for i, pool in enumerate(pools):
         where = f"spec.pools[{i}]"
         name = pool.get("name") if isinstance(pool, dict) else None
         length = pool.get("prefixLength") if isinstance(pool, dict) else None
@@ -154,31 +186,49 @@ def _data_network(rl: ResourceList, dnn: KubeObject, site: Site, existing: Exist
             rl.error(f"{where}.prefixLength must be an integer", dnn,
                      field=f"{where}.prefixLength")
             continue
+        family = pool.get("ipFamily") or "ipv4"
+        if family not in FAMILIES:
+            rl.error(f"{where}.ipFamily {family!r} is not one of {', '.join(FAMILIES)}", dnn,
+                     field=f"{where}.ipFamily")
+            continue
         spec: dict[str, Any] = {"kind": "pool", "networkInstance": {"name": instance},
                                 "prefixLength": length}
-        if site.cluster:
-            spec["selector"] = {"matchLabels": {CLUSTER_LABEL: site.cluster}}
-        claim = _ensure_claim(rl, dnn, f"{dnn.name}-{name}", spec, existing, claims, plan)
+        labels = {CLUSTER_LABEL: site.cluster} if site.cluster else {}
+        if nephio or family != "ipv4":  # as dnn-fn; an IPv4 pool's claim kept its shape
+            labels[ADDRESS_FAMILY_LABEL] = family
+        if nephio:
+            spec["createPrefix"] = True  # what dnn-fn asks Nephio's IPAM for
+        if labels:
+            spec["selector"] = {"matchLabels": labels}
+        # the name before the DataNetwork belonged to an NFDeployment finds its claim too
+        names = (f"{request_name(dnn)}-{name}", f"{dnn.name}-{name}")
+        claim = _ensure_claim(rl, dnn, names, spec, existing, claims, plan, family)
         if claim is not None:
             claims[id(claim.obj)] = replace(claim, kind="pool", instance=instance,
-                                            prefix_length=length,
+                                            prefix_length=length, family=family,
                                             cluster=site.cluster or claim.cluster, source=dnn)
 
 
-def _ensure_claim(rl: ResourceList, source: KubeObject, name: str, spec: dict[str, Any],
-                  existing: Existing, claims: dict[int, Claim | None],
-                  plan: Plan) -> Claim | None:
-    """The claim `source` owns, brought in step with `spec`; planned new when missing."""
+def _ensure_claim(rl: ResourceList, source: KubeObject, names: tuple[str, str],
+                  spec: dict[str, Any], existing: Existing, claims: dict[int, Claim | None],
+                  plan: Plan, family: str) -> Claim | None:
+    """The claim `source` owns for `family`, brought in step with `spec`; planned new (as
+    `names[0]`) when missing. `names[1]` is the name it had before its source belonged to
+    an NFDeployment."""
     owner = owner_value(source)
-    obj = _find_claim(rl, source, owner, name, existing)
+    obj = _find_claim(rl, source, owner, names, existing, claims, family)
     if obj is False:
         return None
     if obj is None:
-        return _new_claim(source, owner, name, spec, plan, existing.workloads)
+        return _new_claim(source, names[0], spec, plan, existing.workloads, family)
     view = claims.get(id(obj))
     if view is None:
         return None  # unreadable: already reported
-    changed = plan.set(obj, ["metadata", "annotations", OWNER_ANNOTATION], owner)
+    existing.taken.add(id(obj))
+    changed = False
+    for key, value in claim_annotations(source).items():
+        if key != "config.kubernetes.io/local-config":  # a user's choice on an adopted claim
+            changed = plan.set(obj, ["metadata", "annotations", key], value) or changed
     for path, value in _leaves(spec, ("spec",)):
         changed = plan.set(obj, list(path), value) or changed
     if changed:
@@ -186,16 +236,21 @@ def _ensure_claim(rl: ResourceList, source: KubeObject, name: str, spec: dict[st
     return view
 
 
-def _find_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
-                existing: Existing) -> KubeObject | Literal[False] | None:
-    """The owned claim (by owner annotation, then by name); False after a name clash."""
-    owned = existing.owned_by(owner)
-    for obj in owned:
-        if obj.name == name:
-            return obj
+def _find_claim(rl: ResourceList, source: KubeObject, owner: str, names: tuple[str, str],
+                existing: Existing, claims: dict[int, Claim | None],
+                family: str) -> KubeObject | Literal[False] | None:
+    """The owned claim (by owner annotation: of one of `names`, else of that family, for
+    an Interface), else an unowned one of the first name; False after a name clash."""
+    owned = [o for o in existing.owned_by(owner) if id(o) not in existing.taken]
+    for wanted in names:
+        for obj in owned:
+            if obj.name == wanted:
+                return obj
+    name = names[0]
     if source.kind == "Interface":
         for obj in owned:
-            if _family(obj) == "ipv4":
+            view = claims.get(id(obj))
+            if view is not None and view.family == family:
                 return obj
     for obj in existing.named(name):
         other = obj.get_annotation(OWNER_ANNOTATION)
@@ -206,23 +261,18 @@ def _find_claim(rl: ResourceList, source: KubeObject, owner: str, name: str,
     return None
 
 
-def _new_claim(source: KubeObject, owner: str, name: str, spec: dict[str, Any], plan: Plan,
-               workloads: Workloads) -> Claim:
+def _new_claim(source: KubeObject, name: str, spec: dict[str, Any], plan: Plan,
+               workloads: Workloads, family: str) -> Claim:
     metadata = inherited_metadata(source, name, created_namespace(source, workloads))
-    metadata["annotations"] = {LOCAL_CONFIG: "true", OWNER_ANNOTATION: owner}
+    metadata["annotations"] = claim_annotations(source)
     obj = KubeObject.from_dict({"apiVersion": CLAIM_API_VERSION, "kind": "IPClaim",
                                 "metadata": metadata, "spec": spec})
     labels = spec.get("selector", {}).get("matchLabels", {})
     plan.create(obj, f"created IPClaim {name} for {source.kind} {source.name}")
     return Claim(obj, kind=spec["kind"], instance=spec["networkInstance"]["name"],
-                 family="ipv4", cluster=labels.get(CLUSTER_LABEL, ""), new=True, source=source,
+                 family=family, cluster=labels.get(CLUSTER_LABEL, ""), new=True, source=source,
                  prefix_length=spec.get("prefixLength"),
                  network_name=labels.get(NETWORK_NAME_LABEL))
-
-
-def _family(obj: KubeObject) -> str:
-    family = obj.get("spec.addressFamily") or obj.get([*MATCH_LABELS, ADDRESS_FAMILY_LABEL])
-    return family if isinstance(family, str) else "ipv4"
 
 
 def _leaves(value: dict[str, Any], path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:

@@ -21,7 +21,9 @@ from krmfn_catalog.site_specialize.plain import FieldPath, format_path, same
 __all__ = ["SetterOutcome", "apply_setters"]
 
 MARKER = "kpt-set:"
-_REF = re.compile(r"\$\{([^${}\s]+)\}")
+# A setter's name is anything up to the closing brace, as apply-setters reads it (its own
+# tests name one `image-~!@#$%^&*()<>?"|`): a narrower rule skipped such setters silently.
+_REF = re.compile(r"\$\{([^}]+)\}")
 _INT = re.compile(r"[-+]?\d+")
 _FLOAT = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
 _SKIP: Any = object()  # a field the setters leave as it is

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from krmfn import KubeObject
 
+from krmfn_catalog._claim import request_name
 from krmfn_catalog.nephio_nad import (
     OWNER_ANNOTATION,
     NadConfigError,
@@ -121,35 +122,49 @@ class _Package:
         self.workloads = Workloads(items)
         self.nads = Nads(items)
         self.claims: dict[str, list[ClaimEntry]] = {}  # the package's own claims, by name
+        self.owned: dict[str, list[ClaimEntry]] = {}  # and by owner annotation
         for entry in claims:
             if not entry.new:
                 self.claims.setdefault(entry.name, []).append(entry)
+                owner = entry.obj.get_annotation(OWNER_ANNOTATION)
+                if owner:
+                    self.owned.setdefault(owner, []).append(entry)
 
 
 def _claim_for(interface: KubeObject, claims: list[ClaimEntry], package: _Package,
                namespace: str, index: str, problems: list[Problem]) -> ClaimEntry | None:
-    """The Interface's claim: one it owns, else an unowned one of its name, else a new one."""
+    """The Interface's claim: one it owns (of its name first, whatever its name: Nephio's
+    interface-fn may have made it), else an unowned one of its name, else a new one."""
     owner = owner_value(interface)
-    named = [c for c in package.claims.get(interface.name, []) if c.interface is None]
-    for wanted in (owner, None):
-        mine = [c for c in named if c.obj.get_annotation(OWNER_ANNOTATION) == wanted]
-        mine.sort(key=lambda c: c.namespace != namespace)
-        if mine:
-            entry = mine[0]
-            entry.interface = interface
-            entry.set_index = entry.index != index
-            entry.old_index = entry.index
-            entry.index = index
-            entry.owner = owner if wanted is None else None
-            return entry
+    name = request_name(interface)
+    mine = [c for c in package.owned.get(owner, []) if c.interface is None]
+    mine.sort(key=lambda c: (c.name != name, c.namespace != namespace))
+    if mine:
+        return _adopt(mine[0], interface, index, None)
+    named = [c for c in package.claims.get(name, []) if c.interface is None]
+    free = sorted((c for c in named if c.obj.get_annotation(OWNER_ANNOTATION) is None),
+                  key=lambda c: c.namespace != namespace)
+    if free:
+        return _adopt(free[0], interface, index, owner)
     if named:
         other = named[0].obj.get_annotation(OWNER_ANNOTATION)
         problems.append(Problem(
-            f"VLANClaim {interface.name!r} already exists and is owned by {other}",
+            f"VLANClaim {name!r} already exists and is owned by {other}",
             interface, "metadata.name"))
         return None
-    entry = new_claim(interface, namespace, index, owner)
+    entry = new_claim(interface, namespace, index)
     claims.append(entry)
+    return entry
+
+
+def _adopt(entry: ClaimEntry, interface: KubeObject, index: str,
+           owner: str | None) -> ClaimEntry:
+    """`entry` becomes the Interface's claim, on `index`; `owner` is set when not None."""
+    entry.interface = interface
+    entry.set_index = entry.index != index
+    entry.old_index = entry.index
+    entry.index = index
+    entry.owner = owner
     return entry
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from krmfn import KubeObject
 
-from krmfn_catalog._claim import ObjectClaim
-from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, inherited_metadata
+from krmfn_catalog._claim import ObjectClaim, claim_annotations, request_name
+from krmfn_catalog.nephio_nad import deployment_of, inherited_metadata
 
 from .indexes import IndexBook
 from .model import CLAIM_API_VERSION, CLAIM_KIND, Problem
@@ -21,8 +21,8 @@ INDEX_FIELD = "spec.vlanIndex.name"
 STATIC_FIELD = "spec.vlanID"
 STATUS_FIELD = "status.vlanID"
 _MAPS = ("spec", "spec.vlanIndex", "status")  # written into, so they must be maps
-# No controller reads claims here: they record answers in the package, never applied.
-LOCAL_CONFIG = "config.kubernetes.io/local-config"
+# Which bridge domain Nephio's VLAN backend puts the claim in (as interface-fn names it).
+BRIDGE_DOMAIN_ANNOTATION = "specializer.nephio.org/vlanClaimName"
 
 
 @dataclass
@@ -59,10 +59,14 @@ def read_claims(claims: Iterable[KubeObject]) -> list[ClaimEntry]:
     ]
 
 
-def new_claim(interface: KubeObject, namespace: str, index: str, owner: str) -> ClaimEntry:
-    """The claim an Interface needs: named after it, on its cluster's index."""
-    metadata = inherited_metadata(interface, interface.name, namespace)
-    metadata["annotations"] = {LOCAL_CONFIG: "true", OWNER_ANNOTATION: owner}
+def new_claim(interface: KubeObject, namespace: str, index: str) -> ClaimEntry:
+    """The claim an Interface needs: named as its NAD (`_claim.request_name`), on its
+    cluster's index; local config (no controller reads it here), owned by the Interface."""
+    metadata = inherited_metadata(interface, request_name(interface), namespace)
+    metadata["annotations"] = claim_annotations(interface)
+    instance = interface.get("spec.networkInstance.name")
+    if deployment_of(interface) is not None and isinstance(instance, str) and instance:
+        metadata["annotations"][BRIDGE_DOMAIN_ANNOTATION] = f"{instance}-{index}-bd"
     obj = KubeObject.from_dict({
         "apiVersion": CLAIM_API_VERSION,
         "kind": CLAIM_KIND,
