@@ -101,6 +101,8 @@ def commit(root: Path, changes: list[Change], *, durable: bool = True) -> None:
             if durable:
                 for d in {ch.target.parent for ch in changes}:
                     _fsync_dir(d)
+            current = Change(JOURNAL, root / JOURNAL, "")
+            (root / JOURNAL).unlink()  # the commit point: from here on the files are new
         except OSError as exc:
             reason = exc.strerror or str(exc)
             try:
@@ -110,12 +112,12 @@ def commit(root: Path, changes: list[Change], *, durable: bool = True) -> None:
                     f"cannot write {current.name}: {reason}; undoing the other files failed "
                     f"too ({again.strerror}): the next --in-place run restores them") from None
             raise InputError(f"cannot write {current.name}: {reason}") from None
-        (root / JOURNAL).unlink()
         if durable:
             _fsync_dir(root)
-        for ch in changes:
+        for ch in changes:  # (one left behind is removed by the next run)
             if ch._backup is not None:
-                ch._backup.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    ch._backup.unlink(missing_ok=True)
 
 
 def recover(root: Path) -> None:

@@ -125,13 +125,13 @@ class Package:
         changes: list[Change] = []
         seen: dict[Path, str] = {}
         for name, text in contents.items():
-            target = self._target(name, real_root)
-            before = _read_raw(target)
+            before = _read_raw(self.root / name)
             if before is not None:
                 if before.replace("\r\n", "\n").replace("\r", "\n") == text:
                     continue  # (read as Python reads text: any line break is "\n")
                 if "\r\n" in before and before.count("\r\n") == before.count("\n"):
                     text = text.replace("\n", "\r\n")  # a CRLF file stays one
+            target = self._target(name, real_root)
             if target in seen:
                 raise InputError(f"{name}: the same file as {seen[target]} (through a "
                                  "symbolic link): not written")
