@@ -10,6 +10,7 @@ next run.
 
 from __future__ import annotations
 
+import json
 import os
 import string
 from collections.abc import Callable
@@ -410,3 +411,35 @@ def test_stale_temporary_files_of_ours_are_removed_by_the_next_run(
     code, err = in_place(pkg, capsys)
     assert code == 0, err
     assert [f.exists() for f in stale + theirs] == [False, False, True, True, True]
+
+
+@pytest.mark.parametrize("entry", [
+    ["../outside.txt", None, ".krmfn.outside.txt.0123456789ab.tmp", 1],
+    ["/etc/hostname", None, ".krmfn.hostname.0123456789ab.tmp", 1],
+    ["cm.yaml", "../outside.txt", None, None],
+    ["cm.yaml", "other.yaml", None, None],
+    "not a list",
+])
+def test_a_journal_this_tool_did_not_write_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: object) -> None:
+    """A package may come with a crafted journal: it must not make the next run move or
+    delete a file outside the package."""
+    (tmp_path / "outside.txt").write_text("precious")
+    pkg = make_package(tmp_path / "pkg", **{"other.yaml": CM.format(name="other")})
+    (pkg / JOURNAL).write_text(json.dumps([entry]))
+    before = tree(tmp_path)
+    code, err = in_place(pkg, capsys)
+    assert code == 1 and "not a journal of an --in-place run; remove it" in err
+    assert tree(tmp_path) == before
+
+
+def test_a_journal_deletes_only_the_files_its_commit_created(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pkg = make_package(tmp_path / "pkg")
+    inode = os.lstat(pkg / "Kptfile").st_ino + 1
+    (pkg / JOURNAL).write_text(f'[["Kptfile", null, ".krmfn.Kptfile.0123456789ab.tmp", '
+                               f'{inode}]]')
+    before = tree(pkg)
+    code, err = in_place(pkg, capsys)
+    assert code == 0, err
+    assert tree(pkg) == {k: v for k, v in before.items() if k != JOURNAL}

@@ -32,7 +32,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,32 +120,65 @@ def commit(root: Path, changes: list[Change], *, durable: bool = True) -> None:
                     ch._backup.unlink(missing_ok=True)
 
 
-def recover(root: Path) -> None:
+def recover(root: Path, dirs: Iterable[Path]) -> None:
     """Undo a commit that was killed before it finished, and remove the temporary and
-    backup files earlier runs left behind."""
+    backup files earlier runs left in `dirs`."""
     with _locked(root):
         _recover(root)
+        for directory in dirs:
+            with contextlib.suppress(OSError), os.scandir(directory) as entries:
+                for entry in entries:
+                    if is_ours(entry.name) and not entry.is_dir(follow_symlinks=False):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(entry.path)
 
 
 def _recover(root: Path) -> None:
+    """Put back the files of the commit a journal describes. A journal is trusted only
+    as far as it could have been written by `commit`: paths inside the package, backups
+    and temporary files of ours beside their targets, and a file deleted as new only when
+    it is the very file (same inode) the temporary file was."""
     journal = root / JOURNAL
-    if journal.exists():
-        try:
-            entries = json.loads(journal.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            entries = []  # torn while written: no file was replaced yet
-        for target, backup, tmp in reversed(entries):
-            # a new file's temporary file is gone once it was renamed into place
-            done = backup is None and tmp is not None and not (root / tmp).exists()
-            _restore(root / target, root / backup if backup else None,
-                     root / tmp if tmp else None, done)
-        journal.unlink()
-        _fsync_dir(root)
-    for dirpath, _, filenames in os.walk(root):
-        for f in filenames:
-            if is_ours(f):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(dirpath, f))
+    if not journal.exists():
+        return
+    try:
+        entries = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        entries = []  # torn while written: no file was replaced yet
+    if not isinstance(entries, list) or not all(_entry_ok(root, e) for e in entries):
+        raise InputError(f"{journal}: not a journal of an --in-place run; remove it")
+    for target, backup, tmp, inode in reversed(entries):
+        where = root / target
+        # a new file's temporary file is gone once it was renamed into place
+        done = (backup is None and tmp is not None and not (root / tmp).exists()
+                and _inode(where) == inode)
+        _restore(where, root / backup if backup else None, root / tmp if tmp else None,
+                 done)
+    journal.unlink()
+    _fsync_dir(root)
+
+
+def _entry_ok(root: Path, entry: object) -> bool:
+    if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], str)
+            and (entry[3] is None or isinstance(entry[3], int))):
+        return False
+    target = os.path.normpath(entry[0])
+    if os.path.isabs(target) or target == ".." or target.startswith("../"):
+        return False
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(root / os.path.dirname(target))]) \
+            != real_root:
+        return False
+    return all(side is None or (isinstance(side, str) and is_ours(os.path.basename(side))
+                                and os.path.dirname(side) == os.path.dirname(entry[0]))
+               for side in entry[1:3])
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_ino
+    except OSError:
+        return None
 
 
 def _temporary(target: Path, suffix: str) -> Path:
@@ -187,7 +220,8 @@ def _write_journal(root: Path, changes: list[Change], durable: bool) -> None:
     def rel(p: Path | None) -> str | None:
         return None if p is None else os.path.relpath(p, root)
 
-    entries = [[rel(ch.target), rel(ch._backup), rel(ch._tmp)] for ch in changes]
+    entries = [[rel(ch.target), rel(ch._backup), rel(ch._tmp),
+                None if ch._tmp is None else os.lstat(ch._tmp).st_ino] for ch in changes]
     fd = os.open(root / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, json.dumps(entries).encode("utf-8"))

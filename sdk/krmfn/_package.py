@@ -269,7 +269,7 @@ def read_package(paths: Sequence[str], *, repair: bool = False
     root = _root(paths)
     if repair and root.is_dir():
         try:
-            recover(root)
+            recover(root, _scratch_dirs(paths))
         except OSError as exc:
             raise InputError(f"{root}: cannot restore the package: {exc.strerror}") from None
     elif (root / JOURNAL).exists():
@@ -277,6 +277,17 @@ def read_package(paths: Sequence[str], *, repair: bool = False
                          "package: run --in-place again to restore it first")
     root, texts = read_texts(paths)
     return package_from_texts(root, texts)
+
+
+def _scratch_dirs(paths: Sequence[str]) -> Iterable[Path]:
+    """Where a run on `paths` may have left files of ours: every directory of a package
+    given, the directory of a file given."""
+    for raw in paths:
+        if os.path.isdir(raw):
+            for dirpath, _, _ in os.walk(raw):
+                yield Path(dirpath)
+        else:
+            yield Path(os.path.dirname(raw) or ".")
 
 
 def read_texts(paths: Sequence[str]) -> tuple[Path, list[tuple[str, str]]]:
