@@ -100,7 +100,7 @@ kinds = st.sampled_from(["ConfigMap", "ConfigMap_a", "VLANClaim", "NetworkAttach
 
 @given(st.text(min_size=1, max_size=400), st.text(min_size=1, max_size=400))
 def test_a_default_file_name_is_one_safe_component(kind: str, name: str) -> None:
-    file = default_file(kind, name, set())
+    file = default_file(kind, name, lambda n: False)
     assert "/" not in file and "\\" not in file and ".." not in file
     assert not file.startswith(".") and file.endswith(".yaml")
     assert all(c in string.ascii_letters + string.digits + "._-" for c in file)
@@ -245,6 +245,12 @@ def test_a_default_name_never_replaces_a_file_the_package_did_not_read(
     assert code == 0, err
     assert (pkg / "configmap_x.yaml").read_text() == "replicaCount: 1\n"
     assert documents(pkg / "configmap_x-2.yaml")[0]["metadata"]["name"] == "x"
+    (pkg / ".krmignore").write_text("configmap_x.yaml\nconfigmap_Up.yaml\n")
+    (pkg / "configmap_Up.yaml").write_text("theirs: true\n")
+    code, err = in_place(pkg, capsys, adding(new("ConfigMap", "Up")))
+    assert code == 0, err
+    assert (pkg / "configmap_Up.yaml").read_text() == "theirs: true\n"
+    assert documents(pkg / "configmap_Up-2.yaml")[0]["metadata"]["name"] == "Up"
     code, err = in_place(pkg, capsys, adding(new("ConfigMap", "y", "configmap_x.yaml")))
     assert (code, err) == (1, "plan: error: configmap_x.yaml: a file the package did not "
                               "read (.krmignore, or not YAML): not replaced\n")

@@ -78,8 +78,8 @@ class Package:
             if home is not None and path in (None, home):
                 continue
             if path is None:
-                path = default_file(obj.kind, obj.name, lambda n: n in taken or bool(
-                    exists and exists(n)))
+                path = default_file(obj.kind, obj.name, lambda n: n.casefold() in taken
+                                    or bool(exists and exists(n)))
             taken.add(path.casefold())
             alive.discard(id(obj))  # it leaves the file it came from
             arrivals.setdefault(path, []).append((_LAST if index is None else index, order, obj))
@@ -87,7 +87,7 @@ class Package:
         for name, group in arrivals.items():
             parts = out.setdefault(name, [])
             for _, _, obj in sorted(group, key=lambda g: g[:2]):
-                if any(not isinstance(p, str) for p in parts) and not _ends_with_separator(parts):
+                if parts and not _ends_with_separator(parts):
                     parts.append("---\n")
                 parts.append(obj)
         for obj in rl.items:
@@ -137,8 +137,9 @@ class Package:
                                  "symbolic link): not written")
             seen[target] = name
             changes.append(Change(name, target, text, _mode_for(target)))
-        for name in gone:
-            self._target(name, real_root)  # (a file is deleted only inside the package)
+        for name in gone:  # (a link is deleted, never what it points to)
+            if not (self.root / name).is_symlink():
+                self._target(name, real_root)
             changes.append(Change(name, self.root / name, None))
         commit(self.root, changes, durable=durable)
         return [ch.name for ch in changes]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 
 __all__ = ["RESERVED", "check_file_path", "default_file", "is_reserved"]
 
@@ -49,15 +49,14 @@ def check_file_path(path: str) -> str:
     return norm
 
 
-def default_file(kind: str, name: str, taken: Collection[str] | Callable[[str], bool]) -> str:
-    """`<kind>_<name>.yaml` made safe, with `-2`, `-3`... added while the name is taken
-    (compared without case, for file systems that ignore it)."""
+def default_file(kind: str, name: str, taken: Callable[[str], bool]) -> str:
+    """`<kind>_<name>.yaml` made safe, with `-2`, `-3`... added while `taken` says the
+    name is (a caller compares without case, for file systems that ignore it)."""
     stem = _UNSAFE.sub("_", f"{kind.lower()}_{name}")
     stem = re.sub(r"\.{2,}", ".", stem).strip(".") or "resource"
     stem = stem[:_STEM]
-    is_taken = taken if callable(taken) else (lambda n, t=taken: n in t)
     candidate, n = f"{stem}.yaml", 1
-    while is_taken(candidate.casefold()):
+    while taken(candidate):
         n += 1
         candidate = f"{stem}-{n}.yaml"
     return candidate

@@ -244,7 +244,7 @@ class ResourceList:
 def _annotate_path(obj: KubeObject, taken: set[str]) -> None:
     """New items need a file: `<kind>_<name>.yaml` as kpt names them, made a safe name
     that no other item has (see `krmfn._package_paths`)."""
-    name = default_file(obj.kind, obj.name, taken)
+    name = default_file(obj.kind, obj.name, lambda n: n.casefold() in taken)
     taken.add(name.casefold())
     for key in PATH_ANNOTATIONS:
         obj.set_annotation(key, name)
