@@ -16,8 +16,9 @@
 - **Nothing written outside the package.** Every path written (a new resource's file, a
   path a function sets) stays inside the package and names a `.yaml`/`.yml` file, or the
   run fails naming the resource and writes nothing. A file name made from a resource's
-  name is one safe component (`A-Z a-z 0-9 . _ -`, at most 100 characters) that no other
-  file has; a directory, or a file the package did not read, is never replaced.
+  name is one safe component (`A-Z a-z 0-9 . _ -`, at most 100 of them before `.yaml`)
+  that no other file has; a directory, or a file the package did not read, is never
+  replaced.
 - **Symbolic links.** Files are read through links; a file is written through its link
   only when the target lies inside the package: a change behind a link (to a file or a
   directory) that leads out of it is an error, and nothing is written.
