@@ -449,3 +449,60 @@ def test_a_journal_deletes_only_the_files_its_commit_created(
     code, err = in_place(pkg, capsys)
     assert code == 0, err
     assert tree(pkg) == {k: v for k, v in before.items() if k != JOURNAL}
+
+
+# Links a package may hold: (name in the package, what it points to, a directory?)
+LINKS = [("in.yaml", "real/a.yaml", False), ("out.yaml", "../shared/s.yaml", False),
+         ("abs.yaml", "{shared}/s.yaml", False), ("loop.yaml", "loop.yaml", False),
+         ("dangling.yaml", "nowhere.yaml", False), ("indir", "real", True),
+         ("outdir", "../shared", True), ("up", "..", True)]
+
+
+@given(st.sets(st.sampled_from(range(len(LINKS)))), st.sets(st.sampled_from(
+    ["a", "s", "cm", "new:indir/n.yaml", "new:outdir/n.yaml", "new:up/n.yaml",
+     "new:real/n.yaml", "drop:a"])))
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_links_never_lead_a_write_out_of_the_package(
+        tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str],
+        links: set[int], edits: set[str]) -> None:
+    """Whatever links a package holds and whatever a run changes: nothing outside the
+    package changes, every link stays the link it was, and a run that fails changes
+    nothing at all."""
+    base = tmp_path_factory.mktemp("links")
+    (base / "shared").mkdir()
+    (base / "shared" / "s.yaml").write_text(CM.format(name="s"))
+    pkg = make_package(base / "pkg", **{"real/a.yaml": CM.format(name="a")})
+    for i in sorted(links):
+        name, target, is_dir = LINKS[i]
+        (pkg / name).symlink_to(target.format(shared=base / "shared"),
+                                target_is_directory=is_dir)
+
+    def change(rl: ResourceList) -> None:
+        for edit in sorted(edits):
+            if edit.startswith("new:"):
+                rl.items.append(new("ConfigMap", "n", edit[4:]))
+            elif edit.startswith("drop:"):
+                rl.items[:] = [o for o in rl.items if o.name != edit[5:]]
+            else:
+                for obj in rl.items:
+                    if obj.name == edit:
+                        obj.set_label("changed", "yes")
+
+    outside = tree(base / "shared")
+    before = tree(pkg)
+    PLAN[:] = [change]
+    code = run_cli(plan, [str(pkg), "--in-place"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) >= 1
+    assert tree(base / "shared") == outside
+    assert sorted(os.listdir(base)) == ["pkg", "shared"]
+    after = tree(pkg)
+    for i in links:
+        name = LINKS[i][0]
+        assert os.path.islink(pkg / name) or (edits >= {"drop:a"} and name == "in.yaml")
+        if os.path.islink(pkg / name):
+            assert after[name] == before[name]
+    if code != 0:
+        assert err.startswith("plan: error: ") and len(err.splitlines()) == 1, err
+        assert after == before
