@@ -178,6 +178,39 @@ def test_in_place_leaves_the_tree_kpt_fn_eval_leaves(tmp_path: Path, fn: str, ex
     assert sorted(tree(standalone)) == sorted(tree(under_kpt))
 
 
+@given(layout, st.lists(pattern, max_size=4), st.sets(st.sampled_from(DIRS), max_size=2))
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_generated_packages_are_written_as_kpt_fn_eval_writes_them(
+        tmp_path_factory: pytest.TempPathFactory, files: list[tuple[list[str], str]],
+        patterns: list[str], subpackages: set[str]) -> None:
+    """Hidden files, subpackages and ignored files: set-namespace in place, under kpt and
+    standalone, leaves the same tree, byte for byte."""
+    base = tmp_path_factory.mktemp("eval")
+    trees = []
+    for where in ("kpt", "standalone"):
+        pkg = base / where
+        pkg.mkdir()
+        (pkg / "Kptfile").write_text("apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n"
+                                     "  name: pkg\n")
+        (pkg / ".krmignore").write_text("\n".join(patterns) + "\n")
+        for n, (dirs, name) in enumerate(files):
+            path = pkg.joinpath(*dirs, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(resource(f"r{n}") + "  namespace: old # keep\n")
+        for sub in subpackages:
+            (pkg / sub).mkdir(exist_ok=True)
+            (pkg / sub / "Kptfile").write_text(f"apiVersion: kpt.dev/v1\nkind: Kptfile\n"
+                                               f"metadata:\n  name: s{len(sub)}\n")
+        proc = (run(KPT, "fn", "eval", str(pkg), "--exec", script("set-namespace"), "--",
+                    "namespace=new") if where == "kpt"
+                else run(script("set-namespace"), str(pkg), "namespace=new", "--in-place"))
+        assert proc.returncode == 0, proc.stderr
+        trees.append((loaded(pkg), tree(pkg)))
+    assert trees[0][0] == trees[1][0]
+    assert trees[0][1] == trees[1][1]  # byte for byte, on these kpt-formatted files
+
+
 MOVER = '''\
 import sys
 from krmfn import KubeObject, ResourceList, function
