@@ -18,21 +18,20 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from krmfn._commit import JOURNAL, Change, commit, recover
 from krmfn._errors import InputError
-from krmfn._krmignore import Ignore
 from krmfn._lazy import shape_problem
 from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
 from krmfn._package_paths import check_file_path, default_file, is_reserved
+from krmfn._package_walk import collect, package_root, scratch_dirs
 from krmfn._resource_list import ResourceList
 
 __all__ = ["Package", "package_from_texts", "read_package", "read_texts"]
 
 _SEPARATOR = re.compile(r"^---[ \t]*(?:#[^\n]*)?(?:\n|\Z)", re.M)
-_SUFFIXES = (".yaml", ".yml")
 _LAST = 1 << 62  # the place of a resource added to a file without an index
 
 
@@ -267,10 +266,10 @@ def read_package(paths: Sequence[str], *, repair: bool = False
     too, less what `.krmignore` leaves out, as kpt reads a package). Every document must
     be a resource. `repair` first finishes what an interrupted `--in-place` run left
     (see `krmfn._commit`); without it such a package is an error."""
-    root = _root(paths)
+    root = package_root(paths)
     if repair and root.is_dir():
         try:
-            recover(root, _scratch_dirs(paths))
+            recover(root, scratch_dirs(paths))
         except OSError as exc:
             raise InputError(f"{root}: cannot restore the package: {exc.strerror}") from None
     elif (root / JOURNAL).exists():
@@ -280,23 +279,12 @@ def read_package(paths: Sequence[str], *, repair: bool = False
     return package_from_texts(root, texts)
 
 
-def _scratch_dirs(paths: Sequence[str]) -> Iterable[Path]:
-    """Where a run on `paths` may have left files of ours: every directory of a package
-    given, the directory of a file given."""
-    for raw in paths:
-        if os.path.isdir(raw):
-            for dirpath, _, _ in os.walk(raw):
-                yield Path(dirpath)
-        else:
-            yield Path(os.path.dirname(raw) or ".")
-
-
 def read_texts(paths: Sequence[str]) -> tuple[Path, list[tuple[str, str]]]:
     """The package's root and its files' texts, by name relative to the root, in kpt's
     order: what `package_from_texts` reads (the fleet reads a blueprint once)."""
-    root = _root(paths)
+    root = package_root(paths)
     texts = []
-    for path in _collect(paths):
+    for path in collect(paths):
         name = os.path.relpath(path, root)
         try:
             texts.append((name, path.read_text(encoding="utf-8")))
@@ -305,17 +293,6 @@ def read_texts(paths: Sequence[str]) -> tuple[Path, list[tuple[str, str]]]:
         except OSError as exc:
             raise InputError(f"{name}: {exc.strerror}") from None
     return root, texts
-
-
-def _root(paths: Sequence[str]) -> Path:
-    """The directory the names of the files are relative to: the directory given, or
-    the one holding everything given."""
-    if not paths:
-        return Path(".")
-    dirs = [os.path.abspath(raw if os.path.isdir(raw) else os.path.dirname(raw) or ".")
-            for raw in paths]
-    common = os.path.commonpath(dirs)
-    return Path(os.path.relpath(common) if not os.path.isabs(paths[0]) else common)
 
 
 def package_from_texts(root: Path, texts: Sequence[tuple[str, str]]
@@ -359,42 +336,6 @@ def _check_resource(obj: KubeObject, where: str) -> None:
                          "documents of their own, or leave the file out in .krmignore")
     raise InputError(f"{where}: not a resource ({problem[1]}): leave the file out in "
                      ".krmignore if it is not one")
-
-
-def _collect(paths: Sequence[str]) -> Iterable[Path]:
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            found: list[Path] = []
-            _walk(p, p, Ignore.of(p), found)
-            yield from found
-        elif p.is_file() or p.is_symlink():
-            yield p  # (a dangling link fails when read, named)
-        else:
-            raise InputError(f"{raw}: no such file or directory")
-
-
-def _walk(directory: Path, package: Path, ignore: Ignore, found: list[Path]) -> None:
-    """kpt's walk: names in lexical order, a directory's files where it sorts (so that
-    `sub/x.yaml` comes before `two.yaml`), symbolic links to directories not followed,
-    each subpackage with its own `.krmignore` only."""
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        raise InputError(f"{directory}: {exc.strerror}") from None
-    for entry in entries:
-        path = Path(entry.path)
-        parts = path.relative_to(package).parts
-        if entry.is_dir(follow_symlinks=False):
-            if ignore.ignores(parts, True):
-                continue
-            if (path / "Kptfile").exists():
-                _walk(path, path, Ignore.of(path), found)
-            else:
-                _walk(path, package, ignore, found)
-        elif (entry.name == "Kptfile" or entry.name.endswith(_SUFFIXES)) and \
-                not ignore.ignores(parts, False):
-            found.append(path)
 
 
 def _documents(text: str) -> list[str]:
