@@ -24,6 +24,7 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
+from krmfn._package_paths import check_file_path
 from krmfn._parse import check_tree, compose
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
@@ -314,8 +315,6 @@ class KubeObject(LazyItem):
         these annotations into a file). Without a call a new resource gets a file of its
         own, `<kind>_<name>.yaml`, and a resource read from a file stays in it. A path
         outside the package is a FieldError."""
-        from krmfn._package_paths import check_file_path
-
         try:
             path = check_file_path(path)
         except ValueError as exc:
