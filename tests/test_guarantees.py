@@ -6,8 +6,24 @@
   bad config, exits 1 with one `<function>: error: ...` line on stderr.
 - **A whole ResourceList or nothing.** stdout is empty or one complete ResourceList; when
   a function fails, the items are the input's, unchanged, plus the error results.
-- **Atomic in-place writes.** `--in-place` writes no file when anything fails, and a run
-  killed mid-write leaves every file as it was or as finished, never truncated.
+- **Atomic in-place writes.** `--in-place` writes no file when anything fails: new
+  contents go to fsynced temporary files, old files are kept as backups listed in a
+  journal, then the renames run; a failure (a full disk, a directory in the way) undoes
+  them all and names the file. A run killed mid-write leaves every file whole, old or
+  new; the next `--in-place` run first restores the old ones and removes the
+  `.krmfn.*.tmp|bak` files of ours left behind; a run without `--in-place` refuses the
+  package until then.
+- **Nothing written outside the package.** Every path written (a new resource's file, a
+  path a function sets) stays inside the package and names a `.yaml`/`.yml` file, or the
+  run fails naming the resource and writes nothing. A file name made from a resource's
+  name is one safe component (`A-Z a-z 0-9 . _ -`, at most 100 of them before `.yaml`)
+  that no other file has; a directory, or a file the package did not read, is never
+  replaced.
+- **Symbolic links.** Files are read through links; a file is written through its link
+  only when the target lies inside the package: a change behind a link (to a file or a
+  directory) that leads out of it is an error, and nothing is written.
+- **`.krmignore` as kpt reads it.** The same files are read as `kpt fn source` reads
+  (generated trees and patterns, compared with kpt), and an ignored file is never written.
 - **No YAML tag constructs an object.** Only YAML's core tags are read (`!!python/...` and
   custom tags are refused); a tag its text does not fit (`!!int abc`) is an error.
 - **Bounded on hostile input.** Alias bombs, 20,000-deep nesting and binary junk fail
@@ -33,10 +49,14 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import krmfn
 import krmfn._lazy as lazy
 import netaddr  # type: ignore[import-untyped,unused-ignore]
 import pytest
-from kpt_support import script
+import yaml
+from kpt_support import KPT, needs_kpt, script
+from krmfn import read_package
+from krmfn._commit import JOURNAL
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "fuzz"))
@@ -119,6 +139,66 @@ def test_guarantee_atomic_in_place_writes(tmp_path: Path) -> None:
     _kill_during_write(pkg, "replacing")  # SIGKILL while files are being replaced
     after = snapshot(pkg)
     assert all(after[name] in (old[name], new[name]) for name in old)
+    if (pkg / JOURNAL).exists():  # killed between renames: a read refuses the mix
+        assert run("set-namespace", b"", str(pkg), "namespace=x").returncode == 1
+    assert run("set-namespace", b"", str(pkg), "namespace=prod", "--in-place").returncode == 0
+    assert snapshot(pkg) == new  # restored, finished, and nothing of ours left
+
+
+def test_guarantee_nothing_written_outside_the_package(tmp_path: Path) -> None:
+    """An Interface named to escape: vlan-assign's VLANClaim and NAD stay inside, in files
+    of their own; a path a function sets outside fails naming the resource."""
+    pkg = tmp_path / "pkg"
+    shutil.copytree(ROOT / "functions" / "krmfn_catalog" / "vlan_assign" / "examples"
+                    / "vlan-attachments", pkg, ignore=shutil.ignore_patterns(".expected"))
+    upf = pkg / "upf.yaml"
+    upf.write_text(upf.read_text().replace("name: n3\n", "name: ../../../outside/pwn\n"))
+    before = set(snapshot(pkg))
+    assert run("vlan-assign", b"", str(pkg), "--in-place").returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg"]
+    added = sorted(set(snapshot(pkg)) - before)
+    assert len(added) == 2 and all("/" not in name for name in added)
+    assert sorted(yaml.safe_load((pkg / n).read_text())["kind"] for n in added) == [
+        "NetworkAttachmentDefinition", "VLANClaim"]
+    rl, _ = read_package([str(pkg)])
+    with pytest.raises(krmfn.FieldError, match="outside the package"):
+        rl.items[1].set_file("../escaped.yaml")
+
+
+def test_guarantee_symbolic_links(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n")
+    pkg = tmp_path / "pkg"
+    package(3, pkg)
+    (pkg / "ns.yaml").symlink_to("../shared/ns.yaml")
+    (pkg / "inside.yaml").symlink_to("api-0.yaml")
+    (pkg / ".krmignore").write_text("api-0.yaml\n")  # read once, through the link
+    before = snapshot(tmp_path)
+    proc = run("set-namespace", b"", str(pkg), "namespace=prod", "--in-place")
+    assert proc.returncode == 1 and b"ns.yaml: a symbolic link" in proc.stderr
+    assert snapshot(tmp_path) == before
+    (pkg / "ns.yaml").unlink()
+    assert run("set-namespace", b"", str(pkg), "namespace=prod", "--in-place").returncode == 0
+    assert (pkg / "inside.yaml").is_symlink() and b"namespace: prod" in (
+        pkg / "api-0.yaml").read_bytes()
+
+
+@needs_kpt
+def test_guarantee_krmignore_as_kpt_reads_it(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    package(6, pkg)
+    (pkg / "chart").mkdir()
+    (pkg / "chart" / "values.yaml").write_text("replicaCount: 1\n")
+    (pkg / ".krmignore").write_text("chart/\napi-1.yaml\n")
+    source = subprocess.run([KPT, "fn", "source", str(pkg)], capture_output=True, check=True)
+    kpt_paths = [i["metadata"]["annotations"]["config.kubernetes.io/path"]
+                 for i in yaml.safe_load(source.stdout)["items"]]
+    assert [o.path for o in read_package([str(pkg)])[0].items] == kpt_paths
+    ignored = (pkg / "api-1.yaml").read_bytes()
+    assert run("set-namespace", b"", str(pkg), "namespace=prod", "--in-place").returncode == 0
+    assert (pkg / "api-1.yaml").read_bytes() == ignored
+    assert (pkg / "chart" / "values.yaml").read_text() == "replicaCount: 1\n"
 
 
 def test_guarantee_no_tag_constructs_an_object(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -127,26 +126,27 @@ def test_a_config_that_does_not_parse_writes_nothing(tmp_path: Path) -> None:
 
 def test_a_write_that_fails_halfway_writes_nothing(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The third temporary file cannot be created: the two already written are removed
-    and no file is replaced."""
+    """The disk fills up while the third file is written: the two temporary files already
+    written are removed, no file is replaced, and the error names the file."""
     from krmfn_catalog.set_namespace import main
 
     pkg = tmp_path / "pkg"
     package(30, pkg)
     before = snapshot(pkg)
-    real = tempfile.mkstemp
+    real = os.write
     calls = 0
 
-    def failing_mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
+    def disk_full(fd: int, data: bytes) -> int:
         nonlocal calls
         calls += 1
         if calls == 3:
-            raise OSError(28, "No space left on device", str(pkg / "api-2.yaml"))
-        return real(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+            raise OSError(28, "No space left on device")
+        return real(fd, data)
 
-    monkeypatch.setattr(tempfile, "mkstemp", failing_mkstemp)
+    monkeypatch.setattr(os, "write", disk_full)
     with pytest.raises(SystemExit) as exit_:
         main(["--in-place", str(pkg), "namespace=prod"])
+    monkeypatch.undo()
     assert exit_.value.code == 1
     assert calls == 3
     assert snapshot(pkg) == before

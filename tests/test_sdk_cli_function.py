@@ -166,6 +166,7 @@ def package(tmp_path: Path) -> Path:
                                            "  name: s\n")
     (root / "notes.txt").write_text("not yaml")
     (root / ".hidden.yaml").write_text("not: read")
+    (root / ".krmignore").write_text(".hidden.yaml\n")  # kpt reads hidden files, less these
     return root
 
 
@@ -221,7 +222,8 @@ def test_in_place_changes_only_what_changed(package: Path, monkeypatch: pytest.M
             team: core
         """)
     assert after["two.yaml"][1] != before["two.yaml"][1]  # replaced by rename, not rewritten
-    assert not [p for p in package.rglob(".*") if p.name != ".hidden.yaml"]  # no temp files
+    assert not [p for p in package.rglob(".*")
+                if p.name not in (".hidden.yaml", ".krmignore")]  # no temp files
     # a second run finds nothing to do and touches nothing
     assert cli([str(package), "team=core", "--in-place"], b"", monkeypatch) == 0
     assert capsys.readouterr().err == "set-team: 0 file(s) changed\n"

@@ -3,8 +3,8 @@ file that did not change left alone and every other one replaced atomically."""
 
 from __future__ import annotations
 
+import os
 import stat
-import tempfile
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
@@ -43,6 +43,7 @@ def pkg(tmp_path: Path) -> Path:
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: y\n")
     (root / "sub" / "notes.md").write_text("# not yaml\n")
     (root / ".git" / "config.yaml").write_text("ignored: true\n")
+    (root / ".krmignore").write_text("# not resources\n.git/\n")  # as kpt reads hidden files
     (root / "comments.yaml").write_text("# nothing but a comment\n")
     return root
 
@@ -90,7 +91,8 @@ def test_an_edit_rewrites_its_file_only(pkg: Path) -> None:
         "  name: b\n", "  name: b\n  labels:\n    app: b\n")
     assert (pkg / "sub" / "x.yml").read_text() == (
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n  labels:\n    app: x")
-    assert not [p.name for p in pkg.rglob(".*") if p.is_file() and ".git" not in p.parts]
+    assert not [p.name for p in pkg.rglob(".*") if p.is_file() and ".git" not in p.parts
+                and p.name != ".krmignore"]
 
 
 def test_removed_and_added_resources(pkg: Path) -> None:
@@ -146,18 +148,19 @@ def test_a_failed_write_leaves_every_file_as_it_was(pkg: Path,
     rl, package = read_package([str(pkg)])
     rl.items[1].set_label("x", "1")
     rl.items[4].set_label("x", "1")
-    real = tempfile.mkstemp
-    calls: list[str] = []
+    real = os.write
+    calls: list[int] = []
 
-    def second_fails(*args: Any, **kwargs: Any) -> tuple[int, str]:
-        calls.append(str(kwargs.get("dir")))
+    def second_fails(fd: int, data: Any) -> int:
+        calls.append(fd)
         if len(calls) == 2:
-            raise OSError(28, "No space left on device", "sub/x.yml")
-        return real(*args, **kwargs)
+            raise OSError(28, "No space left on device")
+        return real(fd, data)
 
-    monkeypatch.setattr(tempfile, "mkstemp", second_fails)
+    monkeypatch.setattr(os, "write", second_fails)
     with pytest.raises(InputError, match=r"cannot write sub/x\.yml: No space left on device"):
         package.write(rl)
+    monkeypatch.undo()
     assert len(calls) == 2
     assert snapshot(pkg) == before  # the first file's temporary copy is gone too
 

@@ -203,7 +203,7 @@ def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
                config_file: str | None, in_place: bool) -> int:
     from krmfn._package import read_package
 
-    rl, pkg = read_package(paths)
+    rl, pkg = read_package(paths, repair=in_place)
     fc = _config_object(pairs, config_file)
     rl.function_config = fc
     if not in_place:

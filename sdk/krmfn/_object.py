@@ -24,6 +24,7 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
+from krmfn._package_paths import check_file_path
 from krmfn._parse import check_tree, compose
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
@@ -304,6 +305,29 @@ class KubeObject(LazyItem):
             if value is not None and value.isdigit():
                 return int(value)
         return self._origin[1] if self._origin else 0
+
+    def set_file(self, path: str, index: int | None = None) -> None:
+        """Put this resource in the file `path` (relative to the package, a .yaml or .yml
+        file), at place `index` among the resources a run adds to that file.
+
+        Sets kpt's path and index annotations, current and legacy, together (kpt moves a
+        resource whose path changes; so does standalone `--in-place`, which never writes
+        these annotations into a file). Without a call a new resource gets a file of its
+        own, `<kind>_<name>.yaml`, and a resource read from a file stays in it. A path
+        outside the package is a FieldError."""
+        try:
+            path = check_file_path(path)
+        except ValueError as exc:
+            raise FieldError("metadata.annotations", f"file {exc}") from None
+        if index is not None and index < 0:
+            raise FieldError("metadata.annotations", f"file index {index} is negative")
+        for key in PATH_ANNOTATIONS:
+            self.set_annotation(key, path)
+        for key in INDEX_ANNOTATIONS:
+            if index is None:
+                self.remove_annotation(key)
+            else:
+                self.set_annotation(key, str(index))
 
     def ref(self) -> dict[str, str]:
         """A results `resourceRef` for this resource."""

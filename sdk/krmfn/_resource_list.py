@@ -17,6 +17,7 @@ from krmfn._lazy import (
 )
 from krmfn._nodes import MappingNode
 from krmfn._object import PATH_ANNOTATIONS, KubeObject
+from krmfn._package_paths import default_file
 from krmfn._parse import (
     check_tree,
     compose,
@@ -211,9 +212,12 @@ class ResourceList:
     def to_text(self) -> str:
         """The ResourceList as YAML: untouched items byte for byte as they came in."""
         parts: list[str] = []
+        taken: set[str] | None = None
         for obj in self.items:
             if obj._form == "new" and not obj.path:
-                _annotate_path(obj)
+                if taken is None:
+                    taken = {o.path.casefold() for o in self.items if o.path}
+                _annotate_path(obj, taken)
             parts.append(obj._item_text(self._wide))
         results = [*self._old_results, *(r.to_dict() for r in self.results)]
         tail = ""
@@ -237,8 +241,10 @@ class ResourceList:
         return "".join(out)
 
 
-def _annotate_path(obj: KubeObject) -> None:
-    """New items need a file: `<kind>_<name>.yaml`, as kpt names them."""
-    name = f"{obj.kind.lower()}_{obj.name}.yaml".replace("/", "_")
+def _annotate_path(obj: KubeObject, taken: set[str]) -> None:
+    """New items need a file: `<kind>_<name>.yaml` as kpt names them, made a safe name
+    that no other item has (see `krmfn._package_paths`)."""
+    name = default_file(obj.kind, obj.name, lambda n: n.casefold() in taken)
+    taken.add(name.casefold())
     for key in PATH_ANNOTATIONS:
         obj.set_annotation(key, name)
