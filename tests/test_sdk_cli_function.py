@@ -256,7 +256,14 @@ def test_in_place_writes_nothing_when_the_function_fails(
         capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(package)
     assert cli([str(package), f"team={team}", "--in-place"], b"", monkeypatch) == 1
-    assert capsys.readouterr().err == message
+    err = capsys.readouterr().err
+    first, rest = err[: len(message)], err[len(message):]
+    assert first == message
+    if team == "crash":  # a bug: its traceback follows the one line
+        assert rest.startswith("Traceback (most recent call last):\n")
+        assert rest.endswith("RuntimeError: crashed\n")
+    else:
+        assert rest == ""
     assert snapshot(package) == before
 
 
@@ -272,7 +279,8 @@ def test_in_place_refuses_a_package_that_does_not_parse(
 
 
 def test_main_is_a_console_script(tmp_path: Path) -> None:
-    """A real process: exit code, stdout, stderr, and no traceback on a crash."""
+    """A real process: exit code, stdout, stderr, and on a crash one line, then the
+    traceback (a bug in the function, not in the input)."""
     script = tmp_path / "set_team.py"
     script.write_text(dedent(f"""\
         import sys
@@ -288,5 +296,8 @@ def test_main_is_a_console_script(tmp_path: Path) -> None:
     crash = subprocess.run([sys.executable, str(script), "team=crash"], input=INPUT,
                            text=True, capture_output=True, env=env, timeout=60)
     assert crash.returncode == 1
-    assert crash.stderr == "set-team: error: internal error: RuntimeError: crashed\n"
+    line, _, trace = crash.stderr.partition("\n")
+    assert line == "set-team: error: internal error: RuntimeError: crashed"
+    assert trace.startswith("Traceback (most recent call last):\n")
+    assert trace.endswith("RuntimeError: crashed\n") and "set_team" in trace
     assert ResourceList.parse(crash.stdout).items[0].labels == {}

@@ -131,8 +131,14 @@ def test_a_function_that_raises_leaves_the_input_as_it_came(
     text = with_config({"failWith": fail_with})
     out = limit_items.run_text(text)
     assert out.exit_code == 1
-    assert out.stderr == f"limit-items: error: {message}\n"
-    assert "Traceback" not in out.stderr
+    first, _, rest = out.stderr.partition("\n")
+    assert first == f"limit-items: error: {message}"
+    if fail_with == "bug":  # a bug shows where it happened, after the one line
+        assert rest.startswith("Traceback (most recent call last):\n")
+        assert rest.endswith("KeyError: 'oops'\n")
+        assert ", in limit_items\n" in rest and 'raise KeyError("oops")' in rest
+    else:  # bad input or config: one line, nothing else
+        assert rest == ""
     rl = ResourceList.parse(out.stdout)
     assert all(o.get_annotation("touched") is None for o in rl.items)
     assert out.stdout.startswith(text.partition("functionConfig:")[0])
@@ -141,10 +147,18 @@ def test_a_function_that_raises_leaves_the_input_as_it_came(
     assert result.get("field") == ({"path": field} if field else None)
 
 
-def test_internal_errors_raise_under_krmfn_debug(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KRMFN_DEBUG", "1")
-    with pytest.raises(KeyError):
-        limit_items.run_text(with_config({"failWith": "bug"}))
+def test_a_bug_raises_as_it_is_in_process_and_in_the_testing_helpers() -> None:
+    from krmfn import testing
+
+    text = with_config({"failWith": "bug"})
+    with pytest.raises(KeyError, match="oops"):
+        limit_items.run_text(text, raise_bugs=True)
+    with pytest.raises(KeyError, match="oops"):
+        testing.run(limit_items, text)
+    with pytest.raises(KeyError, match="oops"):
+        limit_items(ResourceList.parse(text))
+    # bad config stays a result, even there
+    assert testing.run(limit_items, with_config({"maxItems": "many"})).exit_code == 1
 
 
 def test_config_errors_name_the_functionconfig_field() -> None:

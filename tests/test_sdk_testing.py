@@ -115,3 +115,17 @@ def test_the_update_switch_rewrites_expectations(tmp_path: Path,
     assert not (case.path / "expected-exit-code").exists()
     monkeypatch.delenv("KRMFN_UPDATE_GOLDEN")
     assert run_golden(stamp, case).exit_code == 0  # what was written now passes
+
+
+@function(name="buggy")
+def buggy(rl: ResourceList) -> None:
+    {}["x"]  # a bug, as an author would make it
+
+
+def test_a_bug_in_the_function_is_raised_with_its_traceback(tmp_path: Path) -> None:
+    case = make_case(tmp_path, "case", {"input.yaml": RESOURCES})
+    with pytest.raises(KeyError, match="'x'") as err:
+        run_golden(buggy, case)
+    assert err.traceback[-1].name == "buggy"
+    with pytest.raises(KeyError, match="'x'"):
+        run(buggy, resource_list(RESOURCES))

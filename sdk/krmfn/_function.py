@@ -64,9 +64,13 @@ class Function:
         else:
             self.fn(rl, self.load_config(rl))
 
-    def run_text(self, text: str, *, _keep: list[object] | None = None,
+    def run_text(self, text: str, *, raise_bugs: bool = False,
+                 _keep: list[object] | None = None,
                  _parsed: ResourceList | None = None) -> RunOutput:
         """ResourceList text in, ResourceList text out, never raising for bad input.
+        A bug in the function (an exception that is not a KrmfnError) gives an error
+        result, one line and then its traceback on stderr, and exit 1; with `raise_bugs`
+        it propagates as it is (what `krmfn.testing` does, so pytest shows it).
         (`_keep` receives what was parsed, for a console script to exit without freeing it;
         `_parsed` is `text` already parsed, see `console_main`.)"""
         from krmfn._lazy import LayoutChanged
@@ -75,21 +79,21 @@ class Function:
         try:
             rl = _parsed if _parsed is not None else ResourceList.parse(text, _worker=True)
         except LayoutChanged:
-            return self._run_parsed(text, lazy=False, keep=_keep)
+            return self._run_parsed(text, lazy=False, keep=_keep, raise_bugs=raise_bugs)
         except InputError as exc:
             return RunOutput("", self._stderr_line(str(exc)), 1)
         if _keep is not None:
             _keep.append(rl)
         try:
-            return self._run(text, rl)
+            return self._run(text, rl, raise_bugs)
         except LayoutChanged:  # a large list's cheap cut was wrong: read it whole, again
-            return self._run_parsed(text, lazy=False, keep=_keep)
+            return self._run_parsed(text, lazy=False, keep=_keep, raise_bugs=raise_bugs)
         finally:
             with contextlib.suppress(LayoutChanged):  # a run that ended otherwise: moot
                 rl.stop_worker()
 
-    def _run_parsed(self, text: str, *, lazy: bool,
-                    keep: list[object] | None = None) -> RunOutput:
+    def _run_parsed(self, text: str, *, lazy: bool, keep: list[object] | None = None,
+                    raise_bugs: bool = False) -> RunOutput:
         from krmfn._resource_list import ResourceList
 
         try:
@@ -98,9 +102,9 @@ class Function:
             return RunOutput("", self._stderr_line(str(exc)), 1)
         if keep is not None:
             keep.append(rl)
-        return self._run(text, rl)
+        return self._run(text, rl, raise_bugs)
 
-    def _run(self, text: str, rl: ResourceList) -> RunOutput:
+    def _run(self, text: str, rl: ResourceList, raise_bugs: bool = False) -> RunOutput:
         from krmfn._lazy import LayoutChanged
 
         if rl.input_errors:
@@ -118,11 +122,12 @@ class Function:
             return self._failed(text, _results_for(exc))
         except RecursionError:
             return self._failed(text, _results_for(InputError("input nested too deeply")))
-        except Exception as exc:  # a bug: report it, keep the input intact
-            if os.environ.get("KRMFN_DEBUG"):
+        except Exception as exc:  # a bug: report it with its traceback, keep the input
+            if raise_bugs:
                 raise
-            msg = f"internal error: {type(exc).__name__}: {exc}"
-            return self._failed(text, _results_for(KrmfnError(msg)))
+            failed = self._failed(text, _results_for(KrmfnError(bug_message(exc))))
+            return RunOutput(failed.stdout, failed.stderr + bug_traceback(exc),
+                             failed.exit_code)
         return self._finish(rl, out)
 
     def _failed(self, text: str, results: list[Result]) -> RunOutput:
@@ -183,6 +188,18 @@ def function(*, name: str, config: type | None = None, config_kind: str | None =
         return Function(fn, name=name, config=config, config_kind=config_kind, readme=readme)
 
     return wrap
+
+
+def bug_message(exc: BaseException) -> str:
+    """The one line (and error result) for an exception that is a bug, not bad input."""
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def bug_traceback(exc: BaseException) -> str:
+    """What a bug's author needs after that line: where it happened."""
+    import traceback
+
+    return "".join(traceback.format_exception(exc))
 
 
 def _readme_beside(fn: Callable[..., Any]) -> str | None:

@@ -22,8 +22,9 @@ __all__ = ["GoldenCase", "golden_cases", "resource_list", "run", "run_golden"]
 
 
 def run(fn: Function, text: str) -> RunOutput:
-    """Run `fn` on ResourceList text exactly as the console script would."""
-    return fn.run_text(text)
+    """Run `fn` on ResourceList text as the console script would; a bug in the function
+    (an exception that is not a KrmfnError) is raised as it is, for pytest to show."""
+    return fn.run_text(text, raise_bugs=True)
 
 
 def resource_list(resources: str, config: str | None = None) -> str:
@@ -63,7 +64,7 @@ def golden_cases(directory: str | Path) -> list[GoldenCase]:
 
 def run_golden(fn: Function, case: GoldenCase) -> RunOutput:
     """Run a case and assert its expectations (or rewrite them when updating)."""
-    out = fn.run_text(case.input_text())
+    out = fn.run_text(case.input_text(), raise_bugs=True)
     expected = case.path / "expected.yaml"
     code_file = case.path / "expected-exit-code"
     if os.environ.get("KRMFN_UPDATE_GOLDEN"):
