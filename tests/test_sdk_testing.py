@@ -87,16 +87,45 @@ def test_run_golden_checks_output_and_exit_code(tmp_path: Path) -> None:
     (good.path / "expected.yaml").write_text(run(stamp, good.input_text()).stdout)
     assert run_golden(stamp, good).exit_code == 0
 
-    (good.path / "expected.yaml").write_text("something else\n")
-    with pytest.raises(AssertionError, match="good: output differs"):
+    expected = (good.path / "expected.yaml").read_text()
+    (good.path / "expected.yaml").write_text(expected.replace("cfg", "old", 1))
+    with pytest.raises(AssertionError, match="good: output differs") as err:
         run_golden(stamp, good)
+    diff = str(err.value).split("\n", 1)[1]  # a unified diff: the line that changed
+    assert diff.startswith("--- good/expected.yaml\n+++ good (output)\n@@ ")
+    changed = [ln for ln in diff.splitlines()[2:] if ln[:1] in "+-"]
+    assert changed == ["-      example.com/stamp: old", "+      example.com/stamp: cfg"]
 
     failing = make_case(tmp_path, "failing", {
         "input.yaml": RESOURCES, "config.yaml": CONFIG.replace("cfg", "fail")})
-    with pytest.raises(AssertionError, match="failing: exit 1"):
+    with pytest.raises(AssertionError, match="failing: exit 1, expected 0"):
         run_golden(stamp, failing)
     (failing.path / "expected-exit-code").write_text("1\n")
-    assert run_golden(stamp, failing).exit_code == 1  # no expected.yaml: only the code
+    with pytest.raises(AssertionError, match=r"failing: no expected\.yaml"):
+        run_golden(stamp, failing)  # the exit code alone would hide what was written
+    (failing.path / "expected.yaml").write_text(run(stamp, failing.input_text()).stdout)
+    assert run_golden(stamp, failing).exit_code == 1
+
+
+def test_a_case_without_expectations_fails_unless_updating(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = make_case(tmp_path, "new", {"input.yaml": RESOURCES})
+    with pytest.raises(AssertionError, match=r"new: no expected\.yaml"):
+        run_golden(stamp, case)
+    monkeypatch.setenv("KRMFN_UPDATE_GOLDEN", "1")
+    run_golden(stamp, case)
+    monkeypatch.delenv("KRMFN_UPDATE_GOLDEN")
+    assert run_golden(stamp, case).exit_code == 0
+
+
+def test_a_folder_without_cases_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LookupError, match="no golden case"):
+        golden_cases(tmp_path)
+    (tmp_path / "empty-case").mkdir()  # a case missing its input is no case
+    with pytest.raises(LookupError, match="no golden case"):
+        golden_cases(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such directory"):
+        golden_cases(tmp_path / "tesdata")
 
 
 def test_the_update_switch_rewrites_expectations(tmp_path: Path,
