@@ -32,6 +32,7 @@ __all__ = [
     "KrmfnError",
     "KubeObject",
     "Match",
+    "PathError",
     "ResourceList",
     "Result",
     "RunOutput",
@@ -50,7 +51,8 @@ _WHERE = {
     "Field": "_results", "File": "_results", "Result": "_results", "Severity": "_results",
     "Function": "_function", "RunOutput": "_function", "function": "_function",
     "Items": "_resource_list", "ResourceList": "_resource_list",
-    "KubeObject": "_object", "Match": "_path", "parse_path": "_path", "Scope": "_scope",
+    "KubeObject": "_object", "Match": "_path", "PathError": "_path", "parse_path": "_path",
+    "Scope": "_scope",
     "Selector": "_selector", "load_config": "_config", "read_package": "_package",
 }
 
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
     from krmfn._function import Function, RunOutput, function
     from krmfn._object import KubeObject
     from krmfn._package import read_package
-    from krmfn._path import Match, parse_path
+    from krmfn._path import Match, PathError, parse_path
     from krmfn._resource_list import Items, ResourceList
     from krmfn._results import Field, File, Result, Severity
     from krmfn._scope import Scope

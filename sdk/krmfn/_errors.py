@@ -4,6 +4,7 @@
     ├── InputError             the input is not a usable ResourceList (or file)
     ├── ConfigError            the functionConfig is missing, of the wrong kind or invalid
     ├── FieldError             a field path is malformed, missing or holds the wrong type
+    │   └── PathError          a path's text breaks the grammar (also a ValueError; _path)
     └── FunctionError          a function gave up; its message becomes an error result
 
 Exceptions mean "could not run"; findings about the user's resources are results.
