@@ -3,6 +3,7 @@ the whole ResourceList or nothing, and the input left as it came when a function
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from textwrap import dedent
@@ -250,3 +251,65 @@ def test_new_items_get_a_path_and_keep_their_order() -> None:
     assert [o.name for o in rl.items] == ["a", "web", "svc"]
     assert rl.items[2].path == "service_svc.yaml"
     assert out.stdout.startswith(INPUT)
+
+
+@dataclass
+class Sidecar:
+    image: str = "proxy:1"
+
+
+def config_of(api_version: str, kind: str) -> str:
+    return INPUT + dedent(f"""\
+        functionConfig:
+          apiVersion: {api_version}
+          kind: {kind}
+          metadata:
+            name: fc
+          image: proxy:2
+        """)
+
+
+def test_a_config_kind_of_any_group() -> None:
+    @function(name="inject-sidecar", config=Sidecar, config_kind="example.com/v1/SidecarConfig")
+    def inject(rl: ResourceList, config: Sidecar) -> None:
+        for obj in rl.items:
+            obj.set_annotation("sidecar", config.image)
+
+    assert (inject.config_api_version, inject.config_kind) == ("example.com/v1",
+                                                               "SidecarConfig")
+    out = inject.run_text(config_of("example.com/v1", "SidecarConfig"))
+    assert out.exit_code == 0, out.stderr
+    assert ResourceList.parse(out.stdout).items[0].get_annotation("sidecar") == "proxy:2"
+    for api, kind in (("fn.kpt.dev/v1alpha1", "SidecarConfig"), ("example.com/v2",
+                      "SidecarConfig"), ("other.io/v1", "SidecarConfig")):
+        out = inject.run_text(config_of(api, kind))
+        assert out.exit_code == 1
+        assert out.stderr == (f"inject-sidecar: error: functionConfig: {api}/{kind} is not "
+                              "supported: use a v1 ConfigMap or example.com/v1 SidecarConfig\n")
+    assert inject.run_text(with_config({"image": "proxy:3"})).exit_code == 0
+
+
+@pytest.mark.parametrize(("kind", "problem"), [
+    ("example.com/SidecarConfig", "give Kind or group/version/Kind"),
+    ("a/b/c/Kind", "give Kind or group/version/Kind"),
+    ("", "is not a Kind"),
+    ("sidecarConfig", "'sidecarConfig' is not a Kind"),
+    ("example.com/v1/sidecar-config", "is not a Kind"),
+    ("Example.com/v1/Sidecar", "'Example.com' is not an API group"),
+    ("example/v1/Sidecar", "'example' is not an API group"),
+    ("example.com//Sidecar", "'' is not an API version"),
+    ("example.com/V1/Sidecar", "'V1' is not an API version"),
+])
+def test_a_malformed_config_kind_fails_when_the_decorator_runs(kind: str,
+                                                               problem: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)) as err:
+        function(name="f", config=Sidecar, config_kind=kind)
+    assert repr(kind) in str(err.value)
+
+
+def test_default_config_kinds_come_from_the_name() -> None:
+    assert function(name="add_team.x", config=Sidecar)(lambda rl, c: None).config_kind \
+        == "AddTeamX"
+    with pytest.raises(ValueError, match="is not a Kind"):
+        function(name="2fa", config=Sidecar)(lambda rl, c: None)
+    assert function(name="2fa")(lambda rl: None).name == "2fa"  # no config, nothing to refuse

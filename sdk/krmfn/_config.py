@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
 from typing import Any, TypeVar, Union
@@ -16,16 +17,43 @@ from krmfn._errors import ConfigError
 if typing.TYPE_CHECKING:
     from krmfn._object import KubeObject
 
-__all__ = ["CONFIG_GROUP", "decode", "load_config"]
+__all__ = ["CONFIG_GROUP", "decode", "load_config", "split_config_kind"]
 
 T = TypeVar("T")
 CONFIG_GROUP = "fn.kpt.dev"
 _META_KEYS = frozenset({"apiVersion", "kind", "metadata"})
 
 
+_KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
+_GROUP = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
+_VERSION = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+
+
+def split_config_kind(text: str) -> tuple[str | None, str]:
+    """`Kind` (of the group fn.kpt.dev, any version) or `group/version/Kind`, as
+    (apiVersion or None, Kind); a ValueError for anything else, so that a function
+    declares a config it could never accept at import time rather than at run time."""
+    parts = text.split("/")
+    problem = ""
+    if len(parts) not in (1, 3):
+        problem = "give Kind or group/version/Kind"
+    elif not _KIND.fullmatch(parts[-1]):
+        problem = f"{parts[-1]!r} is not a Kind (CamelCase letters and digits)"
+    elif len(parts) == 3 and not _GROUP.fullmatch(parts[0]):
+        problem = f"{parts[0]!r} is not an API group (a DNS name such as example.com)"
+    elif len(parts) == 3 and not _VERSION.fullmatch(parts[1]):
+        problem = f"{parts[1]!r} is not an API version (such as v1 or v1alpha1)"
+    if problem:
+        raise ValueError(f"config_kind {text!r}: {problem}")
+    return (f"{parts[0]}/{parts[1]}" if len(parts) == 3 else None), parts[-1]
+
+
 def load_config(fc: KubeObject | None, cls: type[T], kind: str) -> T:
     """Decode `fc` into `cls`. A ConfigMap's string values are converted to the field types
-    (kpt's `-- key=value` arguments arrive that way); a typed kind is checked as it is."""
+    (kpt's `-- key=value` arguments arrive that way); a typed kind is checked as it is.
+    `kind` is `Kind` (of fn.kpt.dev, any version) or `group/version/Kind` (exactly that
+    apiVersion)."""
+    api_version, kind = split_config_kind(kind)
     problems: list[tuple[str, str]] = []
     if fc is None:
         data: dict[str, Any] = {}
@@ -35,13 +63,15 @@ def load_config(fc: KubeObject | None, cls: type[T], kind: str) -> T:
         if not isinstance(raw, dict):
             raise ConfigError([("data", "expected a map")])
         data, strings = raw, True
-    elif fc.kind == kind and fc.group == CONFIG_GROUP:
+    elif fc.kind == kind and (fc.api_version == api_version if api_version
+                              else fc.group == CONFIG_GROUP):
         raw = fc.to_dict()
         data = {k: v for k, v in raw.items() if k not in _META_KEYS}
         strings = False
     else:
+        wanted = api_version or f"{CONFIG_GROUP}/v1alpha1"
         raise ConfigError([("", f"{fc.api_version}/{fc.kind} is not supported: "
-                                f"use a v1 ConfigMap or {CONFIG_GROUP}/v1alpha1 {kind}")])
+                                f"use a v1 ConfigMap or {wanted} {kind}")])
     value = decode(cls, data, "data" if strings else "", problems, strings=strings)
     if not problems:
         validate = getattr(value, "validate", None)

@@ -41,8 +41,18 @@ class Function:
                  summary: str = "") -> None:
         self.fn = fn
         self.name = name
+        from krmfn._config import split_config_kind
+
         self.config = config
-        self.config_kind = config_kind or "".join(p.capitalize() for p in name.split("-"))
+        # `Kind` (fn.kpt.dev, any version) or `group/version/Kind`: checked here, when the
+        # decorator runs, rather than found wrong when a user's config is refused
+        if config_kind is None:  # the name in CamelCase: set-namespace, SetNamespace
+            config_kind = "".join(p[:1].upper() + p[1:] for p in re.split(r"[-_.]+", name))
+            if config is None and not config_kind[:1].isalpha():
+                config_kind = "Config"  # no typed config to refuse: any name will do
+        api_version, kind = split_config_kind(config_kind)
+        self.config_kind = kind
+        self.config_api_version = api_version
         self.readme = os.fspath(readme) if readme else None
         self.summary = summary or " ".join((fn.__doc__ or "").split("\n\n")[0].split())
 
@@ -55,7 +65,10 @@ class Function:
         from krmfn._config import load_config
 
         assert self.config is not None
-        return load_config(rl.function_config, self.config, self.config_kind)
+        kind = self.config_kind
+        if self.config_api_version:
+            kind = f"{self.config_api_version}/{kind}"
+        return load_config(rl.function_config, self.config, kind)
 
     def process(self, rl: ResourceList) -> None:
         """Load the config and run; raises KrmfnError when the function cannot run."""
@@ -182,7 +195,13 @@ class Function:
 def function(*, name: str, config: type | None = None, config_kind: str | None = None,
              readme: str | os.PathLike[str] | None = None
              ) -> Callable[[Callable[..., Any]], Function]:
-    """Decorator: `@krmfn.function(name="set-namespace", config=Config)`."""
+    """Decorator: `@krmfn.function(name="set-namespace", config=Config)`. `config_kind` is
+    `Kind` (of fn.kpt.dev, any version; by default the name in CamelCase) or
+    `group/version/Kind`; a malformed one is a ValueError here."""
+    if config_kind is not None:
+        from krmfn._config import split_config_kind
+
+        split_config_kind(config_kind)
 
     def wrap(fn: Callable[..., Any]) -> Function:
         return Function(fn, name=name, config=config, config_kind=config_kind, readme=readme)

@@ -117,7 +117,8 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
     if fn is None:
         return StepResult(name, [Result(f"unknown function {ref!r}: not in the catalog")], False)
     try:
-        config = _step_config(rl, step, overrides.get(fn.name), fn.config_kind)
+        config = _step_config(rl, step, overrides.get(fn.name), fn.config_kind,
+                              fn.config_api_version or "fn.kpt.dev/v1alpha1")
     except KrmfnError as exc:
         return StepResult(name, _results_for(exc), False)
     try:
@@ -139,7 +140,8 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
 
 
 def _step_config(rl: ResourceList, step: Mapping[str, Any],
-                 override: Mapping[str, Any] | None, kind: str) -> KubeObject | None:
+                 override: Mapping[str, Any] | None, kind: str,
+                 api_version: str) -> KubeObject | None:
     config: KubeObject | None = None
     if step.get("configPath"):
         wanted = str(step["configPath"]).lstrip("./")
@@ -153,7 +155,7 @@ def _step_config(rl: ResourceList, step: Mapping[str, Any],
     if not override:
         return config
     merged: dict[str, Any] = config.to_dict() if config is not None else {
-        "apiVersion": "fn.kpt.dev/v1alpha1", "kind": kind, "metadata": {"name": "fleet"}}
+        "apiVersion": api_version, "kind": kind, "metadata": {"name": "fleet"}}
     target: dict[str, Any] = merged.setdefault("data", {}) if merged.get("kind") == "ConfigMap" \
         else merged
     is_map = merged.get("kind") == "ConfigMap"
