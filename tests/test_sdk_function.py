@@ -133,7 +133,8 @@ def test_a_function_that_raises_leaves_the_input_as_it_came(
     out = limit_items.run_text(text)
     assert out.exit_code == 1
     first, _, rest = out.stderr.partition("\n")
-    assert first == f"limit-items: error: {message}"
+    where = "ConfigMap a: " if fail_with == "field" else ""  # a getter knows its resource
+    assert first == f"limit-items: error: {where}{message}"
     if fail_with == "bug":  # a bug shows where it happened, after the one line
         assert rest.startswith("Traceback (most recent call last):\n")
         assert rest.endswith("KeyError: 'oops'\n")
@@ -146,6 +147,9 @@ def test_a_function_that_raises_leaves_the_input_as_it_came(
     result = yaml.safe_load(out.stdout)["results"][-1]
     assert result["message"] == message and result["severity"] == "error"
     assert result.get("field") == ({"path": field} if field else None)
+    if fail_with == "field":
+        assert result["resourceRef"] == {"apiVersion": "v1", "kind": "ConfigMap", "name": "a"}
+        assert result["file"] == {"path": "a.yaml", "index": 0}
 
 
 def test_a_bug_raises_as_it_is_in_process_and_in_the_testing_helpers() -> None:

@@ -236,7 +236,8 @@ def _results_for(exc: KrmfnError) -> list[Result]:
                        field=Field(f"functionConfig.{f}" if f else "functionConfig"))
                 for f, m in exc.problems]
     if isinstance(exc, FieldError):
-        return [Result(str(exc), field=Field(exc.path) if exc.path else None)]
+        return [Result.about(str(exc), exc.resource, field=Field(exc.path) if exc.path
+                             else None)]
     result = getattr(exc, "result", None)
     if result is not None:
         return [result]

@@ -99,17 +99,21 @@ class KubeObject(LazyItem):
         """The value at `path` if it has the type asked for; `default` where the field is
         missing or null (`key:` with nothing after it, as blueprints leave fields to fill,
         means unset in Kubernetes too), a FieldError naming the path otherwise."""
-        segs = parse_path(path)
+        try:
+            segs = parse_path(path)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
         value = None if node is None else construct(node)
         if value is None:
             if default is _MISSING:
                 raise FieldError(format_path(segs), "is required but "
-                                 + ("missing" if node is None else "null"))
+                                 + ("missing" if node is None else "null"), resource=self)
             return default
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in (
                 types if isinstance(types, tuple) else (types,))):
-            raise FieldError(format_path(segs), f"expected {name}, got {_describe(value)}")
+            raise FieldError(format_path(segs), f"expected {name}, got {_describe(value)}",
+                             resource=self)
         return value
 
     def get_str(self, path: Path, default: Any = _MISSING) -> str:
@@ -131,23 +135,32 @@ class KubeObject(LazyItem):
         """Set a field, creating missing maps; an equal value changes nothing at all."""
         if isinstance(value, KubeObject):
             value = value.to_dict()
-        segs = parse_path(path)
-        self._doc_at(segs, "set").set(segs, value)
+        try:
+            segs = parse_path(path)
+            self._doc_at(segs, "set").set(segs, value)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         self._logged("set", segs, value)
         self._edited(segs)
 
     def delete(self, path: Path) -> bool:
         """Remove a field (its lines); False if it was not there."""
-        segs = parse_path(path)
-        done = self._doc_at(segs, "delete").delete(segs)
+        try:
+            segs = parse_path(path)
+            done = self._doc_at(segs, "delete").delete(segs)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         self._logged("delete", segs)
         self._edited(segs)
         return done
 
     def append(self, path: Path, value: Any) -> None:
         """Append to the list at `path`, creating it if missing."""
-        segs = parse_path(path)
-        self._doc_at(segs, "append").append(segs, value)
+        try:
+            segs = parse_path(path)
+            self._doc_at(segs, "append").append(segs, value)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         self._logged("append", segs, value)
         self._edited(segs)
 
@@ -456,6 +469,13 @@ def _line_comment(text: str, node: Node, key: Node | None) -> str | None:
     if hash_at < 0 or rest[:hash_at].strip(" \t") not in ("", "|", ">", "|-", ">-", "|+"):
         return None
     return rest[hash_at + 1 :].strip()
+
+
+def _located(exc: FieldError, obj: KubeObject) -> FieldError:
+    """`exc`, naming the resource it is about (for its result's resourceRef and file)."""
+    if exc.resource is None:
+        exc.resource = obj
+    return exc
 
 
 def _unshared(root: Node) -> Node:

@@ -26,6 +26,7 @@ from krmfn._parse import (
     nesting_bounded,
 )
 from krmfn._parse_list import from_header, parse_resource_list
+from krmfn._path import Path
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
@@ -185,22 +186,22 @@ class ResourceList:
 
     # ------------------------------------------------------------ results
     def result(self, message: str, obj: KubeObject | None = None, *,
-               severity: Severity | str = Severity.ERROR, field: str | Field | None = None,
+               severity: Severity | str = Severity.ERROR, field: Path | Field | None = None,
                tags: dict[str, str] | None = None) -> Result:
         res = Result.about(message, obj, severity=severity, field=field, tags=tags)
         self.results.append(res)
         return res
 
     def error(self, message: str, obj: KubeObject | None = None, *,
-              field: str | Field | None = None) -> Result:
+              field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.ERROR, field=field)
 
     def warning(self, message: str, obj: KubeObject | None = None, *,
-                field: str | Field | None = None) -> Result:
+                field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.WARNING, field=field)
 
     def info(self, message: str, obj: KubeObject | None = None, *,
-             field: str | Field | None = None) -> Result:
+             field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.INFO, field=field)
 
     @property
