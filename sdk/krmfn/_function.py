@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 from krmfn._errors import ConfigError, FieldError, InputError, KrmfnError
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from krmfn._results import Result
 
 __all__ = ["Function", "RunOutput", "function"]
+
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class RunOutput:
 class Function:
     """Wraps `fn(rl)` or `fn(rl, config)`; call `.main()` from a console script."""
 
-    def __init__(self, fn: Callable[..., Any], *, name: str, config: type | None = None,
+    def __init__(self, fn: Callable[..., object], *, name: str, config: type | None = None,
                  config_kind: str | None = None, readme: str | os.PathLike[str] | None = None,
                  summary: str = "") -> None:
         self.fn = fn
@@ -192,18 +194,31 @@ class Function:
         return f"{self.name}: {self.summary}\n"
 
 
-def function(*, name: str, config: type | None = None, config_kind: str | None = None,
+@overload
+def function(*, name: str, config: None = None, config_kind: str | None = None,
              readme: str | os.PathLike[str] | None = None
-             ) -> Callable[[Callable[..., Any]], Function]:
-    """Decorator: `@krmfn.function(name="set-namespace", config=Config)`. `config_kind` is
-    `Kind` (of fn.kpt.dev, any version; by default the name in CamelCase) or
-    `group/version/Kind`; a malformed one is a ValueError here."""
+             ) -> Callable[[Callable[[ResourceList], object]], Function]: ...
+
+
+@overload
+def function(*, name: str, config: type[C], config_kind: str | None = None,
+             readme: str | os.PathLike[str] | None = None
+             ) -> Callable[[Callable[[ResourceList, C], object]], Function]: ...
+
+
+def function(*, name: str, config: type[Any] | None = None, config_kind: str | None = None,
+             readme: str | os.PathLike[str] | None = None
+             ) -> Callable[[Callable[..., object]], Function]:
+    """Decorator: `@krmfn.function(name="set-namespace", config=Config)`. Typed for mypy:
+    without `config` the function takes `(rl)`, with it `(rl, config)` where `config` is of
+    that class. `config_kind` is `Kind` (of fn.kpt.dev, any version; by default the name
+    in CamelCase) or `group/version/Kind`; a malformed one is a ValueError here."""
     if config_kind is not None:
         from krmfn._config import split_config_kind
 
         split_config_kind(config_kind)
 
-    def wrap(fn: Callable[..., Any]) -> Function:
+    def wrap(fn: Callable[..., object]) -> Function:
         return Function(fn, name=name, config=config, config_kind=config_kind, readme=readme)
 
     return wrap
