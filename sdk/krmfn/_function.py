@@ -43,7 +43,7 @@ class Function:
                  summary: str = "") -> None:
         self.fn = fn
         self.name = name
-        from krmfn._config import split_config_kind
+        from krmfn._config_kind import split_config_kind
 
         self.config = config
         # `Kind` (fn.kpt.dev, any version) or `group/version/Kind`: checked here, when the
@@ -214,7 +214,7 @@ def function(*, name: str, config: type[Any] | None = None, config_kind: str | N
     that class. `config_kind` is `Kind` (of fn.kpt.dev, any version; by default the name
     in CamelCase) or `group/version/Kind`; a malformed one is a ValueError here."""
     if config_kind is not None:
-        from krmfn._config import split_config_kind
+        from krmfn._config_kind import split_config_kind
 
         split_config_kind(config_kind)
 
