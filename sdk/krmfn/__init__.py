@@ -39,6 +39,7 @@ __all__ = [
     "Scope",
     "Selector",
     "Severity",
+    "SubObject",
     "function",
     "load_config",
     "parse_path",
@@ -52,8 +53,8 @@ _WHERE = {
     "Function": "_function", "RunOutput": "_function", "function": "_function",
     "Items": "_resource_list", "ResourceList": "_resource_list",
     "KubeObject": "_object", "Match": "_path", "PathError": "_path", "parse_path": "_path",
-    "Scope": "_scope",
-    "Selector": "_selector", "load_config": "_config", "read_package": "_package",
+    "Scope": "_scope", "Selector": "_selector", "SubObject": "_view",
+    "load_config": "_config", "read_package": "_package",
 }
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from krmfn._results import Field, File, Result, Severity
     from krmfn._scope import Scope
     from krmfn._selector import Selector
+    from krmfn._view import SubObject
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ from krmfn._parse import check_tree, compose
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
 from krmfn._render import render_block
+from krmfn._view import SubObject, items_of
 
 __all__ = ["KubeObject"]
 
@@ -84,12 +85,31 @@ class KubeObject(LazyItem):
 
     # ------------------------------------------------------------ generic fields
     def get(self, path: Path, default: Any = None) -> Any:
-        """The plain value at `path` (dict/list/str/int/float/bool/None), or `default`."""
+        """A copy of the value at `path` as plain data (dict/list/str/int/float/bool/None),
+        or `default`. Editing the copy changes nothing: edit through `set`, `append` and
+        `delete`, or take a live view of the node with `at(path)`."""
         segs = parse_path(path)
         if self._absent(segs):
             return default
         node = self._doc_at(segs).lookup(segs)
         return default if node is None else construct(node)
+
+    def at(self, path: Path) -> SubObject:
+        """A live view of the node at `path`: the same reading and editing API, relative to
+        that node (`obj.at("spec.template.spec").set("hostNetwork", True)`)."""
+        try:
+            return SubObject(self, parse_path(path))
+        except FieldError as exc:
+            raise _located(exc, self) from None
+
+    def items(self, path: Path) -> list[SubObject]:
+        """Live views of the items of the list of maps at `path` (none where it is missing):
+        `for c in obj.items("spec.containers"): c.set("imagePullPolicy", "Always")`."""
+        try:
+            segs = parse_path(path)
+        except FieldError as exc:
+            raise _located(exc, self) from None
+        return items_of(self, segs)
 
     def has(self, path: Path) -> bool:
         segs = parse_path(path)
