@@ -57,7 +57,7 @@ def to_node(value: Any) -> Node:
 class Doc(DocText):
     """A node tree over `text`; `render()` gives `text` with the edits spliced in."""
 
-    __slots__ = ("base",)
+    __slots__ = ("base", "comment_at", "head_at")
 
     def __init__(self, text: str, root: Node, *, start: int = 0, end: int | None = None,
                  rewrite: bool = False, keep_source: bool = True) -> None:
@@ -68,6 +68,10 @@ class Doc(DocText):
         # A rewrite-mode tree (aliases expanded) whose value is still what the text says
         # can be written as that text, unless the text leans on anchors elsewhere.
         self._pristine = repr(construct(root)) if rewrite and keep_source else None
+        # comments written in this run (see `_comments`): by where a line comment starts,
+        # and by where the line a head comment stands above starts
+        self.comment_at: dict[int, str] = {}
+        self.head_at: dict[int, str] = {}
 
     # ----------------------------------------------------------------- reading
     def lookup(self, segs: tuple[Segment, ...]) -> Node | None:
@@ -145,6 +149,21 @@ class Doc(DocText):
             raise FieldError(format_path(segs), "is not a list")
         self._append(seq, value)
 
+    def rename_key(self, segs: tuple[Segment, ...], new: str) -> bool:
+        from krmfn._comments import rename_key
+
+        return rename_key(self, segs, new)
+
+    def set_line_comment(self, segs: tuple[Segment, ...], comment: str | None) -> bool:
+        from krmfn._comments import set_line_comment
+
+        return set_line_comment(self, segs, comment)
+
+    def set_head_comment(self, segs: tuple[Segment, ...], comment: str | None) -> bool:
+        from krmfn._comments import set_head_comment
+
+        return set_head_comment(self, segs, comment)
+
     # -------------------------------------------------------------- internals
     def _assign(self, parent: Node, seg: Segment, old: Node, value: Any) -> None:
         """Make `old` (the child `seg` of `parent`) hold `value`, changing as little text
@@ -216,6 +235,9 @@ class Doc(DocText):
             block = isinstance(old, (MappingNode, SequenceNode)) and not old.flow_style
             at = start if block else end
             comment = self.text[at : line_end(self.text, at)]
+            if at in self.comment_at:  # one written in this run replaces the input's
+                written = self.comment_at[at]
+                comment = f" {written}" if written else ""
             if not comment.strip().startswith("#") or (
                 isinstance(old, ScalarNode) and old.style in ("|", ">")
             ):

@@ -20,7 +20,6 @@ from krmfn._nodes import (
     ScalarNode,
     SequenceNode,
     construct,
-    find_key,
     line_end,
     line_start,
 )
@@ -197,16 +196,56 @@ class KubeObject(LazyItem):
     def line_comment(self, path: Path) -> str | None:
         """The `# ...` comment on the line where a scalar field ends, or on the key line of a
         block list or map (`envs: # kpt-set: ${envs}`): where kpt's setters live."""
-        segs = parse_path(path)
-        node = self._doc.lookup(segs)
-        if node is None:
-            return None
-        key = None
-        if segs and isinstance(segs[-1], str):
-            parent = self._doc.lookup(segs[:-1])
-            if isinstance(parent, MappingNode):
-                key = parent.value[find_key(parent, segs[-1])][0]
-        return _line_comment(self._doc.text, node, key)
+        from krmfn._comments import line_comment
+
+        return line_comment(self._doc, self._segs(path))
+
+    def set_line_comment(self, path: Path, comment: str | None) -> None:
+        """Write `# comment` at the end of that line (None or "" removes it); only that
+        text changes. A FieldError for a field this run added, or one that shares its line
+        with others (in a flow map)."""
+        self._comment_edit("set_line_comment", self._segs(path), comment)
+
+    def head_comment(self, path: Path) -> str | None:
+        """The comment lines right above the field's key (a list item's dash), at its
+        column, without their `#`, joined by line breaks; None when there are none."""
+        from krmfn._comments import head_comment
+
+        return head_comment(self._doc, self._segs(path))
+
+    def set_head_comment(self, path: Path, comment: str | None) -> None:
+        """Write the comment lines above the field (several for a text holding line
+        breaks; None or "" removes them), at its column."""
+        self._comment_edit("set_head_comment", self._segs(path), comment)
+
+    def rename_key(self, path: Path, new: str) -> bool:
+        """Rename the map key at `path` to `new` where it stands: its value, its place and
+        its comments stay. False when there is no such key; a FieldError when `new` is a
+        key of that map already."""
+        segs = self._segs(path)
+        try:
+            done = self._doc.rename_key(segs, new)
+        except FieldError as exc:
+            raise _located(exc, self) from None
+        if done and segs[-1] != new:
+            self._logged("rename_key", segs, new)
+            self._edited(segs)
+            self._edited((*segs[:-1], new))
+        return done
+
+    def _comment_edit(self, op: str, segs: tuple[Segment, ...], comment: str | None) -> None:
+        try:
+            done = getattr(self._doc, op)(segs, comment)
+        except FieldError as exc:
+            raise _located(exc, self) from None
+        if done:
+            self._logged(op, segs, comment)
+
+    def _segs(self, path: Path) -> tuple[Segment, ...]:
+        try:
+            return parse_path(path)
+        except FieldError as exc:
+            raise _located(exc, self) from None
 
     def line_comments(self, containing: str = "") -> list[tuple[tuple[str | int, ...], str]]:
         """Every (path, comment) that `line_comment` would find, in document order: one walk

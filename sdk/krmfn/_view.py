@@ -109,6 +109,9 @@ class SubObject:
     def line_comment(self, path: Path) -> str | None:
         return self._obj.line_comment(self._full(path))
 
+    def head_comment(self, path: Path) -> str | None:
+        return self._obj.head_comment(self._full(path))
+
     # ------------------------------------------------------------ editing
     def set(self, path: Path, value: Any) -> None:
         self._obj.set(self._full(path), value)
@@ -118,6 +121,15 @@ class SubObject:
 
     def append(self, path: Path, value: Any) -> None:
         self._obj.append(self._full(path), value)
+
+    def rename_key(self, path: Path, new: str) -> bool:
+        return self._obj.rename_key(self._full(path), new)
+
+    def set_line_comment(self, path: Path, comment: str | None) -> None:
+        self._obj.set_line_comment(self._full(path), comment)
+
+    def set_head_comment(self, path: Path, comment: str | None) -> None:
+        self._obj.set_head_comment(self._full(path), comment)
 
     # ------------------------------------------------------------ views
     def at(self, path: Path) -> SubObject:
