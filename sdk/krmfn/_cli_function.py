@@ -102,6 +102,11 @@ def run_cli(fn: Function, argv: list[str]) -> int:
     _KEEP.clear()
     if any(a in ("-h", "--help") for a in argv):
         sys.stdout.write(fn.usage())
+        if fn.config is not None:
+            from krmfn._config_doc import config_help
+
+            sys.stdout.write("\n" + config_help(fn.config, fn.config_kind,
+                                                fn.config_api_version))
         sys.stdout.write("\n" + _USAGE.format(name=fn.name))
         return 0
     try:
