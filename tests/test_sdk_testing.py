@@ -158,3 +158,49 @@ def test_a_bug_in_the_function_is_raised_with_its_traceback(tmp_path: Path) -> N
     assert err.traceback[-1].name == "buggy"
     with pytest.raises(KeyError, match="'x'"):
         run(buggy, resource_list(RESOURCES))
+
+
+FLOW_CONFIG = dedent("""\
+    # the case's config
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: fc}
+    data:
+      value: cfg  # kept
+      list: [a, b]
+    """)
+
+
+@function(name="echo-comment")
+def echo_comment(rl: ResourceList) -> None:
+    fc = rl.function_config
+    assert fc is not None
+    rl.info(f"comment: {fc.line_comment('data.value')}")
+
+
+@pytest.mark.parametrize("as_list", [False, True])
+def test_a_case_config_reaches_the_function_as_its_own_text(tmp_path: Path,
+                                                            as_list: bool) -> None:
+    text = resource_list(RESOURCES) if as_list else RESOURCES
+    case = make_case(tmp_path, "case", {"input.yaml": text, "config.yaml": FLOW_CONFIG})
+    given = case.input_text()
+    indented = "".join(f"  {ln}" for ln in FLOW_CONFIG.splitlines(keepends=True))
+    assert "functionConfig:\n" + indented in given
+    out = run(echo_comment, given)
+    assert yaml.safe_load(out.stdout)["results"] == [{"message": "comment: kept",
+                                                      "severity": "info"}]
+    assert "functionConfig:\n" + indented in out.stdout
+    assert ResourceList.parse(given).function_config.to_dict() == yaml.safe_load(FLOW_CONFIG)
+
+
+@pytest.mark.parametrize("config", [
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fc\n",
+    "%YAML 1.1\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fc\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fc\ndata:\n  s: |\n    a\n\n    b\n",
+])
+def test_config_texts_that_do_not_nest_as_they_are_still_give_the_same_data(
+        config: str) -> None:
+    text = resource_list(RESOURCES, config)
+    rl = ResourceList.parse(text)
+    assert rl.function_config is not None
+    assert rl.function_config.to_dict() == yaml.safe_load(config.split("---\n")[-1])

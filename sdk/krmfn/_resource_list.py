@@ -15,7 +15,7 @@ from krmfn._lazy import (
     shape_problem,
     split_items,
 )
-from krmfn._nodes import MappingNode
+from krmfn._nodes import MappingNode, construct
 from krmfn._object import PATH_ANNOTATIONS, KubeObject
 from krmfn._parse import (
     check_tree,
@@ -231,11 +231,32 @@ class ResourceList:
         out.append("items:\n" if parts else "items: []\n")
         out.extend(parts)
         if self.function_config is not None:
-            fc = self.function_config.to_dict()
-            out.append("functionConfig:\n" + "\n".join(render_block(fc, 2)) + "\n"
-                       if fc else "functionConfig: {}\n")
+            out.append(_config_text(self.function_config))
         out.append(tail)
         return "".join(out)
+
+
+def _config_text(fc: KubeObject) -> str:
+    """`functionConfig:` and the config: as its own text where it has one (read from a
+    file: a golden case's config.yaml, `--config FILE`), so that the function sees it as
+    written, flow style and comments included; rendered from its data otherwise."""
+    if fc._form == "doc" and fc._doc.spliceable:
+        lines = fc.to_yaml().split("\n")
+        while lines and (not lines[0].strip() or lines[0].rstrip() == "---"):
+            lines.pop(0)
+        text = "functionConfig:\n" + "\n".join(
+            f"  {ln}" if ln.strip() else ln for ln in lines).rstrip(" \n") + "\n"
+        if not any(ln.startswith(("---", "...", "%")) for ln in lines):
+            try:  # the same data, read back: else rendered (a config that is odd YAML)
+                root = compose(text, "functionConfig")
+                if isinstance(root, MappingNode) and construct(root) == {
+                        "functionConfig": fc.to_dict()}:
+                    return text
+            except InputError:
+                pass
+    data = fc.to_dict()
+    return ("functionConfig:\n" + "\n".join(render_block(data, 2)) + "\n"
+            if data else "functionConfig: {}\n")
 
 
 def _annotate_path(obj: KubeObject) -> None:
