@@ -27,13 +27,14 @@ from krmfn._nodes import (
     line_start,
 )
 from krmfn._path import Match, Segment, format_path
-from krmfn._render import float_text, scalar_tag
+from krmfn._render import float_text, render_flow, scalar_tag
 
 __all__ = ["Doc", "to_node"]
 
 _MAP = "tag:yaml.org,2002:map"
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
+FLOW_WIDTH = 100  # the longest line an append keeps a one-line flow list on
 
 
 def to_node(value: Any) -> Node:
@@ -280,12 +281,36 @@ class Doc(DocText):
             seq.value.append(node)
             return
         ctx: tuple[Any, ...]
+        if seq.flow_style and self._outgrows_its_line(seq, node):
+            holder, seg = self._parent_of(seq)
+            assert holder is not None and seg is not None
+            seq.value.append(node)
+            self._replace(holder, seg, seq, to_node(construct(seq)))  # now a block list
+            return
         if seq.flow_style:
             pos, ctx = self._flow_insert_at(seq)
         else:
             pos, ctx = self._block_insert_pos(seq), ("seq", self._block_column(seq))
         seq.value.append(node)
         self._edits.append(Edit("insert", pos, pos, len(self._edits), node, (*ctx, None, seq)))
+
+    def _outgrows_its_line(self, seq: SequenceNode, node: Node) -> bool:
+        """A one-line flow list under a block map's key that appending `node` takes past
+        FLOW_WIDTH characters is written as a block list instead (its key's comment kept):
+        a list that grows at every run would otherwise grow into one endless line. A flow
+        list that was longer in the input, spans lines, holds comments or is JSON stays."""
+        holder, _ = self._parent_of(seq)
+        if not isinstance(holder, MappingNode) or holder.flow_style or is_synthetic(holder):
+            return False
+        text, start, end = self.text, int(seq.start_mark.index), int(seq.end_mark.index)
+        first, last = line_start(text, start), line_end(text, end)
+        if "\n" in text[start:end] or "#" in text[start:end] or last - first > FLOW_WIDTH:
+            return False
+        if self._json_like(seq):
+            return False
+        added = sum(len(", " + render_flow(construct(c))) for c in (*seq.value, node)
+                    if is_synthetic(c))
+        return last - first + added > FLOW_WIDTH
 
     def _remove(self, parent: MappingNode | SequenceNode, idx: int) -> None:
         item = parent.value[idx]
