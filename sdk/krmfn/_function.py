@@ -41,10 +41,10 @@ class Function:
     def __init__(self, fn: Callable[..., object], *, name: str, config: type | None = None,
                  config_kind: str | None = None, readme: str | os.PathLike[str] | None = None,
                  summary: str = "") -> None:
-        self.fn = fn
-        self.name = name
         from krmfn._config_kind import split_config_kind
 
+        self.fn = fn
+        self.name = name
         self.config = config
         # `Kind` (fn.kpt.dev, any version) or `group/version/Kind`: checked here, when the
         # decorator runs, rather than found wrong when a user's config is refused
