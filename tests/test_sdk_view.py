@@ -158,3 +158,20 @@ def test_a_view_edit_is_the_edit_at_the_joined_path(base: list[str], rest: list[
     assert one.to_yaml() == two.to_yaml()
     assert isinstance(one.at(tuple(base)), SubObject)
     assert one.at(tuple(base)).get(tuple(rest)) == value
+
+
+def test_results_about_a_view_name_its_resource_and_field() -> None:
+    obj = KubeObject.from_yaml(DEPLOYMENT.replace(
+        "  name: web  # the front end\n",
+        "  name: web  # the front end\n  annotations:\n    config.kubernetes.io/path: d.yaml\n"))
+    rl = ResourceList([obj])
+    app = obj.at("spec.template.spec").items("containers")[0]
+    whole = rl.error("no cpu limit", app, field="resources.limits.cpu")
+    here = rl.warning("check it", app)
+    assert whole.to_dict() == {
+        "message": "no cpu limit", "severity": "error",
+        "resourceRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "field": {"path": "spec.template.spec.containers[0].resources.limits.cpu"},
+        "file": {"path": "d.yaml", "index": 0}}
+    assert here.field is not None and here.field.path == "spec.template.spec.containers[0]"
+    assert here.resource_ref == whole.resource_ref

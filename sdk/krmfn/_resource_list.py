@@ -30,6 +30,7 @@ from krmfn._path import Path
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
+from krmfn._view import SubObject
 
 if TYPE_CHECKING:
     from krmfn._check_worker import CheckWorker
@@ -185,22 +186,22 @@ class ResourceList:
         return self._scope.is_namespaced(obj)
 
     # ------------------------------------------------------------ results
-    def result(self, message: str, obj: KubeObject | None = None, *,
+    def result(self, message: str, obj: KubeObject | SubObject | None = None, *,
                severity: Severity | str = Severity.ERROR, field: Path | Field | None = None,
                tags: dict[str, str] | None = None) -> Result:
         res = Result.about(message, obj, severity=severity, field=field, tags=tags)
         self.results.append(res)
         return res
 
-    def error(self, message: str, obj: KubeObject | None = None, *,
+    def error(self, message: str, obj: KubeObject | SubObject | None = None, *,
               field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.ERROR, field=field)
 
-    def warning(self, message: str, obj: KubeObject | None = None, *,
+    def warning(self, message: str, obj: KubeObject | SubObject | None = None, *,
                 field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.WARNING, field=field)
 
-    def info(self, message: str, obj: KubeObject | None = None, *,
+    def info(self, message: str, obj: KubeObject | SubObject | None = None, *,
              field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.INFO, field=field)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from krmfn._object import KubeObject
     from krmfn._path import Path
+    from krmfn._view import SubObject
 
 __all__ = ["Field", "File", "Result", "Severity"]
 
@@ -63,11 +64,21 @@ class Result:
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def about(cls, message: str, obj: KubeObject | None = None, *,
+    def about(cls, message: str, obj: KubeObject | SubObject | None = None, *,
               severity: Severity | str = Severity.ERROR, field: Path | Field | None = None,
               tags: dict[str, str] | None = None) -> Result:
         """A result on `obj`, with its resourceRef and file filled in; `field` is a path
-        (text or a tuple of segments) or a Field."""
+        (text or a tuple of segments) or a Field. `obj` may be a view (`obj.at(path)`):
+        the result is then on its resource, and `field` is relative to the view (the
+        view's own path when not given)."""
+        from krmfn._view import SubObject
+
+        if isinstance(obj, SubObject):
+            view, obj = obj, obj.resource
+            if field is None:
+                field = view.path
+            elif not isinstance(field, Field):
+                field = view.field(field)
         ref = obj.ref() if obj is not None else None
         file = File(obj.path, obj.index) if obj is not None and obj.path else None
         fld = field if field is None or isinstance(field, Field) else Field(_text(field))
