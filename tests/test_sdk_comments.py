@@ -237,3 +237,35 @@ def test_a_large_list_read_lazily_gives_what_an_eager_read_gives() -> None:
     assert out.stdout.count("      # set by the owners' setter\n      owner: ran  # "
                             "kpt-set: ${owner}\n") == LAZY_MIN_ITEMS + 3
     assert relabel.run_text(out.stdout).stdout == out.stdout  # idempotent
+
+
+def test_head_comments_of_items_in_a_resource_list() -> None:
+    text = dedent("""\
+        apiVersion: config.kubernetes.io/v1
+        kind: ResourceList
+        items:
+        - apiVersion: v1
+          kind: ConfigMap
+          metadata:
+            name: x
+        - # lead
+          apiVersion: v1
+          kind: ConfigMap
+          metadata:
+            name: y
+        """)
+    rl = ResourceList.parse(text)
+    first, second = rl.items
+    with pytest.raises(FieldError, match="on the resource's first line"):
+        first.set_head_comment("apiVersion", "above the dash")  # outside the resource
+    assert first.head_comment("apiVersion") is None
+    second.set_head_comment("apiVersion", "top")
+    for obj in rl.items:
+        obj.set_head_comment("metadata.name", "its name")
+    out = rl.to_text()
+    assert "- # lead\n  # top\n  apiVersion: v1\n" in out
+    assert out.count("  metadata:\n    # its name\n    name: ") == 2
+    assert first.to_yaml() == ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  # its name\n"
+                               "  name: x\n")
+    assert [o.to_dict() for o in ResourceList.parse(out).items] == [
+        o.to_dict() for o in ResourceList.parse(text).items]

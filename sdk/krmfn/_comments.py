@@ -173,8 +173,15 @@ def _head_slot(doc: Doc, segs: tuple[Segment, ...], *, writing: bool
         if before.strip(" \t-") or not before.rstrip(" \t").endswith("-"):
             _cannot_head(segs, writing, "shares its line with other text")
             return None
+        if len(segs) == 1 or ls < doc.start:  # the dash of the list holding the resource
+            _cannot_head(segs, writing, "is on the resource's first line, after the dash "
+                         "of the list that holds it")
+            return None
         anchor = ls + len(before) - len(before.lstrip(" \t"))  # the item's first dash
     column = anchor - ls
+    if ls < doc.start:
+        _cannot_head(segs, writing, "is on the resource's first line")
+        return None
     begin = ls
     floor = doc.start
     while begin > floor:
