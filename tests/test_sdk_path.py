@@ -112,7 +112,7 @@ def test_segment_sequences_of_the_wrong_type_are_field_errors() -> None:
 
 KEYS = st.text(min_size=0, max_size=12)
 MATCHES = st.builds(Match, st.text(alphabet=st.characters(
-    blacklist_characters='=]["\'', blacklist_categories=("Cs",)), min_size=1, max_size=6)
+    exclude_characters='=]["\'', exclude_categories=("Cs",)), min_size=1, max_size=6)
     .map(str.strip).filter(bool), st.text(max_size=8))
 SEGMENTS = st.lists(st.one_of(KEYS, st.integers(-5, 50), MATCHES), min_size=1, max_size=6)
 
