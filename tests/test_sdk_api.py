@@ -24,6 +24,18 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
     assert dir(krmfn) == sorted(krmfn.__all__)
 
 
+def test_the_public_names() -> None:
+    assert krmfn.__all__ == [
+        "ConfigError", "Field", "FieldError", "File", "Function", "FunctionError",
+        "InputError", "Items", "KrmfnError", "KubeObject", "Match", "PathError",
+        "ResourceList", "Result", "RunOutput", "Scope", "Selector", "Severity", "SubObject",
+        "function", "load_config", "parse_path", "read_package"]
+    for method in ("at", "items", "rename_key", "line_comment", "set_line_comment",
+                   "head_comment", "set_head_comment"):
+        assert callable(getattr(krmfn.KubeObject, method)), method
+        assert callable(getattr(krmfn.SubObject, method)), method
+
+
 def test_unknown_names_are_attribute_errors() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         krmfn.Nope  # noqa: B018
@@ -50,6 +62,8 @@ def test_exception_tree() -> None:
     err = krmfn.FieldError("spec.x", "bad")
     assert (err.path, str(err)) == ("spec.x", "spec.x: bad")
     assert str(krmfn.FieldError("", "bad")) == "bad"
+    assert issubclass(krmfn.PathError, krmfn.FieldError)
+    assert issubclass(krmfn.PathError, ValueError)
 
 
 def obj(api: str, kind: str, **extra: object) -> KubeObject:

@@ -8,7 +8,7 @@ import io
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from textwrap import dedent
 
@@ -78,8 +78,10 @@ def test_help_prints_the_readme_usage_and_the_options(
     for flag in ("--help", "-h"):
         assert run_cli(fn, ["dir", flag]) == 0
         out = capsys.readouterr()
-        assert out.out.startswith("set-team\n\nSets the team label.\n\n## Usage\n\n"
-                                  "set-team team=NAME\n\nusage: set-team [-h]")
+        assert out.out.startswith(
+            "set-team\n\nSets the team label.\n\n## Usage\n\nset-team team=NAME\n\n"
+            "Config (a v1 ConfigMap's data, `-- key=value`, or the kind fn.kpt.dev/v1alpha1 "
+            "SetTeam):\n  team  str  required\n  drop  str  \"\"\n\nusage: set-team [-h]")
         assert out.err == ""
 
 
@@ -258,7 +260,14 @@ def test_in_place_writes_nothing_when_the_function_fails(
         capsys: pytest.CaptureFixture[str]) -> None:
     before = snapshot(package)
     assert cli([str(package), f"team={team}", "--in-place"], b"", monkeypatch) == 1
-    assert capsys.readouterr().err == message
+    err = capsys.readouterr().err
+    first, rest = err[: len(message)], err[len(message):]
+    assert first == message
+    if team == "crash":  # a bug: its traceback follows the one line
+        assert rest.startswith("Traceback (most recent call last):\n")
+        assert rest.endswith("RuntimeError: crashed\n")
+    else:
+        assert rest == ""
     assert snapshot(package) == before
 
 
@@ -274,7 +283,8 @@ def test_in_place_refuses_a_package_that_does_not_parse(
 
 
 def test_main_is_a_console_script(tmp_path: Path) -> None:
-    """A real process: exit code, stdout, stderr, and no traceback on a crash."""
+    """A real process: exit code, stdout, stderr, and on a crash one line, then the
+    traceback (a bug in the function, not in the input)."""
     script = tmp_path / "set_team.py"
     script.write_text(dedent(f"""\
         import sys
@@ -290,5 +300,44 @@ def test_main_is_a_console_script(tmp_path: Path) -> None:
     crash = subprocess.run([sys.executable, str(script), "team=crash"], input=INPUT,
                            text=True, capture_output=True, env=env, timeout=60)
     assert crash.returncode == 1
-    assert crash.stderr == "set-team: error: internal error: RuntimeError: crashed\n"
+    line, _, trace = crash.stderr.partition("\n")
+    assert line == "set-team: error: internal error: RuntimeError: crashed"
+    assert trace.startswith("Traceback (most recent call last):\n")
+    assert trace.endswith("RuntimeError: crashed\n") and "set_team" in trace
     assert ResourceList.parse(crash.stdout).items[0].labels == {}
+
+
+@dataclass
+class Port:
+    number: int  # the port's number
+    name: str = "http"
+
+
+@dataclass
+class SidecarConfig:
+    image: str  # the sidecar's image, with its tag
+    cpu: str | None = None  # a Kubernetes quantity
+    ports: list[Port] = field(default_factory=lambda: [Port(80)])
+    inject_into: list[str] = field(default_factory=list,
+                                   metadata={"doc": "container names (all when empty)"})
+    dry_run: bool = False
+
+
+def test_help_lists_the_config_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    @function(name="inject-sidecar", config=SidecarConfig,
+              config_kind="example.com/v1/SidecarConfig")
+    def inject(rl: ResourceList, config: SidecarConfig) -> None:
+        """Add a sidecar container."""
+
+    assert run_cli(inject, ["--help"]) == 0
+    out = capsys.readouterr().out
+    section = out.split("\n\n")[1]
+    assert section == dedent("""\
+        Config (a v1 ConfigMap's data, `-- key=value`, or the kind example.com/v1 SidecarConfig):
+          image           str         required                    the sidecar's image, with its tag
+          cpu             str | null  null                        a Kubernetes quantity
+          ports           list[Port]  [{number: 80, name: http}]
+          ports[].number  int         required                    the port's number
+          ports[].name    str         http
+          injectInto      list[str]   []                          container names (all when empty)
+          dryRun          bool        false""")

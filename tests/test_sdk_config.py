@@ -195,3 +195,72 @@ def test_config_map_data_must_be_a_map() -> None:
 def test_config_error_message_lists_every_problem() -> None:
     err = ConfigError([("data.a", "is required"), ("", "general")])
     assert str(err) == "data.a: is required; general"
+
+
+@dataclass
+class Resources:
+    cpu: str = ""
+    memory: str = ""
+    names: list[str] = field(default_factory=list)
+    by_name: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    either: int | str = 0
+    text_first: str | float = ""
+
+
+def typed_text(body: str) -> KubeObject:
+    return KubeObject.from_yaml("apiVersion: fn.kpt.dev/v1alpha1\nkind: Resources\n"
+                                "metadata:\n  name: r\n" + body)
+
+
+@pytest.mark.parametrize(("written", "value"), [
+    ("1", "1"), ("1.0", "1.0"), ("0.5", "0.5"), ("250", "250"), ("1e3", "1e3"),
+    ("0x1F", "0x1F"), ("010", "010"), ("1_000", "1_000"), ("-2", "-2"), ("+3", "+3"),
+    (".5", ".5"), ("1.50", "1.50"), (".inf", ".inf"), ("'1'", "1"), ("500m", "500m"),
+])
+def test_a_number_for_a_str_field_keeps_its_text(written: str, value: str) -> None:
+    cfg = load_config(typed_text(f"cpu: {written}\nnames: [{written}, x]\n"
+                                 f"byName: {{a: {written}}}\nlimits: {{cpu: {written}}}\n"),
+                      Resources, "Resources")
+    assert (cfg.cpu, cfg.names, cfg.by_name, cfg.limits.cpu) == (
+        value, [value, "x"], {"a": value}, value)
+
+
+def test_a_number_in_a_union_goes_to_its_number_type() -> None:
+    cfg = load_config(typed_text("either: 3\ntextFirst: 2.5\n"), Resources, "Resources")
+    assert (cfg.either, cfg.text_first) == (3, 2.5)
+    cfg = load_config(typed_text("either: '3'\ntextFirst: x\n"), Resources, "Resources")
+    assert (cfg.either, cfg.text_first) == ("3", "x")
+
+
+def test_a_number_without_its_text_is_written_as_yaml_would() -> None:
+    fc = KubeObject.from_dict({"apiVersion": "fn.kpt.dev/v1alpha1", "kind": "Resources",
+                               "metadata": {"name": "r"}, "cpu": 2, "memory": 0.25})
+    cfg = load_config(fc, Resources, "Resources")
+    assert (cfg.cpu, cfg.memory) == ("2", "0.25")
+    # a ConfigMap's data are strings already; inside a YAML value they are numbers again
+    cfg = load_config(config_map({"cpu": "1.0", "limits": "{cpu: 1.0}"}), Resources,
+                      "Resources")
+    assert (cfg.cpu, cfg.limits.cpu) == ("1.0", "1.0")
+
+
+@pytest.mark.parametrize(("body", "where", "got"), [
+    ("cpu: {a: 1}\n", "cpu", "a map"),
+    ("cpu: [1]\n", "cpu", "a list"),
+    ("names: [[1]]\n", "names[0]", "a list"),
+    ("byName: {a: {b: 1}}\n", "byName.a", "a map"),
+])
+def test_maps_and_lists_are_still_refused_for_a_str_field(body: str, where: str,
+                                                         got: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(typed_text(body), Resources, "Resources")
+    assert info.value.problems == [(where, f"expected a string, got {got}")]
+
+
+@pytest.mark.parametrize("written", ["true", "yes", "on", "False"])
+def test_a_boolean_for_a_str_field_is_refused_with_a_hint(written: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(typed_text(f"cpu: {written}\n"), Resources, "Resources")
+    assert info.value.problems == [
+        ("cpu", f'expected a string, got a boolean (quote it if the text was meant: '
+                f'"{written}")')]

@@ -3,6 +3,7 @@ the whole ResourceList or nothing, and the input left as it came when a function
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from textwrap import dedent
@@ -131,20 +132,38 @@ def test_a_function_that_raises_leaves_the_input_as_it_came(
     text = with_config({"failWith": fail_with})
     out = limit_items.run_text(text)
     assert out.exit_code == 1
-    assert out.stderr == f"limit-items: error: {message}\n"
-    assert "Traceback" not in out.stderr
+    first, _, rest = out.stderr.partition("\n")
+    where = "ConfigMap a: " if fail_with == "field" else ""  # a getter knows its resource
+    assert first == f"limit-items: error: {where}{message}"
+    if fail_with == "bug":  # a bug shows where it happened, after the one line
+        assert rest.startswith("Traceback (most recent call last):\n")
+        assert rest.endswith("KeyError: 'oops'\n")
+        assert ", in limit_items\n" in rest and 'raise KeyError("oops")' in rest
+    else:  # bad input or config: one line, nothing else
+        assert rest == ""
     rl = ResourceList.parse(out.stdout)
     assert all(o.get_annotation("touched") is None for o in rl.items)
     assert out.stdout.startswith(text.partition("functionConfig:")[0])
     result = yaml.safe_load(out.stdout)["results"][-1]
     assert result["message"] == message and result["severity"] == "error"
     assert result.get("field") == ({"path": field} if field else None)
+    if fail_with == "field":
+        assert result["resourceRef"] == {"apiVersion": "v1", "kind": "ConfigMap", "name": "a"}
+        assert result["file"] == {"path": "a.yaml", "index": 0}
 
 
-def test_internal_errors_raise_under_krmfn_debug(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KRMFN_DEBUG", "1")
-    with pytest.raises(KeyError):
-        limit_items.run_text(with_config({"failWith": "bug"}))
+def test_a_bug_raises_as_it_is_in_process_and_in_the_testing_helpers() -> None:
+    from krmfn import testing
+
+    text = with_config({"failWith": "bug"})
+    with pytest.raises(KeyError, match="oops"):
+        limit_items.run_text(text, raise_bugs=True)
+    with pytest.raises(KeyError, match="oops"):
+        testing.run(limit_items, text)
+    with pytest.raises(KeyError, match="oops"):
+        limit_items(ResourceList.parse(text))
+    # bad config stays a result, even there
+    assert testing.run(limit_items, with_config({"maxItems": "many"})).exit_code == 1
 
 
 def test_config_errors_name_the_functionconfig_field() -> None:
@@ -236,3 +255,65 @@ def test_new_items_get_a_path_and_keep_their_order() -> None:
     assert [o.name for o in rl.items] == ["a", "web", "svc"]
     assert rl.items[2].path == "service_svc.yaml"
     assert out.stdout.startswith(INPUT)
+
+
+@dataclass
+class Sidecar:
+    image: str = "proxy:1"
+
+
+def config_of(api_version: str, kind: str) -> str:
+    return INPUT + dedent(f"""\
+        functionConfig:
+          apiVersion: {api_version}
+          kind: {kind}
+          metadata:
+            name: fc
+          image: proxy:2
+        """)
+
+
+def test_a_config_kind_of_any_group() -> None:
+    @function(name="inject-sidecar", config=Sidecar, config_kind="example.com/v1/SidecarConfig")
+    def inject(rl: ResourceList, config: Sidecar) -> None:
+        for obj in rl.items:
+            obj.set_annotation("sidecar", config.image)
+
+    assert (inject.config_api_version, inject.config_kind) == ("example.com/v1",
+                                                               "SidecarConfig")
+    out = inject.run_text(config_of("example.com/v1", "SidecarConfig"))
+    assert out.exit_code == 0, out.stderr
+    assert ResourceList.parse(out.stdout).items[0].get_annotation("sidecar") == "proxy:2"
+    for api, kind in (("fn.kpt.dev/v1alpha1", "SidecarConfig"), ("example.com/v2",
+                      "SidecarConfig"), ("other.io/v1", "SidecarConfig")):
+        out = inject.run_text(config_of(api, kind))
+        assert out.exit_code == 1
+        assert out.stderr == (f"inject-sidecar: error: functionConfig: {api}/{kind} is not "
+                              "supported: use a v1 ConfigMap or example.com/v1 SidecarConfig\n")
+    assert inject.run_text(with_config({"image": "proxy:3"})).exit_code == 0
+
+
+@pytest.mark.parametrize(("kind", "problem"), [
+    ("example.com/SidecarConfig", "give Kind or group/version/Kind"),
+    ("a/b/c/Kind", "give Kind or group/version/Kind"),
+    ("", "is not a Kind"),
+    ("sidecarConfig", "'sidecarConfig' is not a Kind"),
+    ("example.com/v1/sidecar-config", "is not a Kind"),
+    ("Example.com/v1/Sidecar", "'Example.com' is not an API group"),
+    ("example/v1/Sidecar", "'example' is not an API group"),
+    ("example.com//Sidecar", "'' is not an API version"),
+    ("example.com/V1/Sidecar", "'V1' is not an API version"),
+])
+def test_a_malformed_config_kind_fails_when_the_decorator_runs(kind: str,
+                                                               problem: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)) as err:
+        function(name="f", config=Sidecar, config_kind=kind)
+    assert repr(kind) in str(err.value)
+
+
+def test_default_config_kinds_come_from_the_name() -> None:
+    assert function(name="add_team.x", config=Sidecar)(lambda rl, c: None).config_kind \
+        == "AddTeamX"
+    with pytest.raises(ValueError, match="is not a Kind"):
+        function(name="2fa", config=Sidecar)(lambda rl, c: None)
+    assert function(name="2fa")(lambda rl: None).name == "2fa"  # no config, nothing to refuse

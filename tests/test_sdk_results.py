@@ -4,6 +4,7 @@ one-line summaries stderr shows."""
 from __future__ import annotations
 
 import pytest
+import yaml
 from krmfn import Field, File, KubeObject, ResourceList, Result, Severity
 
 OBJ = KubeObject.from_yaml(
@@ -74,3 +75,55 @@ def test_resource_list_helpers_collect_results() -> None:
     assert [r.severity for r in rl.results] == [Severity.INFO, Severity.WARNING,
                                                 Severity.ERROR, Severity.INFO]
     assert rl.results[-1].tags == {"k": "v"}
+
+
+@pytest.mark.parametrize(("field", "path"), [
+    ("spec.selector", "spec.selector"),
+    (("spec", "selector"), "spec.selector"),
+    (["spec", "containers", 0, "image"], "spec.containers[0].image"),
+    (("metadata", "labels", "app.kubernetes.io/name"),
+     'metadata.labels["app.kubernetes.io/name"]'),
+    (Field("spec.x", current_value=1), "spec.x"),
+])
+def test_field_takes_any_path(field: object, path: str) -> None:
+    rl = ResourceList([OBJ])
+    for report in (rl.info, rl.warning, rl.error):
+        res = report("m", OBJ, field=field)  # type: ignore[arg-type]
+        assert res.field is not None and res.field.path == path
+        assert res.to_dict()["field"]["path"] == path
+    assert Field(("a", 0)).path == "a[0]"  # type: ignore[arg-type]
+
+
+def test_a_getter_error_names_the_resource_and_file() -> None:
+    from krmfn import FieldError, function
+
+    @function(name="read-type")
+    def read_type(rl: ResourceList) -> None:
+        for obj in rl.items:
+            obj.get_str("spec.type")
+
+    text = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
+            "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: web\n"
+            "    namespace: prod\n    annotations:\n      config.kubernetes.io/path: svc.yaml\n"
+            "      config.kubernetes.io/index: '2'\n  spec:\n    ports: []\n")
+    out = read_type.run_text(text)
+    assert out.exit_code == 1
+    assert out.stderr == ("read-type: error: Service prod/web: spec.type: is required but "
+                          "missing\n")
+    result = ResourceList.parse(out.stdout)
+    raw = yaml.safe_load(out.stdout)["results"][0]
+    assert raw == {"message": "spec.type: is required but missing", "severity": "error",
+                   "resourceRef": {"apiVersion": "v1", "kind": "Service", "name": "web",
+                                   "namespace": "prod"},
+                   "field": {"path": "spec.type"},
+                   "file": {"path": "svc.yaml", "index": 2}}
+    assert result.items[0].name == "web"
+    # every field error a KubeObject raises knows its resource
+    obj = KubeObject.from_yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+                               "data:\n  k: v\n")
+    for action in (lambda: obj.get_int("data.k"), lambda: obj.append("data.k", 1),
+                   lambda: obj.set("data.k[0]", 1), lambda: obj.get_str("data..k"),
+                   lambda: obj.delete("data[")):
+        with pytest.raises(FieldError) as err:
+            action()
+        assert err.value.resource is obj

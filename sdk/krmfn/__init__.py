@@ -32,12 +32,14 @@ __all__ = [
     "KrmfnError",
     "KubeObject",
     "Match",
+    "PathError",
     "ResourceList",
     "Result",
     "RunOutput",
     "Scope",
     "Selector",
     "Severity",
+    "SubObject",
     "function",
     "load_config",
     "parse_path",
@@ -50,8 +52,9 @@ _WHERE = {
     "Field": "_results", "File": "_results", "Result": "_results", "Severity": "_results",
     "Function": "_function", "RunOutput": "_function", "function": "_function",
     "Items": "_resource_list", "ResourceList": "_resource_list",
-    "KubeObject": "_object", "Match": "_path", "parse_path": "_path", "Scope": "_scope",
-    "Selector": "_selector", "load_config": "_config", "read_package": "_package",
+    "KubeObject": "_object", "Match": "_path", "PathError": "_path", "parse_path": "_path",
+    "Scope": "_scope", "Selector": "_selector", "SubObject": "_view",
+    "load_config": "_config", "read_package": "_package",
 }
 
 if TYPE_CHECKING:
@@ -60,11 +63,12 @@ if TYPE_CHECKING:
     from krmfn._function import Function, RunOutput, function
     from krmfn._object import KubeObject
     from krmfn._package import read_package
-    from krmfn._path import Match, parse_path
+    from krmfn._path import Match, PathError, parse_path
     from krmfn._resource_list import Items, ResourceList
     from krmfn._results import Field, File, Result, Severity
     from krmfn._scope import Scope
     from krmfn._selector import Selector
+    from krmfn._view import SubObject
 
 
 def __getattr__(name: str) -> Any:

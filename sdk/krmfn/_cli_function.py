@@ -102,6 +102,11 @@ def run_cli(fn: Function, argv: list[str]) -> int:
     _KEEP.clear()
     if any(a in ("-h", "--help") for a in argv):
         sys.stdout.write(fn.usage())
+        if fn.config is not None:
+            from krmfn._config_doc import config_help
+
+            sys.stdout.write("\n" + config_help(fn.config, fn.config_kind,
+                                                fn.config_api_version))
         sys.stdout.write("\n" + _USAGE.format(name=fn.name))
         return 0
     try:
@@ -226,10 +231,8 @@ def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
 
 def fn_in_place(fn: Function, rl: ResourceList) -> tuple[ResourceList, int, str]:
     """Run in process on items read from files; on failure nothing will be written."""
-    import os
-
     from krmfn._errors import KrmfnError
-    from krmfn._function import _results_for
+    from krmfn._function import _results_for, bug_message, bug_traceback
 
     try:
         fn.process(rl)
@@ -238,10 +241,8 @@ def fn_in_place(fn: Function, rl: ResourceList) -> tuple[ResourceList, int, str]
         return rl, 1, fn._stderr_line(results[0].summary())
     except RecursionError:
         return rl, 1, fn._stderr_line("input nested too deeply")
-    except Exception as exc:  # a bug: one line, no traceback, and nothing written
-        if os.environ.get("KRMFN_DEBUG"):
-            raise
-        return rl, 1, fn._stderr_line(f"internal error: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug: one line, its traceback, and nothing written
+        return rl, 1, fn._stderr_line(bug_message(exc)) + bug_traceback(exc)
     errors = [r for r in rl.results if r.is_error]
     if errors:
         return rl, 1, fn._stderr_line(errors[0].summary())

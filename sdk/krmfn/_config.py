@@ -11,7 +11,9 @@ import types
 import typing
 from typing import Any, TypeVar, Union
 
+from krmfn._config_kind import split_config_kind
 from krmfn._errors import ConfigError
+from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 if typing.TYPE_CHECKING:
     from krmfn._object import KubeObject
@@ -25,8 +27,12 @@ _META_KEYS = frozenset({"apiVersion", "kind", "metadata"})
 
 def load_config(fc: KubeObject | None, cls: type[T], kind: str) -> T:
     """Decode `fc` into `cls`. A ConfigMap's string values are converted to the field types
-    (kpt's `-- key=value` arguments arrive that way); a typed kind is checked as it is."""
+    (kpt's `-- key=value` arguments arrive that way); a typed kind is checked as it is.
+    `kind` is `Kind` (of fn.kpt.dev, any version) or `group/version/Kind` (exactly that
+    apiVersion)."""
+    api_version, kind = split_config_kind(kind)
     problems: list[tuple[str, str]] = []
+    node: Node | None = None
     if fc is None:
         data: dict[str, Any] = {}
         strings = False
@@ -35,14 +41,17 @@ def load_config(fc: KubeObject | None, cls: type[T], kind: str) -> T:
         if not isinstance(raw, dict):
             raise ConfigError([("data", "expected a map")])
         data, strings = raw, True
-    elif fc.kind == kind and fc.group == CONFIG_GROUP:
+    elif fc.kind == kind and (fc.api_version == api_version if api_version
+                              else fc.group == CONFIG_GROUP):
         raw = fc.to_dict()
         data = {k: v for k, v in raw.items() if k not in _META_KEYS}
         strings = False
+        node = fc._doc.root  # the YAML nodes: a number for a str field keeps its text
     else:
+        wanted = api_version or f"{CONFIG_GROUP}/v1alpha1"
         raise ConfigError([("", f"{fc.api_version}/{fc.kind} is not supported: "
-                                f"use a v1 ConfigMap or {CONFIG_GROUP}/v1alpha1 {kind}")])
-    value = decode(cls, data, "data" if strings else "", problems, strings=strings)
+                                f"use a v1 ConfigMap or {wanted} {kind}")])
+    value = decode(cls, data, "data" if strings else "", problems, strings=strings, node=node)
     if not problems:
         validate = getattr(value, "validate", None)
         if callable(validate):
@@ -61,8 +70,12 @@ def _yaml_name(name: str) -> str:
 
 
 def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
-           strings: bool = False) -> Any:
-    """Check `value` against the annotation `tp`, collecting (field, message) problems."""
+           strings: bool = False, node: Node | None = None) -> Any:
+    """Check `value` against the annotation `tp`, collecting (field, message) problems.
+    `node` is the YAML node `value` came from, when known: a number given for a `str`
+    field (`cpu: 1`, a Kubernetes quantity) becomes its text as written (`1.0` stays
+    "1.0"). Booleans are not taken for a `str` field: YAML 1.1 reads `on`, `yes` and
+    `true` as booleans, and a string was meant to be quoted; the error says so."""
     origin = typing.get_origin(tp)
     if tp is Any:
         return value
@@ -73,10 +86,11 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
             return None  # a ConfigMap cannot hold null: an empty string stands for it
         inner = [a for a in args if a is not type(None)]
         if len(inner) == 1:
-            return decode(inner[0], value, path, problems, strings=strings)
-        for a in inner:
+            return decode(inner[0], value, path, problems, strings=strings, node=node)
+        # `str` last: a number goes to `int | str`'s int, and to `str | float`'s float
+        for a in sorted(inner, key=lambda a: a is str):
             trial: list[tuple[str, str]] = []
-            out = decode(a, value, path, trial, strings=strings)
+            out = decode(a, value, path, trial, strings=strings, node=node)
             if not trial:
                 return out
         problems.append((path, f"expected one of {', '.join(_name(a) for a in inner)}"))
@@ -87,14 +101,16 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
         if len(problems) > before:
             return None
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _decode_dataclass(tp, value, path, problems, strings=strings)
+        return _decode_dataclass(tp, value, path, problems, strings=strings, node=node)
     if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
         if not isinstance(value, list):
             problems.append((path, f"expected a list, got {_kind(value)}"))
             return []
         (item_tp,) = typing.get_args(tp)[:1] or (Any,)
-        items = [decode(item_tp, v, f"{path}[{i}]", problems, strings=strings)
-                 for i, v in enumerate(value)]
+        nodes = node.value if isinstance(node, SequenceNode) and (
+            len(node.value) == len(value)) else [None] * len(value)
+        items = [decode(item_tp, v, f"{path}[{i}]", problems, strings=strings, node=n)
+                 for i, (v, n) in enumerate(zip(value, nodes, strict=True))]
         return origin(items) if origin in (tuple, set, frozenset) else items
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
@@ -102,10 +118,18 @@ def decode(tp: Any, value: Any, path: str, problems: list[tuple[str, str]], *,
             return {}
         args = typing.get_args(tp)
         val_tp = args[1] if len(args) == 2 else Any
-        return {str(k): decode(val_tp, v, _join(path, str(k)), problems, strings=strings)
+        return {str(k): decode(val_tp, v, _join(path, str(k)), problems, strings=strings,
+                               node=_child(node, str(k)))
                 for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is str and isinstance(value, (int, float)):
+        if isinstance(value, bool):
+            word = "true" if value else "false"
+            problems.append((path, f"expected a string, got a boolean (quote it if the "
+                                   f"text was meant: \"{_text(node, word)}\")"))
+            return None
+        return _text(node, repr(value) if isinstance(value, float) else str(value))
     if (isinstance(tp, type) and not isinstance(value, tp)) or (
         tp is int and isinstance(value, bool)
     ):
@@ -124,7 +148,7 @@ def _shape(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]
 
 
 def _decode_dataclass(cls: type, value: Any, path: str, problems: list[tuple[str, str]], *,
-                      strings: bool) -> Any:
+                      strings: bool, node: Node | None = None) -> Any:
     if value is None:
         value = {}
     if not isinstance(value, dict):
@@ -139,7 +163,7 @@ def _decode_dataclass(cls: type, value: Any, path: str, problems: list[tuple[str
             problems.append((_join(path, str(key)), f"unknown field (known: {known})"))
             continue
         kwargs[f.name] = decode(hints[f.name], v, _join(path, str(key)), problems,
-                                strings=strings)
+                                strings=strings, node=_child(node, str(key)))
     for key, f in fields.items():
         if f.name not in kwargs and f.default is dataclasses.MISSING and (
             f.default_factory is dataclasses.MISSING
@@ -179,6 +203,20 @@ def _from_string(tp: Any, value: str, path: str, problems: list[tuple[str, str]]
     if parsed is None and origin in (list, tuple, set, frozenset, dict):
         return {} if origin is dict else []  # "" (kpt's `key=`): an empty collection
     return parsed
+
+
+def _child(node: Node | None, key: str) -> Node | None:
+    """The value node under `key` of a mapping node (None when unknown)."""
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if isinstance(k, ScalarNode) and k.value == key:
+                return v  # type: ignore[no-any-return]
+    return None
+
+
+def _text(node: Node | None, fallback: str) -> str:
+    """A scalar as the user wrote it (`1.0`, `0x1F`, `5e3`), else as Python writes it."""
+    return str(node.value) if isinstance(node, ScalarNode) else fallback
 
 
 def _join(path: str, key: str) -> str:

@@ -337,6 +337,8 @@ class DocText:
     def _render_edit(self, e: Edit) -> str:
         if e.kind == "delete":
             return ""
+        if e.kind == "text":  # literal text (comments: see `_comments`)
+            return str(e.ctx[0])
         node = e.node
         assert node is not None
         value = construct(node)

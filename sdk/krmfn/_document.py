@@ -27,13 +27,14 @@ from krmfn._nodes import (
     line_start,
 )
 from krmfn._path import Match, Segment, format_path
-from krmfn._render import float_text, scalar_tag
+from krmfn._render import float_text, render_flow, scalar_tag
 
 __all__ = ["Doc", "to_node"]
 
 _MAP = "tag:yaml.org,2002:map"
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
+FLOW_WIDTH = 100  # the longest line an append keeps a one-line flow list on
 
 
 def to_node(value: Any) -> Node:
@@ -57,7 +58,7 @@ def to_node(value: Any) -> Node:
 class Doc(DocText):
     """A node tree over `text`; `render()` gives `text` with the edits spliced in."""
 
-    __slots__ = ("base",)
+    __slots__ = ("base", "comment_at", "head_at")
 
     def __init__(self, text: str, root: Node, *, start: int = 0, end: int | None = None,
                  rewrite: bool = False, keep_source: bool = True) -> None:
@@ -68,6 +69,10 @@ class Doc(DocText):
         # A rewrite-mode tree (aliases expanded) whose value is still what the text says
         # can be written as that text, unless the text leans on anchors elsewhere.
         self._pristine = repr(construct(root)) if rewrite and keep_source else None
+        # comments written in this run (see `_comments`): by where a line comment starts,
+        # and by where the line a head comment stands above starts
+        self.comment_at: dict[int, str] = {}
+        self.head_at: dict[int, str] = {}
 
     # ----------------------------------------------------------------- reading
     def lookup(self, segs: tuple[Segment, ...]) -> Node | None:
@@ -145,6 +150,21 @@ class Doc(DocText):
             raise FieldError(format_path(segs), "is not a list")
         self._append(seq, value)
 
+    def rename_key(self, segs: tuple[Segment, ...], new: str) -> bool:
+        from krmfn._comments import rename_key
+
+        return rename_key(self, segs, new)
+
+    def set_line_comment(self, segs: tuple[Segment, ...], comment: str | None) -> bool:
+        from krmfn._comments import set_line_comment
+
+        return set_line_comment(self, segs, comment)
+
+    def set_head_comment(self, segs: tuple[Segment, ...], comment: str | None) -> bool:
+        from krmfn._comments import set_head_comment
+
+        return set_head_comment(self, segs, comment)
+
     # -------------------------------------------------------------- internals
     def _assign(self, parent: Node, seg: Segment, old: Node, value: Any) -> None:
         """Make `old` (the child `seg` of `parent`) hold `value`, changing as little text
@@ -216,6 +236,9 @@ class Doc(DocText):
             block = isinstance(old, (MappingNode, SequenceNode)) and not old.flow_style
             at = start if block else end
             comment = self.text[at : line_end(self.text, at)]
+            if at in self.comment_at:  # one written in this run replaces the input's
+                written = self.comment_at[at]
+                comment = f" {written}" if written else ""
             if not comment.strip().startswith("#") or (
                 isinstance(old, ScalarNode) and old.style in ("|", ">")
             ):
@@ -258,12 +281,36 @@ class Doc(DocText):
             seq.value.append(node)
             return
         ctx: tuple[Any, ...]
+        if seq.flow_style and self._outgrows_its_line(seq, node):
+            holder, seg = self._parent_of(seq)
+            assert holder is not None and seg is not None
+            seq.value.append(node)
+            self._replace(holder, seg, seq, to_node(construct(seq)))  # now a block list
+            return
         if seq.flow_style:
             pos, ctx = self._flow_insert_at(seq)
         else:
             pos, ctx = self._block_insert_pos(seq), ("seq", self._block_column(seq))
         seq.value.append(node)
         self._edits.append(Edit("insert", pos, pos, len(self._edits), node, (*ctx, None, seq)))
+
+    def _outgrows_its_line(self, seq: SequenceNode, node: Node) -> bool:
+        """A one-line flow list under a block map's key that appending `node` takes past
+        FLOW_WIDTH characters is written as a block list instead (its key's comment kept):
+        a list that grows at every run would otherwise grow into one endless line. A flow
+        list that was longer in the input, spans lines, holds comments or is JSON stays."""
+        holder, _ = self._parent_of(seq)
+        if not isinstance(holder, MappingNode) or holder.flow_style or is_synthetic(holder):
+            return False
+        text, start, end = self.text, int(seq.start_mark.index), int(seq.end_mark.index)
+        first, last = line_start(text, start), line_end(text, end)
+        if "\n" in text[start:end] or "#" in text[start:end] or last - first > FLOW_WIDTH:
+            return False
+        if self._json_like(seq):
+            return False
+        added = sum(len(", " + render_flow(construct(c))) for c in (*seq.value, node)
+                    if is_synthetic(c))
+        return last - first + added > FLOW_WIDTH
 
     def _remove(self, parent: MappingNode | SequenceNode, idx: int) -> None:
         item = parent.value[idx]

@@ -4,12 +4,15 @@
     ├── InputError             the input is not a usable ResourceList (or file)
     ├── ConfigError            the functionConfig is missing, of the wrong kind or invalid
     ├── FieldError             a field path is malformed, missing or holds the wrong type
+    │   └── PathError          a path's text breaks the grammar (also a ValueError; _path)
     └── FunctionError          a function gave up; its message becomes an error result
 
 Exceptions mean "could not run"; findings about the user's resources are results.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["ConfigError", "FieldError", "FunctionError", "InputError", "KrmfnError"]
 
@@ -31,10 +34,13 @@ class ConfigError(KrmfnError):
 
 
 class FieldError(KrmfnError):
-    """A field path is malformed, absent where required, or holds an unexpected type."""
+    """A field path is malformed, absent where required, or holds an unexpected type.
+    `resource` is the KubeObject it is about, when known: its error result then names
+    the resource and file as well as the field."""
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, *, resource: Any = None) -> None:
         self.path = path
+        self.resource = resource
         super().__init__(f"{path}: {message}" if path else message)
 
 

@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 from krmfn._errors import ConfigError, FieldError, InputError, KrmfnError
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from krmfn._results import Result
 
 __all__ = ["Function", "RunOutput", "function"]
+
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,23 @@ class RunOutput:
 class Function:
     """Wraps `fn(rl)` or `fn(rl, config)`; call `.main()` from a console script."""
 
-    def __init__(self, fn: Callable[..., Any], *, name: str, config: type | None = None,
+    def __init__(self, fn: Callable[..., object], *, name: str, config: type | None = None,
                  config_kind: str | None = None, readme: str | os.PathLike[str] | None = None,
                  summary: str = "") -> None:
+        from krmfn._config_kind import split_config_kind
+
         self.fn = fn
         self.name = name
         self.config = config
-        self.config_kind = config_kind or "".join(p.capitalize() for p in name.split("-"))
+        # `Kind` (fn.kpt.dev, any version) or `group/version/Kind`: checked here, when the
+        # decorator runs, rather than found wrong when a user's config is refused
+        if config_kind is None:  # the name in CamelCase: set-namespace, SetNamespace
+            config_kind = "".join(p[:1].upper() + p[1:] for p in re.split(r"[-_.]+", name))
+            if config is None and not config_kind[:1].isalpha():
+                config_kind = "Config"  # no typed config to refuse: any name will do
+        api_version, kind = split_config_kind(config_kind)
+        self.config_kind = kind
+        self.config_api_version = api_version
         self.readme = os.fspath(readme) if readme else None
         self.summary = summary or " ".join((fn.__doc__ or "").split("\n\n")[0].split())
 
@@ -55,7 +67,10 @@ class Function:
         from krmfn._config import load_config
 
         assert self.config is not None
-        return load_config(rl.function_config, self.config, self.config_kind)
+        kind = self.config_kind
+        if self.config_api_version:
+            kind = f"{self.config_api_version}/{kind}"
+        return load_config(rl.function_config, self.config, kind)
 
     def process(self, rl: ResourceList) -> None:
         """Load the config and run; raises KrmfnError when the function cannot run."""
@@ -64,9 +79,13 @@ class Function:
         else:
             self.fn(rl, self.load_config(rl))
 
-    def run_text(self, text: str, *, _keep: list[object] | None = None,
+    def run_text(self, text: str, *, raise_bugs: bool = False,
+                 _keep: list[object] | None = None,
                  _parsed: ResourceList | None = None) -> RunOutput:
         """ResourceList text in, ResourceList text out, never raising for bad input.
+        A bug in the function (an exception that is not a KrmfnError) gives an error
+        result, one line and then its traceback on stderr, and exit 1; with `raise_bugs`
+        it propagates as it is (what `krmfn.testing` does, so pytest shows it).
         (`_keep` receives what was parsed, for a console script to exit without freeing it;
         `_parsed` is `text` already parsed, see `console_main`.)"""
         from krmfn._lazy import LayoutChanged
@@ -75,21 +94,21 @@ class Function:
         try:
             rl = _parsed if _parsed is not None else ResourceList.parse(text, _worker=True)
         except LayoutChanged:
-            return self._run_parsed(text, lazy=False, keep=_keep)
+            return self._run_parsed(text, lazy=False, keep=_keep, raise_bugs=raise_bugs)
         except InputError as exc:
             return RunOutput("", self._stderr_line(str(exc)), 1)
         if _keep is not None:
             _keep.append(rl)
         try:
-            return self._run(text, rl)
+            return self._run(text, rl, raise_bugs)
         except LayoutChanged:  # a large list's cheap cut was wrong: read it whole, again
-            return self._run_parsed(text, lazy=False, keep=_keep)
+            return self._run_parsed(text, lazy=False, keep=_keep, raise_bugs=raise_bugs)
         finally:
             with contextlib.suppress(LayoutChanged):  # a run that ended otherwise: moot
                 rl.stop_worker()
 
-    def _run_parsed(self, text: str, *, lazy: bool,
-                    keep: list[object] | None = None) -> RunOutput:
+    def _run_parsed(self, text: str, *, lazy: bool, keep: list[object] | None = None,
+                    raise_bugs: bool = False) -> RunOutput:
         from krmfn._resource_list import ResourceList
 
         try:
@@ -98,9 +117,9 @@ class Function:
             return RunOutput("", self._stderr_line(str(exc)), 1)
         if keep is not None:
             keep.append(rl)
-        return self._run(text, rl)
+        return self._run(text, rl, raise_bugs)
 
-    def _run(self, text: str, rl: ResourceList) -> RunOutput:
+    def _run(self, text: str, rl: ResourceList, raise_bugs: bool = False) -> RunOutput:
         from krmfn._lazy import LayoutChanged
 
         if rl.input_errors:
@@ -118,11 +137,12 @@ class Function:
             return self._failed(text, _results_for(exc))
         except RecursionError:
             return self._failed(text, _results_for(InputError("input nested too deeply")))
-        except Exception as exc:  # a bug: report it, keep the input intact
-            if os.environ.get("KRMFN_DEBUG"):
+        except Exception as exc:  # a bug: report it with its traceback, keep the input
+            if raise_bugs:
                 raise
-            msg = f"internal error: {type(exc).__name__}: {exc}"
-            return self._failed(text, _results_for(KrmfnError(msg)))
+            failed = self._failed(text, _results_for(KrmfnError(bug_message(exc))))
+            return RunOutput(failed.stdout, failed.stderr + bug_traceback(exc),
+                             failed.exit_code)
         return self._finish(rl, out)
 
     def _failed(self, text: str, results: list[Result]) -> RunOutput:
@@ -174,15 +194,46 @@ class Function:
         return f"{self.name}: {self.summary}\n"
 
 
-def function(*, name: str, config: type | None = None, config_kind: str | None = None,
+@overload
+def function(*, name: str, config: None = None, config_kind: str | None = None,
              readme: str | os.PathLike[str] | None = None
-             ) -> Callable[[Callable[..., Any]], Function]:
-    """Decorator: `@krmfn.function(name="set-namespace", config=Config)`."""
+             ) -> Callable[[Callable[[ResourceList], object]], Function]: ...
 
-    def wrap(fn: Callable[..., Any]) -> Function:
+
+@overload
+def function(*, name: str, config: type[C], config_kind: str | None = None,
+             readme: str | os.PathLike[str] | None = None
+             ) -> Callable[[Callable[[ResourceList, C], object]], Function]: ...
+
+
+def function(*, name: str, config: type[Any] | None = None, config_kind: str | None = None,
+             readme: str | os.PathLike[str] | None = None
+             ) -> Callable[[Callable[..., object]], Function]:
+    """Decorator: `@krmfn.function(name="set-namespace", config=Config)`. Typed for mypy:
+    without `config` the function takes `(rl)`, with it `(rl, config)` where `config` is of
+    that class. `config_kind` is `Kind` (of fn.kpt.dev, any version; by default the name
+    in CamelCase) or `group/version/Kind`; a malformed one is a ValueError here."""
+    if config_kind is not None:
+        from krmfn._config_kind import split_config_kind
+
+        split_config_kind(config_kind)
+
+    def wrap(fn: Callable[..., object]) -> Function:
         return Function(fn, name=name, config=config, config_kind=config_kind, readme=readme)
 
     return wrap
+
+
+def bug_message(exc: BaseException) -> str:
+    """The one line (and error result) for an exception that is a bug, not bad input."""
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def bug_traceback(exc: BaseException) -> str:
+    """What a bug's author needs after that line: where it happened."""
+    import traceback
+
+    return "".join(traceback.format_exception(exc))
 
 
 def _readme_beside(fn: Callable[..., Any]) -> str | None:
@@ -200,7 +251,8 @@ def _results_for(exc: KrmfnError) -> list[Result]:
                        field=Field(f"functionConfig.{f}" if f else "functionConfig"))
                 for f, m in exc.problems]
     if isinstance(exc, FieldError):
-        return [Result(str(exc), field=Field(exc.path) if exc.path else None)]
+        return [Result.about(str(exc), exc.resource, field=Field(exc.path) if exc.path
+                             else None)]
     result = getattr(exc, "result", None)
     if result is not None:
         return [result]

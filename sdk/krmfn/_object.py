@@ -20,7 +20,6 @@ from krmfn._nodes import (
     ScalarNode,
     SequenceNode,
     construct,
-    find_key,
     line_end,
     line_start,
 )
@@ -29,6 +28,7 @@ from krmfn._parse import check_tree, compose
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
 from krmfn._render import render_block
+from krmfn._view import SubObject, items_of
 
 __all__ = ["KubeObject"]
 
@@ -85,12 +85,31 @@ class KubeObject(LazyItem):
 
     # ------------------------------------------------------------ generic fields
     def get(self, path: Path, default: Any = None) -> Any:
-        """The plain value at `path` (dict/list/str/int/float/bool/None), or `default`."""
+        """A copy of the value at `path` as plain data (dict/list/str/int/float/bool/None),
+        or `default`. Editing the copy changes nothing: edit through `set`, `append` and
+        `delete`, or take a live view of the node with `at(path)`."""
         segs = parse_path(path)
         if self._absent(segs):
             return default
         node = self._doc_at(segs).lookup(segs)
         return default if node is None else construct(node)
+
+    def at(self, path: Path) -> SubObject:
+        """A live view of the node at `path`: the same reading and editing API, relative to
+        that node (`obj.at("spec.template.spec").set("hostNetwork", True)`)."""
+        try:
+            return SubObject(self, parse_path(path))
+        except FieldError as exc:
+            raise _located(exc, self) from None
+
+    def items(self, path: Path) -> list[SubObject]:
+        """Live views of the items of the list of maps at `path` (none where it is missing):
+        `for c in obj.items("spec.containers"): c.set("imagePullPolicy", "Always")`."""
+        try:
+            segs = parse_path(path)
+        except FieldError as exc:
+            raise _located(exc, self) from None
+        return items_of(self, segs)
 
     def has(self, path: Path) -> bool:
         segs = parse_path(path)
@@ -100,17 +119,21 @@ class KubeObject(LazyItem):
         """The value at `path` if it has the type asked for; `default` where the field is
         missing or null (`key:` with nothing after it, as blueprints leave fields to fill,
         means unset in Kubernetes too), a FieldError naming the path otherwise."""
-        segs = parse_path(path)
+        try:
+            segs = parse_path(path)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
         value = None if node is None else construct(node)
         if value is None:
             if default is _MISSING:
                 raise FieldError(format_path(segs), "is required but "
-                                 + ("missing" if node is None else "null"))
+                                 + ("missing" if node is None else "null"), resource=self)
             return default
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in (
                 types if isinstance(types, tuple) else (types,))):
-            raise FieldError(format_path(segs), f"expected {name}, got {_describe(value)}")
+            raise FieldError(format_path(segs), f"expected {name}, got {_describe(value)}",
+                             resource=self)
         return value
 
     def get_str(self, path: Path, default: Any = _MISSING) -> str:
@@ -132,23 +155,32 @@ class KubeObject(LazyItem):
         """Set a field, creating missing maps; an equal value changes nothing at all."""
         if isinstance(value, KubeObject):
             value = value.to_dict()
-        segs = parse_path(path)
-        self._doc_at(segs, "set").set(segs, value)
+        try:
+            segs = parse_path(path)
+            self._doc_at(segs, "set").set(segs, value)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         self._logged("set", segs, value)
         self._edited(segs)
 
     def delete(self, path: Path) -> bool:
         """Remove a field (its lines); False if it was not there."""
-        segs = parse_path(path)
-        done = self._doc_at(segs, "delete").delete(segs)
+        try:
+            segs = parse_path(path)
+            done = self._doc_at(segs, "delete").delete(segs)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         self._logged("delete", segs)
         self._edited(segs)
         return done
 
     def append(self, path: Path, value: Any) -> None:
         """Append to the list at `path`, creating it if missing."""
-        segs = parse_path(path)
-        self._doc_at(segs, "append").append(segs, value)
+        try:
+            segs = parse_path(path)
+            self._doc_at(segs, "append").append(segs, value)
+        except FieldError as exc:
+            raise _located(exc, self) from None
         self._logged("append", segs, value)
         self._edited(segs)
 
@@ -165,16 +197,56 @@ class KubeObject(LazyItem):
     def line_comment(self, path: Path) -> str | None:
         """The `# ...` comment on the line where a scalar field ends, or on the key line of a
         block list or map (`envs: # kpt-set: ${envs}`): where kpt's setters live."""
-        segs = parse_path(path)
-        node = self._doc.lookup(segs)
-        if node is None:
-            return None
-        key = None
-        if segs and isinstance(segs[-1], str):
-            parent = self._doc.lookup(segs[:-1])
-            if isinstance(parent, MappingNode):
-                key = parent.value[find_key(parent, segs[-1])][0]
-        return _line_comment(self._doc.text, node, key)
+        from krmfn._comments import line_comment
+
+        return line_comment(self._doc, self._segs(path))
+
+    def set_line_comment(self, path: Path, comment: str | None) -> None:
+        """Write `# comment` at the end of that line (None or "" removes it); only that
+        text changes. A FieldError for a field this run added, or one that shares its line
+        with others (in a flow map)."""
+        self._comment_edit("set_line_comment", self._segs(path), comment)
+
+    def head_comment(self, path: Path) -> str | None:
+        """The comment lines right above the field's key (a list item's dash), at its
+        column, without their `#`, joined by line breaks; None when there are none."""
+        from krmfn._comments import head_comment
+
+        return head_comment(self._doc, self._segs(path))
+
+    def set_head_comment(self, path: Path, comment: str | None) -> None:
+        """Write the comment lines above the field (several for a text holding line
+        breaks; None or "" removes them), at its column."""
+        self._comment_edit("set_head_comment", self._segs(path), comment)
+
+    def rename_key(self, path: Path, new: str) -> bool:
+        """Rename the map key at `path` to `new` where it stands: its value, its place and
+        its comments stay. False when there is no such key; a FieldError when `new` is a
+        key of that map already."""
+        segs = self._segs(path)
+        try:
+            done = self._doc.rename_key(segs, new)
+        except FieldError as exc:
+            raise _located(exc, self) from None
+        if done and segs[-1] != new:
+            self._logged("rename_key", segs, new)
+            self._edited(segs)
+            self._edited((*segs[:-1], new))
+        return done
+
+    def _comment_edit(self, op: str, segs: tuple[Segment, ...], comment: str | None) -> None:
+        try:
+            done = getattr(self._doc, op)(segs, comment)
+        except FieldError as exc:
+            raise _located(exc, self) from None
+        if done:
+            self._logged(op, segs, comment)
+
+    def _segs(self, path: Path) -> tuple[Segment, ...]:
+        try:
+            return parse_path(path)
+        except FieldError as exc:
+            raise _located(exc, self) from None
 
     def line_comments(self, containing: str = "") -> list[tuple[tuple[str | int, ...], str]]:
         """Every (path, comment) that `line_comment` would find, in document order: one walk
@@ -480,6 +552,13 @@ def _line_comment(text: str, node: Node, key: Node | None) -> str | None:
     if hash_at < 0 or rest[:hash_at].strip(" \t") not in ("", "|", ">", "|-", ">-", "|+"):
         return None
     return rest[hash_at + 1 :].strip()
+
+
+def _located(exc: FieldError, obj: KubeObject) -> FieldError:
+    """`exc`, naming the resource it is about (for its result's resourceRef and file)."""
+    if exc.resource is None:
+        exc.resource = obj
+    return exc
 
 
 def _unshared(root: Node) -> Node:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from krmfn._errors import InputError, KrmfnError
+from krmfn._errors import ConfigError, InputError, KrmfnError
 from krmfn._function import Function, _results_for
 from krmfn._object import KubeObject
 from krmfn._package import Package, read_package
 from krmfn._resource_list import ResourceList
-from krmfn._results import Result
+from krmfn._results import Field, Result
 from krmfn._selector import Selector
 
 __all__ = ["RenderResult", "StepResult", "render_package", "resolve_function"]
@@ -117,10 +117,15 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
     if fn is None:
         return StepResult(name, [Result(f"unknown function {ref!r}: not in the catalog")], False)
     try:
-        config = _step_config(rl, step, overrides.get(fn.name), fn.config_kind)
+        config = _step_config(rl, step, overrides.get(fn.name), fn.config_kind,
+                              fn.config_api_version or "fn.kpt.dev/v1alpha1")
     except KrmfnError as exc:
         return StepResult(name, _results_for(exc), False)
-    selected = _select(rl.items, step)
+    try:
+        selected = _select(rl.items, step)
+    except ConfigError as exc:  # a misspelt selector must not widen the step to everything
+        return StepResult(name, [Result(f"{f}: {m}", field=Field(f)) for f, m in exc.problems],
+                          False)
     sub = ResourceList([o.copy() for o in selected] if validator else selected, config)
     try:
         fn.process(sub)
@@ -135,7 +140,8 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
 
 
 def _step_config(rl: ResourceList, step: Mapping[str, Any],
-                 override: Mapping[str, Any] | None, kind: str) -> KubeObject | None:
+                 override: Mapping[str, Any] | None, kind: str,
+                 api_version: str) -> KubeObject | None:
     config: KubeObject | None = None
     if step.get("configPath"):
         wanted = str(step["configPath"]).lstrip("./")
@@ -149,7 +155,7 @@ def _step_config(rl: ResourceList, step: Mapping[str, Any],
     if not override:
         return config
     merged: dict[str, Any] = config.to_dict() if config is not None else {
-        "apiVersion": "fn.kpt.dev/v1alpha1", "kind": kind, "metadata": {"name": "fleet"}}
+        "apiVersion": api_version, "kind": kind, "metadata": {"name": "fleet"}}
     target: dict[str, Any] = merged.setdefault("data", {}) if merged.get("kind") == "ConfigMap" \
         else merged
     is_map = merged.get("kind") == "ConfigMap"
@@ -174,11 +180,25 @@ def _as_string(value: Any) -> str:
 
 
 def _select(items: list[KubeObject], step: Mapping[str, Any]) -> list[KubeObject]:
-    selectors = [Selector.from_dict(s) for s in step.get("selectors") or []]
-    excludes = [Selector.from_dict(s) for s in step.get("exclude") or []]
+    selectors = _selectors(step, "selectors")
+    excludes = _selectors(step, "exclude")
     return [o for o in items
             if (not selectors or any(s.matches(o) for s in selectors))
             and not any(s.matches(o) for s in excludes)]
+
+
+def _selectors(step: Mapping[str, Any], key: str) -> list[Selector]:
+    """The step's `selectors` or `exclude`, every problem named by its place in the step."""
+    out: list[Selector] = []
+    problems: list[tuple[str, str]] = []
+    for i, data in enumerate(step.get(key) or []):
+        try:
+            out.append(Selector.from_dict(data))
+        except ConfigError as exc:
+            problems += [(f"{key}[{i}].{f}" if f else f"{key}[{i}]", m) for f, m in exc.problems]
+    if problems:
+        raise ConfigError(problems)
+    return out
 
 
 def _merge(rl: ResourceList, selected: list[KubeObject], output: list[KubeObject]) -> None:

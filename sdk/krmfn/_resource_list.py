@@ -15,7 +15,7 @@ from krmfn._lazy import (
     shape_problem,
     split_items,
 )
-from krmfn._nodes import MappingNode
+from krmfn._nodes import MappingNode, construct
 from krmfn._object import PATH_ANNOTATIONS, KubeObject
 from krmfn._package_paths import default_file
 from krmfn._parse import (
@@ -27,9 +27,11 @@ from krmfn._parse import (
     nesting_bounded,
 )
 from krmfn._parse_list import from_header, parse_resource_list
+from krmfn._path import Path
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
+from krmfn._view import SubObject
 
 if TYPE_CHECKING:
     from krmfn._check_worker import CheckWorker
@@ -185,23 +187,23 @@ class ResourceList:
         return self._scope.is_namespaced(obj)
 
     # ------------------------------------------------------------ results
-    def result(self, message: str, obj: KubeObject | None = None, *,
-               severity: Severity | str = Severity.ERROR, field: str | Field | None = None,
+    def result(self, message: str, obj: KubeObject | SubObject | None = None, *,
+               severity: Severity | str = Severity.ERROR, field: Path | Field | None = None,
                tags: dict[str, str] | None = None) -> Result:
         res = Result.about(message, obj, severity=severity, field=field, tags=tags)
         self.results.append(res)
         return res
 
-    def error(self, message: str, obj: KubeObject | None = None, *,
-              field: str | Field | None = None) -> Result:
+    def error(self, message: str, obj: KubeObject | SubObject | None = None, *,
+              field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.ERROR, field=field)
 
-    def warning(self, message: str, obj: KubeObject | None = None, *,
-                field: str | Field | None = None) -> Result:
+    def warning(self, message: str, obj: KubeObject | SubObject | None = None, *,
+                field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.WARNING, field=field)
 
-    def info(self, message: str, obj: KubeObject | None = None, *,
-             field: str | Field | None = None) -> Result:
+    def info(self, message: str, obj: KubeObject | SubObject | None = None, *,
+             field: Path | Field | None = None) -> Result:
         return self.result(message, obj, severity=Severity.INFO, field=field)
 
     @property
@@ -234,11 +236,32 @@ class ResourceList:
         out.append("items:\n" if parts else "items: []\n")
         out.extend(parts)
         if self.function_config is not None:
-            fc = self.function_config.to_dict()
-            out.append("functionConfig:\n" + "\n".join(render_block(fc, 2)) + "\n"
-                       if fc else "functionConfig: {}\n")
+            out.append(_config_text(self.function_config))
         out.append(tail)
         return "".join(out)
+
+
+def _config_text(fc: KubeObject) -> str:
+    """`functionConfig:` and the config: as its own text where it has one (read from a
+    file: a golden case's config.yaml, `--config FILE`), so that the function sees it as
+    written, flow style and comments included; rendered from its data otherwise."""
+    if fc._form == "doc" and fc._doc.spliceable:
+        lines = fc.to_yaml().split("\n")
+        while lines and (not lines[0].strip() or lines[0].rstrip() == "---"):
+            lines.pop(0)
+        text = "functionConfig:\n" + "\n".join(
+            f"  {ln}" if ln.strip() else ln for ln in lines).rstrip(" \n") + "\n"
+        if not any(ln.startswith(("---", "...", "%")) for ln in lines):
+            try:  # the same data, read back: else rendered (a config that is odd YAML)
+                root = compose(text, "functionConfig")
+                if isinstance(root, MappingNode) and construct(root) == {
+                        "functionConfig": fc.to_dict()}:
+                    return text
+            except InputError:
+                pass
+    data = fc.to_dict()
+    return ("functionConfig:\n" + "\n".join(render_block(data, 2)) + "\n"
+            if data else "functionConfig: {}\n")
 
 
 def _annotate_path(obj: KubeObject, taken: set[str]) -> None:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from krmfn._object import KubeObject
+    from krmfn._path import Path
+    from krmfn._view import SubObject
 
 __all__ = ["Field", "File", "Result", "Severity"]
 
@@ -21,11 +23,16 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Field:
-    """The field a result is about; `path` as `spec.containers[0].image`."""
+    """The field a result is about; `path` as `spec.containers[0].image`, or a tuple of
+    segments (`("spec", "containers", 0, "image")`), kept as its canonical text."""
 
     path: str
     current_value: Any = None
     proposed_value: Any = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.path, str):  # segments, despite the annotation
+            object.__setattr__(self, "path", _text(self.path))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path}
@@ -57,13 +64,24 @@ class Result:
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def about(cls, message: str, obj: KubeObject | None = None, *,
-              severity: Severity | str = Severity.ERROR, field: str | Field | None = None,
+    def about(cls, message: str, obj: KubeObject | SubObject | None = None, *,
+              severity: Severity | str = Severity.ERROR, field: Path | Field | None = None,
               tags: dict[str, str] | None = None) -> Result:
-        """A result on `obj`, with its resourceRef and file filled in."""
+        """A result on `obj`, with its resourceRef and file filled in; `field` is a path
+        (text or a tuple of segments) or a Field. `obj` may be a view (`obj.at(path)`):
+        the result is then on its resource, and `field` is relative to the view (the
+        view's own path when not given)."""
+        from krmfn._view import SubObject
+
+        if isinstance(obj, SubObject):
+            view, obj = obj, obj.resource
+            if field is None:
+                field = view.path
+            elif not isinstance(field, Field):
+                field = view.field(field)
         ref = obj.ref() if obj is not None else None
         file = File(obj.path, obj.index) if obj is not None and obj.path else None
-        fld = Field(field) if isinstance(field, str) else field
+        fld = field if field is None or isinstance(field, Field) else Field(_text(field))
         return cls(message, Severity(severity), ref, fld, file, dict(tags or {}))
 
     @property
@@ -92,3 +110,12 @@ class Result:
         if self.field is not None and not self.message.startswith(f"{self.field.path}:"):
             where = f"{where} {self.field.path}".strip()  # unless the message names it
         return f"{where}: {self.message}" if where else self.message
+
+
+def _text(path: Path) -> str:
+    """A path given as text stays as the function wrote it; segments become their text."""
+    if isinstance(path, str):
+        return path
+    from krmfn._path import format_path, parse_path
+
+    return format_path(parse_path(path))

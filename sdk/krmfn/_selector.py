@@ -8,9 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from krmfn._errors import ConfigError
 from krmfn._object import KubeObject
 
 __all__ = ["Selector"]
+
+_KNOWN = ("apiVersion", "kind", "name", "namespace", "labels", "annotations")
 
 
 @dataclass(frozen=True)
@@ -25,10 +28,22 @@ class Selector:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Selector:
         """kpt's selector shape (`apiVersion`, `kind`, `name`, `namespace`, `labels`,
-        `annotations`); names may use shell wildcards."""
-        return cls(str(data.get("apiVersion", "")), str(data.get("kind", "")),
-                   str(data.get("name", "")), str(data.get("namespace", "")),
-                   dict(data.get("labels") or {}), dict(data.get("annotations") or {}))
+        `annotations`); names may use shell wildcards. Any other key, or a value of the
+        wrong type, is a ConfigError naming it: a misspelt field ignored would widen the
+        selector to everything, and a function would then edit (or delete) every resource."""
+        if not isinstance(data, Mapping):
+            raise ConfigError([("", f"a selector must be a map, got {_describe(data)}")])
+        problems: list[tuple[str, str]] = []
+        for key in data:
+            if key not in _KNOWN:
+                problems.append((str(key), "unknown selector field (known: "
+                                 + ", ".join(_KNOWN) + ")"))
+        scalars = {k: _scalar(data.get(k), k, problems) for k in _KNOWN[:4]}
+        maps = {k: _string_map(data.get(k), k, problems) for k in _KNOWN[4:]}
+        if problems:
+            raise ConfigError(problems)
+        return cls(scalars["apiVersion"], scalars["kind"], scalars["name"],
+                   scalars["namespace"], maps["labels"], maps["annotations"])
 
     def __call__(self, obj: KubeObject) -> bool:
         return self.matches(obj)
@@ -51,6 +66,49 @@ class Selector:
             if any(have.get(k) != v for k, v in self.annotations.items()):
                 return False
         return True
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Mapping):
+        return "a map"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a number" if isinstance(value, (int, float)) else type(value).__name__
+
+
+def _scalar(value: Any, key: str, problems: list[tuple[str, str]]) -> str:
+    """A name-like field: a string (a YAML number is read as its text; null is unset)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    problems.append((key, f"expected a string, got {_describe(value)}"))
+    return ""
+
+
+def _string_map(value: Any, key: str, problems: list[tuple[str, str]]) -> dict[str, str]:
+    """`labels` / `annotations`: a map of strings (`true` and numbers as Kubernetes
+    writes them)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append((key, f"expected a map, got {_describe(value)}"))
+        return {}
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        if isinstance(v, bool):
+            out[str(k)] = "true" if v else "false"
+        elif isinstance(v, (str, int, float)):
+            out[str(k)] = str(v)
+        else:
+            problems.append((f"{key}.{k}", f"expected a string, got {_describe(v)}"))
+    return out
 
 
 def any_of(*selectors: Callable[[KubeObject], bool]) -> Callable[[KubeObject], bool]:

@@ -2,12 +2,18 @@
 
 A golden case is a directory holding `input.yaml` (a ResourceList, or plain resources as a
 multi-document stream), optionally `config.yaml` (the functionConfig), and the expectations
-`expected.yaml` (the output ResourceList) and/or `expected-exit-code` (default 0). Run with
-`KRMFN_UPDATE_GOLDEN=1` to rewrite expectations from what the function now does.
+`expected.yaml` (the output ResourceList, required) and `expected-exit-code` (default 0).
+Run with `KRMFN_UPDATE_GOLDEN=1` to write expectations from what the function now does.
+
+The harness fails loudly rather than pass on nothing: a mismatch shows a unified diff, a
+case without `expected.yaml` fails (unless updating), and a folder without any case is an
+error (pytest would otherwise skip an empty parametrization, and a typo in the folder's
+name would test nothing).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +28,9 @@ __all__ = ["GoldenCase", "golden_cases", "resource_list", "run", "run_golden"]
 
 
 def run(fn: Function, text: str) -> RunOutput:
-    """Run `fn` on ResourceList text exactly as the console script would."""
-    return fn.run_text(text)
+    """Run `fn` on ResourceList text as the console script would; a bug in the function
+    (an exception that is not a KrmfnError) is raised as it is, for pytest to show."""
+    return fn.run_text(text, raise_bugs=True)
 
 
 def resource_list(resources: str, config: str | None = None) -> str:
@@ -58,12 +65,17 @@ class GoldenCase:
 def golden_cases(directory: str | Path) -> list[GoldenCase]:
     """Every case directory under `directory` (for pytest.mark.parametrize)."""
     root = Path(directory)
-    return [GoldenCase(p) for p in sorted(root.iterdir()) if (p / "input.yaml").exists()]
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such directory of golden cases")
+    cases = [GoldenCase(p) for p in sorted(root.iterdir()) if (p / "input.yaml").exists()]
+    if not cases:
+        raise LookupError(f"{root}: no golden case (a directory holding input.yaml)")
+    return cases
 
 
 def run_golden(fn: Function, case: GoldenCase) -> RunOutput:
     """Run a case and assert its expectations (or rewrite them when updating)."""
-    out = fn.run_text(case.input_text())
+    out = fn.run_text(case.input_text(), raise_bugs=True)
     expected = case.path / "expected.yaml"
     code_file = case.path / "expected-exit-code"
     if os.environ.get("KRMFN_UPDATE_GOLDEN"):
@@ -74,7 +86,14 @@ def run_golden(fn: Function, case: GoldenCase) -> RunOutput:
             code_file.unlink()
         return out
     want_code = int(code_file.read_text()) if code_file.exists() else 0
-    assert out.exit_code == want_code, f"{case.name}: exit {out.exit_code}\n{out.stderr}"
-    if expected.exists():
-        assert out.stdout == expected.read_text(encoding="utf-8"), f"{case.name}: output differs"
+    assert out.exit_code == want_code, (
+        f"{case.name}: exit {out.exit_code}, expected {want_code}\n{out.stderr}")
+    assert expected.exists(), (
+        f"{case.name}: no expected.yaml (KRMFN_UPDATE_GOLDEN=1 writes it from this run)")
+    want = expected.read_text(encoding="utf-8")
+    if out.stdout != want:
+        diff = "".join(difflib.unified_diff(
+            want.splitlines(keepends=True), out.stdout.splitlines(keepends=True),
+            f"{case.name}/expected.yaml", f"{case.name} (output)"))
+        raise AssertionError(f"{case.name}: output differs from expected.yaml\n{diff}")
     return out
