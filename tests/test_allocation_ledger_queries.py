@@ -175,12 +175,20 @@ def apply(session: LedgerSession, plan: list[Step], held: dict[str, IPRecord]) -
             popped = session.pop_ip(r.key for r in records)
             assert popped == [held.pop(k) for k in sorted({r.key for r in records}) if k in held]
             continue
-        batch = {r.key: r for r in records}  # one record per key and per (instance, prefix)
-        places = {(r.instance, r.prefix): r.key for r in held.values() if r.key not in batch}
-        fresh = []
-        for record in batch.values():
-            if places.setdefault((record.instance, record.prefix), record.key) == record.key:
+        # One record per key and per (instance, prefix). A key whose new record is refused
+        # keeps its old place, which may refuse another record of the batch: drop it, again.
+        batch = {r.key: r for r in records}
+        while True:
+            places = {(r.instance, r.prefix): r.key for r in held.values() if r.key not in batch}
+            fresh, refused = [], None
+            for record in batch.values():
+                if places.setdefault((record.instance, record.prefix), record.key) != record.key:
+                    refused = record.key
+                    break
                 fresh.append(record)
+            if refused is None:
+                break
+            del batch[refused]
         session.put_ip(fresh)
         held.update((r.key, r) for r in fresh)
 
