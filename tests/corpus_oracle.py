@@ -98,13 +98,14 @@ class Package:
     docs: list[Doc] = field(default_factory=list)
     not_resources: list[str] = field(default_factory=list)  # files holding a non-resource
     lists: list[str] = field(default_factory=list)  # files holding a `kind: *List`
+    texts: dict[str, str] = field(default_factory=dict)  # the files as read
 
 
 def read_package(root: Path) -> Package:
     pkg = Package()
     for path in package_files(root):
         name = str(path.relative_to(root))
-        text = path.read_text(encoding="utf-8-sig")
+        text = pkg.texts[name] = path.read_text(encoding="utf-8-sig")
         try:
             loaded = [d for d in yaml.load_all(text, Loader=Loader) if d is not None]
         except yaml.YAMLError:

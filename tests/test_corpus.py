@@ -137,14 +137,13 @@ def intended(fns: tuple[str, ...], root: Path, before: oracle.Package) -> oracle
         if fn == "set-namespace":
             docs = oracle.set_namespace(docs, NAMESPACE)
         elif fn == "site-specialize":
-            texts = {f: (root / f).read_text(encoding="utf-8-sig") for f in set(files)}
-            docs = oracle.site_specialize(docs, texts, files, SITE)
+            docs = oracle.site_specialize(docs, before.texts, files, SITE)
         counts: dict[str, int] = {}
         new = []
         for name, data in zip(files, docs, strict=True):
             new.append(oracle.Doc(name, counts.get(name, 0), data))
             counts[name] = counts.get(name, 0) + 1
-        current = oracle.Package(new, current.not_resources, current.lists)
+        current = oracle.Package(new, current.not_resources, current.lists, current.texts)
     return current
 
 
@@ -201,6 +200,53 @@ def test_standalone_in_place(fn: str, pkg: str, tmp_path: Path) -> None:
     run changes nothing; a refused package is left as it was."""
     root = copy(pkg, tmp_path)
     _judge_in_place(fn, root, pristine(pkg), standalone, tmp_path)
+
+
+# ------------------------------------------------------------------ byte-level variants
+# No public package of the corpus starts with a byte order mark and only one uses CRLF:
+# the same packages with every YAML file so encoded must give the same edits.
+VARIANTS = {
+    "bom": lambda data: b"\xef\xbb\xbf" + data,
+    "crlf": lambda data: data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"),
+}
+VARIANT_PACKAGES = ("nephio/pkg-example-upf-bp", "nephio/free5gc-cp",
+                    "kpt-functions-catalog/set-labels-full-coverage")
+BOM = {"stdout": "splice engine, BOM: a package file starting with a UTF-8 byte order mark is "
+                  "refused without --in-place ('\\ufeffapiVersion')",
+       "in-place": "splice engine, BOM: with --in-place an edit in a file starting with a "
+                   "UTF-8 byte order mark lands one character early"}
+BOM_IN_PLACE = {("set-namespace", "nephio/pkg-example-upf-bp"),
+                ("site-specialize", "nephio/pkg-example-upf-bp"),
+                ("set-namespace", "nephio/free5gc-cp")}
+
+
+def variant_cases() -> list[Any]:
+    out = []
+    for variant in VARIANTS:
+        for mode in ("stdout", "in-place"):
+            for fn, pkg, *_ in (c.values for c in cases(("set-namespace", "site-specialize"),
+                                                        VARIANT_PACKAGES, mode)):
+                known = variant == "bom" and (mode == "stdout" or (fn, pkg) in BOM_IN_PLACE)
+                marks = [pytest.mark.xfail(strict=True, reason=BOM[mode])] if known else []
+                out.append(pytest.param(variant, mode, fn, pkg,
+                                        id=f"{variant}-{mode}-{fn}-{pkg}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("variant", "mode", "fn", "pkg"), variant_cases())
+def test_encoding_variant(variant: str, mode: str, fn: str, pkg: str, tmp_path: Path) -> None:
+    """A BOM or CRLF line ends change nothing about what is edited: the intended edit,
+    the other bytes kept (the BOM and line ends included), idempotent."""
+    root = copy(pkg, tmp_path)
+    for path in oracle.package_files(root):
+        path.write_bytes(VARIANTS[variant](path.read_bytes()))
+    if mode == "in-place":
+        _judge_in_place(fn, root, pristine(pkg), standalone, tmp_path)
+        return
+    files = snapshot(root)
+    _judge_stdout(fn, root, pristine(pkg), standalone(fn, root, tmp_path, in_place=False,
+                                                      process=False))
+    assert snapshot(root) == files
 
 
 # ------------------------------------------------------------------ console scripts
