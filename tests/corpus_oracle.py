@@ -9,7 +9,6 @@ up as a difference, and an edit the function should not make shows up too.
 from __future__ import annotations
 
 import copy
-import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 LOCAL = "config.kubernetes.io/local-config"
 DEPENDS_ON = "config.kubernetes.io/depends-on"
-OWNER = "specializer.nephio.org/owner"
 # Annotations a reader adds to say where an item came from; not part of the content.
 ORIGIN = ("config.kubernetes.io/path", "config.kubernetes.io/index",
           "internal.config.kubernetes.io/path", "internal.config.kubernetes.io/index",
@@ -168,12 +166,12 @@ def group(obj: dict[str, Any]) -> str:
     return api.rpartition("/")[0] if "/" in api else ""
 
 
-def annotations(obj: dict[str, Any]) -> dict[str, Any]:
+def annotations_of(obj: dict[str, Any]) -> dict[str, Any]:
     return obj.get("metadata", {}).get("annotations") or {}
 
 
 def is_local(obj: dict[str, Any]) -> bool:
-    return str(annotations(obj).get(LOCAL, "")).lower() == "true"
+    return str(annotations_of(obj).get(LOCAL, "")).lower() == "true"
 
 
 def strip_origin(data: Any) -> Any:
@@ -225,7 +223,7 @@ def set_namespace(docs: list[Any], namespace: str) -> list[Any]:
         ref = _service_ref(obj)
         if ref is not None and ref.get("namespace"):
             ref["namespace"] = namespace
-        refs = annotations(obj).get(DEPENDS_ON)
+        refs = annotations_of(obj).get(DEPENDS_ON)
         if refs:
             obj["metadata"]["annotations"][DEPENDS_ON] = ",".join(
                 _follow(r, moved, namespace) for r in refs.split(","))
@@ -359,76 +357,3 @@ def _put(data: Any, path: list[Any], value: str) -> None:
     old = data[path[-1]]
     data[path[-1]] = type(old)(value) if isinstance(old, (int, float)) and not isinstance(
         old, bool) else value
-
-
-# ------------------------------------------------------------------ allocation
-def allocation_problems(before: dict[str, list[Any]], after: dict[str, list[Any]],
-                        kinds: tuple[str, ...]) -> list[str]:
-    """What ipam-inject (`kinds` IPClaim) or vlan-assign (VLANClaim) did that it must not,
-    given the documents of each file before and after: an input resource changed beyond
-    its claim status and NAD config, a created resource of another kind or not owned by
-    an input Interface or DataNetwork, a claim left without an allocation, an address
-    outside the package's networks, a VLAN given twice."""
-    problems = []
-    created: list[Any] = []
-    for name in before.keys() | after.keys():
-        was, now = before.get(name, []), after.get(name, [])
-        if len(now) < len(was):
-            problems.append(f"{name}: {len(was) - len(now)} document(s) lost")
-        for a, b in zip(was, now, strict=False):
-            if _without_allocation(a) != _without_allocation(b):
-                problems.append(f"{name}: {a.get('kind')} {a.get('metadata', {}).get('name')} "
-                                "changed beyond its allocation")
-        created += now[len(was):]
-    old = list(resources([d for docs in before.values() for d in docs]))
-    owners = {f"{o['apiVersion']}.{o['kind']}.{o['metadata']['name']}" for o in old
-              if o["kind"] in ("Interface", "DataNetwork")}
-    for n in resources(created):
-        if n["kind"] not in (*kinds, "NetworkAttachmentDefinition"):
-            problems.append(f"created a {n['kind']} {n['metadata']['name']}")
-        elif n["kind"] in kinds and annotations(n).get(OWNER) not in owners:
-            problems.append(f"{n['kind']} {n['metadata']['name']} has no owner in the package")
-    new = list(resources([d for docs in after.values() for d in docs]))
-    if "IPClaim" in kinds:
-        problems += _address_problems(old, [n for n in new if n["kind"] == "IPClaim"])
-    if "VLANClaim" in kinds:
-        problems += _vlan_problems([n for n in new if n["kind"] == "VLANClaim"])
-    return problems
-
-
-def _address_problems(old: list[dict[str, Any]], claims: list[dict[str, Any]]) -> list[str]:
-    problems: list[str] = []
-    networks = [ipaddress.ip_network(p["prefix"], strict=False) for o in old
-                if o["kind"] == "Network" for t in o.get("spec", {}).get("routingTables", [])
-                for p in t.get("prefixes", [])]
-    for c in claims:
-        prefix = (c.get("status") or {}).get("prefix")
-        if not prefix:
-            problems.append(f"IPClaim {c['metadata']['name']} has no status.prefix")
-        elif networks and not any(ipaddress.ip_interface(prefix).ip in n for n in networks):
-            problems.append(f"IPClaim {c['metadata']['name']}: {prefix} is in no network")
-    return problems
-
-
-def _vlan_problems(claims: list[dict[str, Any]]) -> list[str]:
-    problems: list[str] = []
-    seen: dict[tuple[str, int], str] = {}
-    for c in claims:
-        vlan = (c.get("status") or {}).get("vlanID")
-        index = c.get("spec", {}).get("vlanIndex", {}).get("name", "")
-        if not isinstance(vlan, int) or not 1 <= vlan <= 4094:
-            problems.append(f"VLANClaim {c['metadata']['name']}: vlanID {vlan!r}")
-        elif seen.setdefault((index, vlan), c["metadata"]["name"]) != c["metadata"]["name"]:
-            problems.append(f"VLAN {vlan} given twice in index {index}")
-    return problems
-
-
-def _without_allocation(obj: Any) -> Any:
-    if not is_resource(obj):
-        return obj
-    obj = copy.deepcopy(obj)
-    if obj["kind"] in ("IPClaim", "VLANClaim"):
-        obj.pop("status", None)
-    if obj["kind"] == "NetworkAttachmentDefinition":
-        obj.get("spec", {}).pop("config", None)
-    return obj

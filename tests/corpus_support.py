@@ -155,7 +155,7 @@ def docs_of_output(stdout: str) -> list[oracle.Doc]:
     rl = yaml.load(stdout, Loader=oracle.Loader)
     docs = []
     for item in rl.get("items") or []:
-        notes = oracle.annotations(item)
+        notes = oracle.annotations_of(item)
         path = next((notes[k] for k in _ORIGIN_KEYS if k in notes), "<new>")
         index = next((int(notes[k]) for k in _INDEX_KEYS if k in notes), 0)
         docs.append(oracle.Doc(path, index, item))

@@ -15,6 +15,7 @@ from typing import Any
 
 import corpus_oracle as oracle
 import pytest
+from corpus_allocation import allocation_problems
 from corpus_support import (
     CORPUS,
     FUNCTIONS,
@@ -121,8 +122,8 @@ def expected_error(fn: str, before: oracle.Package) -> list[str] | None:
                                    for o in clusters):
         return ["masterInterface"]
     if fn == "policy-validate" and any(
-            oracle.annotations(o).get("kpt.dev/config-injection") == "required"
-            and "kpt.dev/injected-resource" not in oracle.annotations(o) for o in clusters):
+            oracle.annotations_of(o).get("kpt.dev/config-injection") == "required"
+            and "kpt.dev/injected-resource" not in oracle.annotations_of(o) for o in clusters):
         return ["config-injection"]
     return None
 
@@ -167,7 +168,7 @@ def assert_intended(fns: tuple[str, ...], root: Path, before: oracle.Package,
     want = layout(intended(tuple(f for f in fns if f not in ALLOCATION), root, before).docs)
     kinds = tuple(k for f in fns for k in ALLOCATION.get(f, ()))
     if kinds:
-        problems = oracle.allocation_problems(want, layout(after), kinds)
+        problems = allocation_problems(want, layout(after), kinds)
         assert not problems, problems
         return want
     got = layout(after)
