@@ -35,11 +35,37 @@ SITE_CONFIG = {
              "cnis": SITE.cnis, "masterInterface": SITE.master},
     "values": SITE.values,
 }
+# Kyverno rules that real packages break now and then (Audit: warnings, never a failure)
+POLICIES = {
+    "apiVersion": "fn.kpt.dev/v1alpha1", "kind": "PolicyValidate",
+    "metadata": {"name": "corpus-policies", "annotations": {oracle.LOCAL: "true"}},
+    "policies": [{
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": "workload-hygiene"},
+        "spec": {"validationFailureAction": "Audit", "rules": [
+            {"name": "pinned-images",
+             "match": {"any": [{"resources": {"kinds": ["Pod", "Deployment", "StatefulSet",
+                                                        "DaemonSet", "Job"]}}]},
+             "validate": {"message": "images must be pinned", "pattern": {"spec": {
+                 "=(template)": {"spec": {"containers": [{"image": "!*:latest"}]}}}}}},
+            {"name": "app-label",
+             "match": {"any": [{"resources": {"kinds": ["Deployment", "Service"]}}]},
+             "validate": {"message": "an app label is required",
+                          "pattern": {"metadata": {"labels": {"app": "?*"}}}}},
+            {"name": "memory-limits",
+             "match": {"any": [{"resources": {"kinds": ["Deployment"],
+                                              "namespaces": ["*"]}}]},
+             "validate": {"message": "containers need a memory limit", "pattern": {"spec": {
+                 "template": {"spec": {"containers": [
+                     {"resources": {"limits": {"memory": "?*"}}}]}}}}}},
+        ]},
+    }],
+}
 FUNCTIONS = ("set-namespace", "site-specialize", "ipam-inject", "vlan-assign",
              "policy-validate")
 # functionConfig of each function, as KEY=VALUE pairs or a whole object
 PAIRS = {"set-namespace": {"namespace": NAMESPACE}, "ipam-inject": {"clusterName": SITE.cluster}}
-CONFIGS = {"site-specialize": SITE_CONFIG}
+CONFIGS = {"site-specialize": SITE_CONFIG, "policy-validate": POLICIES}
 
 
 def packages() -> list[str]:
