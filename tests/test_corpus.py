@@ -51,14 +51,15 @@ MODES = ("stdout", "in-place", "script", "kpt-eval", "render")
 
 # Runs that fail on the code as it is because of a defect being fixed elsewhere: strict, so
 # that the fix turns them into failures until their mark goes.
-NOT_RESOURCE = ("--in-place file handling: a YAML file that is not a resource (Helm values, a "
-                "test table) is edited in place with exit 0, and the error without --in-place "
-                "names items[N] instead of the file")
+NOT_RESOURCE = ("--in-place file handling: --in-place accepts a package holding a YAML file "
+                "that is not a resource (exit 0; set-namespace and site-specialize write "
+                "metadata into a Helm values file), and without --in-place the error names "
+                "items[N] instead of the file")
 LISTS = ("--in-place file handling: a `kind: *List` file is taken for one resource (it gets "
          "the namespace or labels, its items do not) or, without a name, refused without "
          "naming the file")
-KRMIGNORE = ("--in-place file handling: standalone runs read what .krmignore excludes (a Helm "
-             "chart's templates), which kpt never reads")
+KRMIGNORE = ("--in-place file handling: standalone runs read what .krmignore excludes (a "
+             "Helm chart whose templates are not YAML) and fail; kpt never reads it")
 SCOPE = ("set-namespace scope: custom kinds of gateway.networking.k8s.io (GatewayClass, "
          "Gateway, HTTPRoute) with no CRD in the package are taken as built-in and get a "
          "namespace added")
