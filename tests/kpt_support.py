@@ -21,10 +21,11 @@ KPT = shutil.which("kpt") or "/usr/bin/kpt"
 HAS_KPT = os.access(KPT, os.X_OK)
 needs_kpt = pytest.mark.skipif(not HAS_KPT, reason="kpt is not installed (/usr/bin/kpt)")
 BIN = Path(sys.executable).parent
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CONFORMANCE = SHARED / "conformance"
+# Packages and goldens of kpt's function catalog and of Nephio, kept unchanged in the
+# repository (see tests/conformance/README.md for where each comes from).
+CONFORMANCE = Path(__file__).resolve().parent / "conformance"
 needs_shared = pytest.mark.skipif(not CONFORMANCE.is_dir(),
-                                  reason="../shared/conformance is not present")
+                                  reason="tests/conformance is not present")
 
 # image name (any registry, any tag) of a catalog function -> its console script
 _IMAGE = re.compile(
