@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import yaml
 from yaml._yaml import CParser
 
+from krmfn._anchors import may_hold_anchor, shares_nodes
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct, value_of
 from krmfn._parse import (
@@ -42,7 +43,6 @@ from krmfn._parse import (
     _resolve,
     check_tree,
     long_prefix,
-    may_have_anchors,
     may_have_tags,
     nesting_bounded,
 )
@@ -100,7 +100,7 @@ def split_items(text: str) -> LazySplit | None:
     if text.count("\n- ") + text.count("\n  - ") < LAZY_MIN_ITEMS:
         return None
     lines = "\n" + text
-    if may_have_anchors(text) or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(
+    if may_hold_anchor(text) or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(
             lines):
         return None
     if any(c in text for c in ("\x85", "\u2028", "\u2029", "\r")):  # see _guard_breaks
@@ -169,7 +169,13 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
     if not checked:
         check_tree(root, f"items[{index}]", tags=tags and may_have_tags(chunk),
                    aliases=False, deep=not shallow)
+        if "*" in chunk and "&" in chunk and _ALIAS.search(chunk) and shares_nodes(root):
+            # an anchor the text scan took for a scalar's text (see `_anchors`)
+            raise LayoutChanged(f"items[{index}]: holds an alias")
     return root
+
+
+_ALIAS = re.compile(r"[\s\[{,:]\*")
 
 
 Facts = tuple[str, str, str, str, bool | None]  # apiVersion, kind, name, namespace, local
