@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import krmfn._check_worker as check_worker
 import krmfn._lazy as lazy
-import krmfn._lazy_item as lazy_item
+import krmfn._parts as parts
 import krmfn._resource_list as resource_list
 import pytest
 import yaml
@@ -82,7 +82,7 @@ def _whole(text: str) -> str:
 @pytest.fixture
 def parts_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lazy, "LAZY_MIN_ITEMS", 3)
-    monkeypatch.setattr(lazy_item, "KEY_PART_MIN", 0)
+    monkeypatch.setattr(parts, "KEY_PART_MIN", 0)
 
 
 @pytest.mark.parametrize("worker", [False, True])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from krmfn import _parts
 from krmfn._document import Doc
 from krmfn._item_parts import ItemParts
 from krmfn._lazy import (
@@ -30,9 +31,6 @@ from krmfn._path import Segment
 
 __all__ = ["LazyItem"]
 
-# From this size on, a read of a key two deep after an unread item's head (`spec.scope`)
-# reads that key's lines alone: a CRD's schema can be megabytes.
-KEY_PART_MIN = 8192
 _SEQINDENT: tuple[Segment, ...] = (
     "metadata", "annotations", "internal.config.kubernetes.io/seqindent")
 
@@ -175,7 +173,7 @@ class LazyItem(ItemParts):
     @property
     def _large(self) -> bool:
         """An item worth reading in parts beyond its metadata (see `_key_part`)."""
-        return self._chunk is not None and self._chunk[2] - self._chunk[1] >= KEY_PART_MIN
+        return self._chunk is not None and self._chunk[2] - self._chunk[1] >= _parts.KEY_PART_MIN
 
     @property
     def _read_in_parts(self) -> bool:
