@@ -91,6 +91,8 @@ def run(report: Report, directory: Path | None = None) -> None:
             report(f"{package.name} ({mb:.1f}MB): set-namespace / PyYAML",
                    f"{ratio:.3f}x ({ours.seconds:.3f}s/{ref.seconds:.3f}s)", "<= 0.25x",
                    ratio <= 0.25)
+            report("  CPU time (both cores) / PyYAML's",
+                   f"{ours.cpu_seconds / ref.cpu_seconds:.3f}x", "", None)
             above = (ours.peak_rss_mb - floor) / mb
             report("  peak RSS / input (above one resource's)",
                    f"{ours.peak_rss_mb / mb:.1f}x ({above:.1f}x)", "", None)
