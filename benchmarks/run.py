@@ -2,6 +2,7 @@
 
     make bench            # everything (10,000 resources, kpt, the fleet: several minutes)
     make bench-quick      # the 1,000-resource targets and cold start only
+    python benchmarks/manifests.py [DIR]   # real install manifests alone
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import manifests
 import workloads
 from corpus import package, resource_list
 from measure import best, best_alternating
@@ -160,6 +162,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="1,000-resource targets and cold start")
     p.add_argument("--sites", type=int, default=10000, help="fleet size (default 10,000)")
+    p.add_argument("--manifests", type=Path, default=manifests.DEFAULT,
+                   help="real install manifests, one package per file or directory "
+                        "(default tests/corpus/manifests; skipped when missing)")
     args = p.parse_args()
     print(f"{os.cpu_count()} CPUs, {sys.version.split()[0]}, kpt {'yes' if KPT else 'no'}\n")
     with tempfile.TemporaryDirectory() as name:
@@ -180,6 +185,7 @@ def main() -> None:
             return
         through_kpt(tmp)
         scaling(tmp)
+        manifests.run(report, args.manifests)
         fleet(tmp, args.sites)
 
 

@@ -78,7 +78,10 @@ def obj(api: str, kind: str, **extra: object) -> KubeObject:
     ("rbac.authorization.k8s.io/v1", "RoleBinding", True),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition", False),
     ("storage.k8s.io/v1", "StorageClass", False), ("networking.k8s.io/v1", "Ingress", True),
-    ("kpt.dev/v1", "Kptfile", False), ("example.com/v1", "Widget", None),
+    ("example.com/v1", "Widget", None),
+    # not Kubernetes' own: their scope is unknown without their CRD
+    ("kpt.dev/v1", "Kptfile", None), ("gateway.networking.k8s.io/v1", "GatewayClass", None),
+    ("kustomize.config.k8s.io/v1beta1", "Kustomization", None),
 ])
 def test_namespace_scope_of_built_in_kinds(api: str, kind: str,
                                            namespaced: bool | None) -> None:

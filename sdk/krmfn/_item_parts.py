@@ -7,10 +7,13 @@ spliced in.
 
 from __future__ import annotations
 
+import functools
+import re
+
 from krmfn._document import Doc
 from krmfn._lazy import LazyList
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
-from krmfn._parts import item_keys, key_lines, metadata_keys
+from krmfn._parts import HEAD_KEYS, item_keys, key_lines, metadata_keys
 from krmfn._path import Segment
 
 __all__ = ["ItemParts"]
@@ -228,6 +231,50 @@ class ItemParts:
             docs.append(doc)
         return docs
 
+    def _key_part(self, segs: tuple[Segment, ...]) -> Doc | bool | None:
+        """For a path two map keys deep or more after the head (a CRD's `spec.scope` and
+        `spec.names.kind`), the tree of the lines of its second key alone, found by
+        indentation (`_parts.key_lines`); False when no line of the item's text starts
+        with that key, so it is absent (`parts_genuine` checks that every such key starts
+        its line, written out); None: the
+        item is to be read whole. A large item's schema is then never composed here (the
+        check worker composes it on the other core). Only read: kpt's wide lists do not
+        matter (see `_item_keys`). The caller marks the item read in parts."""
+        if (len(segs) < 2 or not isinstance(segs[0], str) or not isinstance(segs[1], str)
+                or segs[0] in HEAD_KEYS or self._h is not None or self._text is not None
+                or self._cut < 0 or self._list is None or self._chunk is None
+                or self._parts_changed()):
+            return None
+        key = segs[:2]
+        for _end, doc, own, meta in (self._parts or {}).values():
+            if not meta and own == key:
+                return doc
+        text, start, end = self._chunk
+        if text.find(segs[1], start, end) < 0 or not _key_line(segs[1]).search(
+                text, start - 1, end):
+            return False
+        keys = self._keys  # where metadata ends is where the head does
+        tops = item_keys(text, start, end, self._list.wide,
+                         keys[1] if isinstance(keys, tuple) else -1)
+        found = next((i for i, (name, _at) in enumerate(tops or ()) if name == segs[0]), None)
+        if tops is None or found is None:
+            return None
+        top_start = tops[found][1]
+        top_end = tops[found + 1][1] if found + 1 < len(tops) else end
+        column = 4 if self._list.wide else 2
+        needle = f"{segs[1]}:"
+        pos = text.find(needle, top_start, top_end)
+        while pos >= 0:
+            line = text.rfind("\n", top_start, pos) + 1
+            if line > top_start and not text[line:pos].strip(" "):
+                lines = key_lines(text, pos, top_start, top_end, column)
+                if lines is None:
+                    return None
+                if lines[0] == key:
+                    return self._part(lines[1], lines[2], key, meta=False)
+            pos = text.find(needle, pos + 1, top_end)
+        return None
+
     def _deep_parts(self, found: list[int], start: int, end: int) -> list[Doc] | None:
         """The trees of the keys whose lines hold the places `found` inside the lines of
         the item's key `text[start:end]` (see `_parts.key_lines`): a comment is looked for
@@ -252,6 +299,13 @@ class ItemParts:
                 return None
             docs.append(doc)
         return docs
+
+
+@functools.lru_cache(maxsize=64)
+def _key_line(key: str) -> re.Pattern[str]:
+    """A line that starts with `key` as a map key, plain or simply quoted."""
+    name = re.escape(key)
+    return re.compile(rf"\n[ ]*(?:{name}|\"{name}\"|'{name}')[ \t]*:")
 
 
 def _stand_in(path: tuple[Segment, ...], node: MappingNode) -> MappingNode:

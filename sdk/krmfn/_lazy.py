@@ -1,7 +1,8 @@
 """Large ResourceLists without holding every node tree at once.
 
 A node tree costs about thirty times the text it was parsed from, and composing it costs
-ten times what checking the text's syntax does. From `LAZY_MIN_ITEMS` items on, the items
+ten times what checking the text's syntax does. From `LAZY_MIN_ITEMS` items or
+`LAZY_MIN_BYTES` of text on (real install manifests hold a few huge CRDs), the items
 block is cut at its `- ` lines into one text chunk per item, and each item is composed
 only when a function first reads it: a function that looks at a few resources of a large
 package pays for those. Identity fields (apiVersion, kind, name, namespace) are read from
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import yaml
 from yaml._yaml import CParser
 
+from krmfn._anchors import may_hold_anchor, shares_nodes
 from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct, value_of
 from krmfn._parse import (
@@ -42,7 +44,6 @@ from krmfn._parse import (
     _resolve,
     check_tree,
     long_prefix,
-    may_have_anchors,
     may_have_tags,
     nesting_bounded,
 )
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVICT_MIN_ITEMS",
+    "LAZY_MIN_BYTES",
     "LAZY_MIN_ITEMS",
     "LOCAL_CONFIG",
     "RESIDENT",
@@ -71,6 +73,7 @@ __all__ = [
 ]
 
 LAZY_MIN_ITEMS = 100
+LAZY_MIN_BYTES = 256 * 1024  # or this much text, in however few items
 EVICT_MIN_ITEMS = 2000
 RESIDENT = 256
 # Line patterns start with "\n" and run over "\n" + text: a literal first character lets
@@ -97,10 +100,11 @@ class LazySplit(NamedTuple):
 def split_items(text: str) -> LazySplit | None:
     """Cut a large block-style ResourceList into item chunks, or None for the eager path
     (small inputs, anchors, several documents, flow style, unusual layouts)."""
-    if text.count("\n- ") + text.count("\n  - ") < LAZY_MIN_ITEMS:
+    few = len(text) < LAZY_MIN_BYTES  # a few huge CRDs pay as much as many small items
+    if few and text.count("\n- ") + text.count("\n  - ") < LAZY_MIN_ITEMS:
         return None
     lines = "\n" + text
-    if may_have_anchors(text) or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(
+    if may_hold_anchor(text) or text.lstrip().startswith(("{", "[", "%")) or _DOC_MARK.search(
             lines):
         return None
     if any(c in text for c in ("\x85", "\u2028", "\u2029", "\r")):  # see _guard_breaks
@@ -123,7 +127,7 @@ def split_items(text: str) -> LazySplit | None:
         # leaves them out of the last item, and items a function adds go before them
     item_line = re.compile(rf"\n{pad}-(?=[ \n]|\Z)")
     starts = [m.start() for m in item_line.finditer(lines, block_start, block_end + 1)]
-    if len(starts) < LAZY_MIN_ITEMS or text[block_start : starts[0]].strip(" \n"):
+    if (few and len(starts) < LAZY_MIN_ITEMS) or text[block_start : starts[0]].strip(" \n"):
         return None
     header = text[: starts[0]] + text[block_end:]
     if re.search(r"^results:", header, re.M):
@@ -169,7 +173,13 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
     if not checked:
         check_tree(root, f"items[{index}]", tags=tags and may_have_tags(chunk),
                    aliases=False, deep=not shallow)
+        if "*" in chunk and "&" in chunk and _ALIAS.search(chunk) and shares_nodes(root):
+            # an anchor the text scan took for a scalar's text (see `_anchors`)
+            raise LayoutChanged(f"items[{index}]: holds an alias")
     return root
+
+
+_ALIAS = re.compile(r"[\s\[{,:]\*")
 
 
 Facts = tuple[str, str, str, str, bool | None]  # apiVersion, kind, name, namespace, local

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from krmfn import _parts
 from krmfn._document import Doc
 from krmfn._item_parts import ItemParts
 from krmfn._lazy import (
@@ -89,6 +90,11 @@ class LazyItem(ItemParts):
                 part = self._item_part_for(segs, edit)
                 if part is not None:
                     return part
+            if not edit and self._large:
+                found = self._key_part(segs)
+                if isinstance(found, Doc):
+                    self._absent_read = True  # read in parts: checked as such
+                    return found
         return self._materialize()
 
     def _read_head(self) -> Doc | None:
@@ -165,6 +171,11 @@ class LazyItem(ItemParts):
             self._log.append((op, segs, kept))
 
     @property
+    def _large(self) -> bool:
+        """An item worth reading in parts beyond its metadata (see `_key_part`)."""
+        return self._chunk is not None and self._chunk[2] - self._chunk[1] >= _parts.KEY_PART_MIN
+
+    @property
     def _read_in_parts(self) -> bool:
         return (self._cut > 0 or self._keys is not False or self._tops is not False
                 or self._absent_read)
@@ -173,7 +184,15 @@ class LazyItem(ItemParts):
         """A label or annotation an unread item does not have: its key is nowhere in the
         item's text. Asking for one that way (`depends-on`, `local-config`) is common and
         reading the item for it is not needed; the check of the item verifies that every
-        label and annotation key is written out in its text."""
+        label and annotation key is written out in its text. The same holds for keys two
+        deep after the head of a large item (a CRD's `spec.conversion`), see `_key_part`."""
+        if segs and segs[0] != "metadata":
+            if self._d is None and self._chunk is not None and self._large:
+                found = self._key_part(segs)
+                if found is not None:
+                    self._absent_read = True  # read in parts: checked as such
+                return found is False
+            return False
         if (len(segs) < 3 or segs[0] != "metadata" or segs[1] not in ("annotations", "labels")
                 or not isinstance(segs[2], str) or self._d is not None or self._h is not None
                 or self._text is not None or self._chunk is None or self._cut < 0):

@@ -18,6 +18,7 @@ from krmfn._path import Segment
 
 __all__ = [
     "HEAD_KEYS",
+    "KEY_PART_MIN",
     "head_end",
     "head_genuine",
     "item_keys",
@@ -29,6 +30,9 @@ __all__ = [
 ]
 
 
+# From this size on, a read of a key two deep after an unread item's head (`spec.scope`)
+# reads that key's lines alone (`ItemParts._key_part`): a CRD's schema can be megabytes.
+KEY_PART_MIN = 8192
 # An item's head: the keys every function asks about (and metadata-only edits touch).
 HEAD_KEYS = frozenset({"apiVersion", "kind", "metadata"})
 _ITEM_KEY = {wide: re.compile(rf"\n(?:{dash}|{top})(?=[^\s#-])(?:([A-Za-z]+):(?=[ \t\n]))?")
@@ -144,7 +148,8 @@ def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool
     """What the patterns say of the parts of the item `text[start:end]` (its head, its
     metadata keys, its keys after the head) holds for its tree `root`, and so does what
     `LazyItem._absent` assumes: every label and annotation key is written out in the
-    text (only quoted keys can differ from their text)."""
+    text (only quoted keys can differ from their text), and, in a large item, every key
+    of the item's keys after the head starts its line, written out."""
     cut = _cut_if_lines_are_keys(root, text, start, end, wide)
     if cut == -1:  # the long way
         cut = head_end(text, start, end, wide)
@@ -159,12 +164,40 @@ def parts_genuine(root: MappingNode, text: str, start: int, end: int, wide: bool
     meta = value_of(root, "metadata")
     if isinstance(meta, MappingNode):
         for name, node in meta.value:
-            if name.value in _SPELLED_OUT and isinstance(node, MappingNode):
-                for key, _value in node.value:
-                    style = key.style
-                    if (style and (style != "'" or "'" in key.value)
-                            and text.find(key.value, start, end) < 0):
-                        return False
+            if (name.value in _SPELLED_OUT and isinstance(node, MappingNode)
+                    and not _spelled_out(node, text, start, end)):
+                return False
+    # and, in an item large enough to be read so, the keys of its keys after the head
+    # (`ItemParts._key_part`, `LazyItem._absent` of `spec.x`)
+    return end - start < KEY_PART_MIN or all(
+        _line_keys(node, text, start) for name, node in root.value
+        if isinstance(node, MappingNode) and name.value not in HEAD_KEYS)
+
+
+def _line_keys(node: MappingNode, text: str, start: int) -> bool:
+    """Every key of `node` starts its line (after spaces), written out plain or simply
+    quoted: `ItemParts._key_part` finds a key by such a line, or knows it is absent."""
+    for key, _value in node.value:
+        if not isinstance(key, ScalarNode):
+            return False
+        at = start + key.start_mark.index
+        line = text.rfind("\n", 0, at) + 1
+        style, name = key.style, key.value
+        spelled = (f"{style}{name}{style}" if style in ("'", '"') else name) if (
+            style in ("'", '"', None, "")) else None
+        if spelled is None or text[line:at].strip(" ") or not text.startswith(spelled, at):
+            return False
+    return True
+
+
+def _spelled_out(node: MappingNode, text: str, start: int, end: int) -> bool:
+    """Every key of `node` is written out in `text[start:end]` (only quoted keys can
+    differ from their text)."""
+    for key, _value in node.value:
+        style = getattr(key, "style", None)
+        if style and (style != "'" or "'" in key.value) and text.find(
+                key.value, start, end) < 0:
+            return False
     return True
 
 
