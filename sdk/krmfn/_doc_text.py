@@ -9,10 +9,12 @@ and writes each recorded edit at its place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from krmfn._nodes import (
+    AliasSpans,
     MappingNode,
     Node,
     ScalarNode,
@@ -26,7 +28,7 @@ from krmfn._nodes import (
 from krmfn._path import Segment
 from krmfn._render import render_block, render_flow, render_scalar
 
-__all__ = ["DocText", "Edit", "dash_before", "is_flow"]
+__all__ = ["DocText", "Edit", "dash_before", "ended", "is_flow"]
 
 
 class Edit:
@@ -45,7 +47,7 @@ class DocText:
     """A document's source text, its tree, and the edits recorded against the text."""
 
     __slots__ = ("_edits", "_flow_at", "_insert_at", "_orig_end", "_pristine", "_scalar_edits",
-                 "end", "rewrite", "root", "start", "text", "wide_lists")
+                 "aliases", "end", "rewrite", "root", "start", "text", "wide_lists")
 
     def __init__(self, text: str, root: Node, start: int, end: int | None,
                  rewrite: bool) -> None:
@@ -56,6 +58,9 @@ class DocText:
         self.rewrite = rewrite
         self._pristine: str | None = None
         self.wide_lists = False
+        # where the aliases of a tree that holds some are written: only a tree composed
+        # from a whole text has them (an item's is rewritten whole, see `_document`)
+        self.aliases: AliasSpans | None = None
         self._edits: list[Edit] = []
         self._scalar_edits: dict[int, Edit] = {}  # id(scalar) -> the edit of its text
         # id(node) -> (node, where its text ends in `text`): for nodes that replaced original
@@ -82,7 +87,9 @@ class DocText:
     # ------------------------------------------------------------ positions
     def _end_of(self, node: Node) -> int:
         """Where a node's own text ends; for block collections the end of their last leaf,
-        not libyaml's end mark (which lies past comments that belong to what follows)."""
+        not libyaml's end mark (which lies past comments that belong to what follows). A
+        last entry that is an alias ends with its `*name`: the node it names lies at its
+        anchor, earlier in the text (see `aliases`)."""
         while True:
             known = self._known_end(node)
             if known is not None:
@@ -95,27 +102,23 @@ class DocText:
                     end = end - 1 if self.text[end - 1] == "\n" else end
                 return end
             if isinstance(node, SequenceNode):
-                last = next(c for c in reversed(node.value) if self._is_original(c))
+                at = next(i for i in range(len(node.value) - 1, -1, -1)
+                          if self._is_original(node.value[i]))
+                last, slot = node.value[at], at
             else:
-                last = next(v for _, v in reversed(node.value) if self._is_original(v))
-            # only a tree with aliases (rewrite mode) can hold a node read before its key
-            if self.rewrite and not is_synthetic(last) and last.start_mark.index < self._after(
-                    node, last):
-                # an alias: its node (and end) lies at the anchor, earlier in the text
-                end = int(node.end_mark.index)
-                while end > node.start_mark.index and self.text[end - 1] in " \t\r\n":
-                    end -= 1
-                return end
+                at = next(i for i in range(len(node.value) - 1, -1, -1)
+                          if self._is_original(node.value[i][1]))
+                last, slot = node.value[at][1], 2 * at + 1
+            if self.aliases:
+                alias = self.aliases.get((id(node), slot))
+                if alias is not None:
+                    return alias[1]
             node = last
 
-    def _after(self, node: MappingNode | SequenceNode, child: Node) -> int:
-        """Where the text of `child`, the last entry of `node`, cannot start before."""
-        if isinstance(node, MappingNode):
-            key = next(k for k, v in reversed(node.value) if v is child)
-            return int(key.end_mark.index) if not is_synthetic(key) else 0
-        at = max(i for i, c in enumerate(node.value) if c is child)
-        earlier = [c for c in node.value[:at] if self._is_original(c)]
-        return self._start_of(earlier[-1]) + 1 if earlier else int(node.start_mark.index)
+    def alias_at(self, holder: Node, slot: int) -> tuple[int, int] | None:
+        """(start, end) of the `*name` written as entry `slot` of `holder` (see
+        `AliasSpans`), or None where that entry is a node of its own."""
+        return self.aliases.get((id(holder), slot)) if self.aliases else None
 
     def _known_end(self, node: Node) -> int | None:
         entry = self._orig_end.get(id(node))
@@ -328,7 +331,10 @@ class DocText:
                     pos = e.end  # deletes that overlap: both go
                 continue
             out.append(text[pos : e.start])
-            out.append(self._render_edit(e))
+            piece = self._render_edit(e)
+            if e.kind == "insert" and e.start >= self.end and piece.startswith("\n"):
+                out, piece = [ended("".join(out))], piece[1:]  # after a text without one
+            out.append(piece)
             if e.end > pos:
                 pos, last = e.end, e.kind
         out.append(text[pos : self.end])
@@ -396,6 +402,52 @@ def _nesting(e: Edit) -> tuple[int, int]:
     if e.kind != "insert" or not e.ctx or e.ctx[0] not in ("map", "seq"):
         return (0, 0)
     return (-int(e.ctx[1]), 0 if e.ctx[0] == "seq" else 1)
+
+
+_BLOCK_HEADER = re.compile(r"([|>])([-+1-9]*)")
+
+
+def ended(text: str) -> str:
+    """`text` with a final line break that does not change what it says. Where it ends in
+    a block scalar (`|`, `>`) whose chomping keeps a final line break, adding one would
+    add it to the value: that scalar gets the strip indicator (`|-`) instead, which with
+    the line break reads as it did without."""
+    if not text or text.endswith("\n"):
+        return text
+    plain = text + "\n"
+    if "|" not in text and ">" not in text:
+        return plain
+    leaf = _last_leaf(text)
+    if leaf is None or leaf.style not in ("|", ">") or leaf.end_mark.index != len(text):
+        return plain
+    if _same_leaf(plain, leaf):
+        return plain
+    header = _BLOCK_HEADER.search(text, int(leaf.start_mark.index))
+    if header is None:
+        return plain
+    flags = header.group(2).replace("+", "").replace("-", "")
+    stripped = text[: header.start(2)] + flags + "-" + text[header.end(2) :] + "\n"
+    return stripped if _same_leaf(stripped, leaf) else plain
+
+
+def _last_leaf(text: str) -> ScalarNode | None:
+    """The scalar that ends the text of a document (or of a part of one), if it parses."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return None
+    while isinstance(node, (MappingNode, SequenceNode)) and node.value and not (
+            node.flow_style):
+        last = node.value[-1]
+        node = last[1] if isinstance(last, tuple) else last
+    return node if isinstance(node, ScalarNode) else None
+
+
+def _same_leaf(text: str, leaf: ScalarNode) -> bool:
+    again = _last_leaf(text)
+    return again is not None and again.value == leaf.value and again.tag == leaf.tag
 
 
 def dash_before(text: str, start: int) -> int:

@@ -14,10 +14,12 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
+    "AliasSpans",
     "MappingNode",
     "Node",
     "ScalarNode",
     "SequenceNode",
+    "alias_spans",
     "construct",
     "find_key",
     "indented_comments_end",
@@ -101,6 +103,47 @@ def construct(node: Node) -> Any:
             construct(v)
         )
     return out
+
+
+# (id(collection), slot) -> (start, end) of the `*name` written there; a slot is `i` for a
+# sequence's entry i, `2 * i` and `2 * i + 1` for the key and the value of a mapping's pair i
+AliasSpans = dict[tuple[int, int], tuple[int, int]]
+
+
+def alias_spans(text: str, root: Node) -> AliasSpans:
+    """Where each alias in the tree `root` composed from `text` is written.
+
+    A composed tree holds an alias as the very node it names, whose marks are the
+    anchor's, earlier in the text: an item or a collection whose last entry is an alias
+    does not end where that node does. The parser's events still tell: the tree, walked
+    in document order without entering a node twice, meets them one for one."""
+    import yaml
+    from yaml.events import AliasEvent, CollectionEndEvent, NodeEvent
+
+    events = (e for e in yaml.parse(text, Loader=yaml.CSafeLoader) if isinstance(
+        e, (NodeEvent, CollectionEndEvent)))
+    spans: AliasSpans = {}
+    todo: list[tuple[Node | None, int, int]] = [(root, 0, 0)]  # None: a collection's end
+    while todo:
+        node, holder, slot = todo.pop()
+        event = next(events)
+        if node is None:
+            assert isinstance(event, CollectionEndEvent), event
+            continue
+        if isinstance(event, AliasEvent):
+            start, end = event.start_mark, event.end_mark
+            assert start is not None and end is not None
+            spans[(holder, slot)] = (int(start.index), int(end.index))
+            continue
+        if isinstance(node, MappingNode):
+            todo.append((None, 0, 0))
+            todo.extend((n, id(node), 2 * i + j) for i in range(len(node.value) - 1, -1, -1)
+                        for j, n in ((1, node.value[i][1]), (0, node.value[i][0])))
+        elif isinstance(node, SequenceNode):
+            todo.append((None, 0, 0))
+            todo.extend((n, id(node), i) for i in range(len(node.value) - 1, -1, -1)
+                        for n in (node.value[i],))
+    return spans
 
 
 def line_start(text: str, pos: int) -> int:

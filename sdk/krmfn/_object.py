@@ -10,6 +10,7 @@ import bisect
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
+from krmfn._doc_text import ended
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
 from krmfn._lazy import Facts, LazyList, identity
@@ -345,24 +346,21 @@ class KubeObject(LazyItem):
         lines = doc.render().split("\n")
         out = [lines[0]]
         out.extend(ln[column:] if not ln[:column].strip() else ln.lstrip() for ln in lines[1:])
-        text = "\n".join(out)
-        return text if text.endswith("\n") else text + "\n"
+        return ended("\n".join(out))
 
     def _item_text(self, wide: bool) -> str:
         """This resource as an entry under a ResourceList's `items:`."""
         if self._d is None and self._chunk is not None:
-            chunk = self._current_text()
-            return chunk if chunk.endswith("\n") else chunk + "\n"
+            return ended(self._current_text())
         if self._form == "chunk" and self._doc.spliceable:
-            text = self._doc.render()
-            return text if text.endswith("\n") else text + "\n"
+            return ended(self._doc.render())
         if self._form == "inline" and self._doc.spliceable:
             text = self._inline_text()
         elif self._form == "doc" and self._doc.spliceable:
             text = self._doc.render()
         else:
             text = _block(self.to_dict())
-        return _indent_item(text, wide)
+        return _indent_item(ended(text), wide)
 
 
 def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...], str]]:
@@ -515,5 +513,4 @@ def _dedent_item(text: str) -> str:
         out = []
     out.extend(line[width:] if line[:width].strip() == "" else line.lstrip()
                for line in lines[1:])
-    text = "\n".join(out)
-    return text if text.endswith("\n") else text + "\n"
+    return ended("\n".join(out))

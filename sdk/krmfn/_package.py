@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from krmfn._doc_text import ended
 from krmfn._errors import InputError
 from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
 from krmfn._resource_list import ResourceList
@@ -51,8 +52,7 @@ class Package:
                 obj.delete("metadata.annotations")  # it held only what was just removed
             parts = out.setdefault(name, [])
             if parts and not _ends_with_separator(parts):
-                if not parts[-1].endswith("\n"):
-                    parts.append("\n")
+                parts[-1] = ended(parts[-1])
                 parts.append("---\n")
             parts.append(obj.to_yaml())
         # A file is written as it reads (a missing final newline stays missing), so that an

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from krmfn._doc_text import ended
 from krmfn._errors import InputError
 from krmfn._lazy import (
     LayoutChanged,
@@ -221,8 +222,7 @@ class ResourceList:
             tail = "results:\n" + "\n".join(render_block(results, 0)) + "\n"
         if self._header and self._items_at >= 0 and self.function_config is self._parsed_fc:
             head, rest = self._header[: self._items_at], self._header[self._items_at :]
-            if rest and not rest.endswith("\n"):
-                rest += "\n"
+            rest = ended(rest)
             if not parts:
                 head = re.sub(r"^items:[ \t]*(#[^\n]*)?\n?\Z", "items: []\n", head, flags=re.M)
             return head + "".join(parts) + rest + tail
