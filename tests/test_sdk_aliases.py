@@ -454,7 +454,7 @@ def check_case(case: Case) -> None:
     rest = {k: v for k, v in after.items() if k not in ("items", "results")}
     assert rest == {k: v for k, v in before.items() if k not in ("items", "results")}
     old = before.get("results") or []
-    assert after["results"][: len(old)] == old
+    assert (after.get("results") or [])[: len(old)] == old
     again = fn.run_text(whole.stdout)
     assert again.exit_code == 0, again.stderr
     assert load(again.stdout)["items"] == expected

@@ -25,7 +25,7 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
-from krmfn._parse import check_tree, compose
+from krmfn._parse import check_tree, compose, normalized
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
 from krmfn._render import render_block
@@ -64,7 +64,9 @@ class KubeObject(LazyItem):
 
     @classmethod
     def from_yaml(cls, text: str) -> KubeObject:
-        """A resource from one YAML document; its text is kept for byte-exact output."""
+        """A resource from one YAML document; its text is kept for byte-exact output (but
+        a byte order mark, and CRLF line breaks, which are read as LF)."""
+        text = normalized(text)[0]
         root = compose(text, "resource")
         if not isinstance(root, MappingNode):
             raise InputError("resource: the document is not a mapping")

@@ -33,13 +33,16 @@ class Package:
         self.root = root
         # file -> list of segments: a KubeObject or raw text (separators, comment-only docs)
         self.files: dict[str, list[KubeObject | str]] = {}
+        # the resources whose document began with a byte order mark: written with one again
+        self.bom: set[int] = set()
 
     def render_files(self, rl: ResourceList) -> dict[str, str]:
         """The new content of every file that exists after the run (changed or not)."""
         alive = {id(o) for o in rl.items}
         out: dict[str, list[str]] = {}
         for name, segments in self.files.items():
-            out[name] = [seg if isinstance(seg, str) else seg.to_yaml()
+            out[name] = [seg if isinstance(seg, str) else (
+                "\ufeff" if id(seg) in self.bom else "") + seg.to_yaml()
                          for seg in _without_removed(segments, alive)]
         known = {id(s) for segs in self.files.values() for s in segs if not isinstance(s, str)}
         for obj in rl.items:
@@ -172,13 +175,16 @@ def package_from_texts(root: Path, texts: Sequence[tuple[str, str]]
         segments: list[KubeObject | str] = []
         index = 0
         for doc in _documents(text):
-            if _is_blank(doc):
+            bom = doc.startswith("\ufeff")  # kept in the text, written again (see `bom`)
+            if _is_blank(doc[bom:]):
                 segments.append(doc)
                 continue
             try:
-                obj = KubeObject.from_yaml(doc)
+                obj = KubeObject.from_yaml(doc[bom:])
             except InputError as exc:
                 raise InputError(f"{name}: {str(exc).removeprefix('resource: ')}") from None
+            if bom:
+                pkg.bom.add(id(obj))
             obj._origin = (name, index)
             index += 1
             segments.append(obj)

@@ -21,7 +21,7 @@ from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["MAX_DEPTH", "check_keys_unique", "check_tree", "compose", "long_prefix",
-           "may_have_anchors", "may_have_tags", "nesting_bounded"]
+           "may_have_anchors", "may_have_tags", "nesting_bounded", "normalized"]
 
 MAX_DEPTH = 500
 MAX_EXPANDED_NODES = 2_000_000
@@ -91,6 +91,19 @@ def compose(text: str, what: str = "input") -> Node | None:
         raise InputError(f"{what}: {_one_line(exc)}") from None
     except RecursionError:
         raise InputError(f"{what}: nesting too deep") from None
+
+
+def normalized(text: str) -> tuple[str, bool]:
+    """The text as it is edited: without a leading byte order mark (libyaml's marks do
+    not count it: every edit would land one character early), with CRLF line breaks read
+    as LF (a line break in YAML is one either way); and whether every line break was CRLF,
+    so that what is written from it uses them too."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" not in text:
+        return text, False
+    crlf = text.count("\r\n")
+    return text.replace("\r\n", "\n"), crlf == text.count("\n")
 
 
 _LONE_CR = re.compile(r"\r(?!\n)")

@@ -25,6 +25,7 @@ from krmfn._parse import (
     may_have_anchors,
     may_have_tags,
     nesting_bounded,
+    normalized,
 )
 from krmfn._parse_list import from_header, parse_resource_list
 from krmfn._render import render_block
@@ -71,6 +72,7 @@ class ResourceList:
         self.input_errors: list[Result] = []
         self._parsed_fc: KubeObject | None = None
         self._worker: CheckWorker | None = None
+        self._crlf = False  # the input's line breaks were all CRLF: so are the output's
 
     # ------------------------------------------------------------ reading
     @classmethod
@@ -84,7 +86,16 @@ class ResourceList:
         function runner does both, falling back to `lazy=False`. The runner also has the
         items nobody reads checked by a worker process meanwhile (`_check_worker`); a
         console script starts it before this module loads (`_early`: the cut and the list
-        it checks)."""
+        it checks). A byte order mark is dropped, and CRLF line breaks are read as LF
+        (see `normalized`): `to_text` writes CRLF again when every line break was one."""
+        text, crlf = normalized(text)
+        rl = cls._parse(text, lazy, _worker, _early)
+        rl._crlf = crlf
+        return rl
+
+    @classmethod
+    def _parse(cls, text: str, lazy: bool, _worker: bool,
+               _early: tuple[LazySplit, LazyList] | None) -> ResourceList:
         if _early is not None:
             return cls._parse_lazy(*_early, _worker)
         split = split_items(text) if lazy else None
@@ -211,6 +222,10 @@ class ResourceList:
     # ------------------------------------------------------------ writing
     def to_text(self) -> str:
         """The ResourceList as YAML: untouched items byte for byte as they came in."""
+        text = self._text()
+        return text.replace("\n", "\r\n") if self._crlf else text
+
+    def _text(self) -> str:
         parts: list[str] = []
         for obj in self.items:
             if obj._form == "new" and not obj.path:
