@@ -20,6 +20,7 @@ from krmfn._nodes import (
     ScalarNode,
     SequenceNode,
     construct,
+    fingerprint,
     indented_comments_end,
     is_synthetic,
     line_end,
@@ -56,7 +57,7 @@ class DocText:
         self.start = start
         self.end = len(text) if end is None else end
         self.rewrite = rewrite
-        self._pristine: str | None = None
+        self._pristine: Any = None
         self.wide_lists = False
         # where the aliases of a tree that holds some are written: only a tree composed
         # from a whole text has them (an item's is rewritten whole, see `_document`)
@@ -75,7 +76,7 @@ class DocText:
     @property
     def changed(self) -> bool:
         if self.rewrite:
-            return self._pristine is None or repr(construct(self.root)) != self._pristine
+            return self._pristine is None or fingerprint(construct(self.root)) != self._pristine
         return bool(self._edits)
 
     @property

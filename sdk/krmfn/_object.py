@@ -28,7 +28,7 @@ from krmfn._nodes import (
 from krmfn._parse import check_tree, compose, normalized
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
-from krmfn._render import render_block
+from krmfn._render import key_text, render_block
 
 __all__ = ["KubeObject"]
 
@@ -475,7 +475,7 @@ def _as_str(value: Any) -> str:
     Python's `True`; "" for null."""
     if value is None:
         return ""
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return str(value).lower() if isinstance(value, bool) else key_text(value)
 
 
 def _describe(value: Any) -> str:

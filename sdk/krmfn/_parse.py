@@ -302,6 +302,8 @@ def _check_scalar(node: ScalarNode, what: str) -> None:
     when a function first reads it. Implicitly resolved scalars always fit their tag."""
     from krmfn._nodes import construct
 
+    if node.tag == _resolve(ScalarNode, node.value, (True, False)):
+        return  # its text is what that tag's pattern reads: no need to build the value
     try:
         construct(node)
     except (yaml.YAMLError, ValueError, KeyError, TypeError, IndexError, OverflowError):
