@@ -190,6 +190,8 @@ def str_scalar(draw: st.DrawFn, anchors: Anchors, on: bool) -> Node:
     alias = anchors.alias(draw, "str", on)
     if alias is not None:
         return alias
+    if draw(st.integers(0, 8)) == 0:
+        return Scalar("")  # `key:` and nothing: null
     if draw(st.integers(0, 6)) == 0:
         return Block([draw(WORDS), "", draw(WORDS)], draw(st.sampled_from(["|", "|-", ">"])))
     node = Scalar(draw(WORDS), anchors.new(draw, on))
@@ -543,6 +545,10 @@ PLACES = {
     + "  data:\n    k: &q |+2\n        line",
     "a folded scalar ends the functionConfig": H + "items:\n" + CM.format(name="a")
     + CONFIG + "  labels:\n    note: >\n      folded",
+    "a document end marker ends the stream": "--- # the list\n" + H + CONFIG + "items:\n"
+    + CM.format(name="a") + "    labels: &l {a: b}\n  spec:\n    selector: *l\n...\n# done\n",
+    "an empty value ends the last item": H + CONFIG + "items:\n" + CM.format(name="a")
+    + "    labels: &l {a: b}\n  spec:\n    selector: *l\n    empty:\n    # after it\n",
     "an alias in a flow map ends the last item": H + CONFIG + "items:\n"
     + CM.format(name="a") + "    labels: &l {a: b}\n  spec: {selector: *l}",
 }

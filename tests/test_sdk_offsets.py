@@ -90,7 +90,8 @@ def packages(draw: st.DrawFn) -> dict[str, Any]:
     docs = [draw(resource(i)) for i in range(draw(st.integers(3, 5)))]
     return {"docs": docs, "bom": draw(st.booleans()), "crlf": draw(st.booleans()),
             "final": draw(st.booleans()), "function": draw(st.sampled_from(sorted(ARGS))),
-            "files": draw(st.integers(1, len(docs)))}
+            "files": draw(st.integers(1, len(docs))), "markers": draw(st.booleans()),
+            "document_boms": draw(st.booleans())}
 
 
 def encode(text: str, *, bom: bool, crlf: bool) -> str:
@@ -156,11 +157,18 @@ def check_edit(function: str, before: list[dict[str, Any]], after: list[dict[str
 
 
 def write_package(root: Path, pkg: dict[str, Any], *, twin: bool) -> dict[str, str]:
-    """The docs spread over files (several documents to a file); their texts by name."""
+    """The docs spread over files (several documents to a file, with or without `---`
+    and `...` markers); their texts by name."""
     docs, count = pkg["docs"], pkg["files"]
     texts = {}
     for i in range(count):
-        text = "\n---\n".join(docs[i::count])
+        # a byte order mark may start every document of a stream, not only the first
+        after = "\n---\n" + ("\ufeff" if pkg["document_boms"] and not twin else "")
+        if pkg["markers"]:  # documents that say where they start and end
+            text = "--- # start\n" + after.replace("\n", "\n...\n", 1).join(
+                docs[i::count]) + "\n..."
+        else:
+            text = after.join(docs[i::count])
         text = text + "\n" if pkg["final"] else text
         texts[f"f{i}.yaml"] = plain_twin(text) if twin else encode(
             text, bom=pkg["bom"], crlf=pkg["crlf"])
@@ -194,13 +202,15 @@ def test_files_are_edited_in_place_where_plain_text_is(pkg: dict[str, Any],
     for name, before in given_texts.items():
         after = (base / "given" / name).read_bytes().decode()
         assert after.startswith("\ufeff") == pkg["bom"]
+        assert after.count("\ufeff") == before.count("\ufeff")
         assert ("\r" in after) == pkg["crlf"]
         if pkg["crlf"]:
             assert after.count("\r\n") == after.count("\n")
         assert after.endswith("\n") == before.endswith("\n")
-        plain = after.removeprefix("\ufeff").replace("\r\n", "\n")
+        plain = after.replace("\ufeff", "").replace("\r\n", "\n")
         assert plain_twin(plain) == (base / "twin" / name).read_text()
-        check_edit(function, list(yaml.load_all(before, Loader=yaml.CSafeLoader)),
+        check_edit(function, list(yaml.load_all(before.replace("\ufeff", ""),
+                                                Loader=yaml.CSafeLoader)),
                    list(yaml.load_all(plain, Loader=yaml.CSafeLoader)))
 
 

@@ -29,7 +29,7 @@ from krmfn._nodes import (
 from krmfn._path import Segment
 from krmfn._render import render_block, render_flow, render_scalar
 
-__all__ = ["DocText", "Edit", "dash_before", "ended", "is_flow"]
+__all__ = ["DocText", "Edit", "dash_before", "ended", "is_flow", "without_document_end"]
 
 
 class Edit:
@@ -406,6 +406,15 @@ def _nesting(e: Edit) -> tuple[int, int]:
 
 
 _BLOCK_HEADER = re.compile(r"([|>])([-+1-9]*)")
+_DOCUMENT_END = re.compile(r"^\.\.\.(?=[ \t]|$)", re.M)
+
+
+def without_document_end(text: str) -> str:
+    """A document's text without its end marker (`...`) and what follows it (comments):
+    what goes into a ResourceList as an item, where the marker would end the list."""
+    end = _DOCUMENT_END.search(text) if "\n..." in text or text.startswith("...") else None
+    return text if end is None else text[: end.start()]
+
 
 
 def ended(text: str) -> str:

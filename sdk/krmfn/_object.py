@@ -10,7 +10,7 @@ import bisect
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
-from krmfn._doc_text import ended
+from krmfn._doc_text import ended, without_document_end
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
 from krmfn._lazy import Facts, LazyList, identity
@@ -359,7 +359,7 @@ class KubeObject(LazyItem):
         if self._form == "inline" and self._doc.spliceable:
             text = self._inline_text()
         elif self._form == "doc" and self._doc.spliceable:
-            text = self._doc.render()
+            text = without_document_end(self._doc.render())
         else:
             text = _block(self.to_dict())
         return _indent_item(ended(text), wide)

@@ -33,7 +33,8 @@ class Package:
         self.root = root
         # file -> list of segments: a KubeObject or raw text (separators, comment-only docs)
         self.files: dict[str, list[KubeObject | str]] = {}
-        # the resources whose document began with a byte order mark: written with one again
+        # the resources whose document (after a `---`) began with a byte order mark: written
+        # with one again
         self.bom: set[int] = set()
 
     def render_files(self, rl: ResourceList) -> dict[str, str]:
@@ -60,7 +61,8 @@ class Package:
             parts.append(obj.to_yaml())
         # A file is written as it reads (a missing final newline stays missing), so that an
         # unchanged file compares equal and is left alone.
-        return {name: "".join(parts) for name, parts in out.items() if "".join(parts).strip()}
+        return {name: "".join(parts) for name, parts in out.items()
+                if "".join(parts).lstrip("\ufeff").strip()}
 
     def write(self, rl: ResourceList, *, durable: bool = True) -> list[str]:
         """Write back every changed file atomically; the names written.
@@ -173,9 +175,12 @@ def package_from_texts(root: Path, texts: Sequence[tuple[str, str]]
     items: list[KubeObject] = []
     for name, text in texts:
         segments: list[KubeObject | str] = []
+        if text.startswith("\ufeff"):  # the file's byte order mark: kept as it is
+            segments.append("\ufeff")
+            text = text[1:]
         index = 0
         for doc in _documents(text):
-            bom = doc.startswith("\ufeff")  # kept in the text, written again (see `bom`)
+            bom = doc.startswith("\ufeff")  # a document's own (see `bom`)
             if _is_blank(doc[bom:]):
                 segments.append(doc)
                 continue

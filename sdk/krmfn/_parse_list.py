@@ -82,7 +82,9 @@ def parse_resource_list(text: str) -> ParsedList:
     chunks = [c for c in items if c.form == "chunk"]
     parsed.wide = bool(chunks) and text[chunks[0].start : chunks[0].start + 4] == "  - "
     shared_with_header = _mark_shared(root, items) if whole.aliases is not None else False
-    if shared_with_header and parsed.function_config is not None:
+    fc_at = next((i for i, (k, _v) in enumerate(root.value) if k.value == "functionConfig"), -1)
+    if parsed.function_config is not None and (
+            shared_with_header or whole.alias_at(root, 2 * fc_at + 1) is not None):
         # its text may lean on anchors elsewhere: it is written from its data
         parsed.function_config.aliased = parsed.function_config.shared = True
     if items and len(chunks) == len(items) and not shared_with_header:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Items", "ResourceList"]
 
+_DOCUMENT_END = re.compile(r"^\.\.\.(?=[ \t]|$)", re.M)
+
 
 class Items(list[KubeObject]):
     """The items, in input order; a list with a few queries."""
@@ -237,10 +239,14 @@ class ResourceList:
             tail = "results:\n" + "\n".join(render_block(results, 0)) + "\n"
         if self._header and self._items_at >= 0 and self.function_config is self._parsed_fc:
             head, rest = self._header[: self._items_at], self._header[self._items_at :]
+            end = _DOCUMENT_END.search(rest) if tail else None  # results go before it
+            after = ""
+            if end is not None:
+                rest, after = rest[: end.start()], rest[end.start() :]
             rest = ended(rest)
             if not parts:
                 head = re.sub(r"^items:[ \t]*(#[^\n]*)?\n?\Z", "items: []\n", head, flags=re.M)
-            return head + "".join(parts) + rest + tail
+            return head + "".join(parts) + rest + tail + after
         out = [f"apiVersion: {self.api_version}\n", "kind: ResourceList\n"]
         out.append("items:\n" if parts else "items: []\n")
         out.extend(parts)
