@@ -10,7 +10,6 @@ import bisect
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
-from krmfn._doc_text import ended, without_document_end
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
 from krmfn._lazy import Facts, LazyList, identity
@@ -29,6 +28,7 @@ from krmfn._parse import check_tree, compose, normalized
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
 from krmfn._render import key_text, render_block
+from krmfn._text_ends import ended, without_document_end
 
 __all__ = ["KubeObject"]
 

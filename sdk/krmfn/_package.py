@@ -15,10 +15,10 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from krmfn._doc_text import ended
 from krmfn._errors import InputError
 from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
 from krmfn._resource_list import ResourceList
+from krmfn._text_ends import ended
 
 __all__ = ["Package", "package_from_texts", "read_package", "read_texts"]
 

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from krmfn._doc_text import ended
 from krmfn._errors import InputError
 from krmfn._lazy import (
     LayoutChanged,
@@ -31,13 +30,12 @@ from krmfn._parse_list import from_header, parse_resource_list
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
+from krmfn._text_ends import ended, split_at_document_end
 
 if TYPE_CHECKING:
     from krmfn._check_worker import CheckWorker
 
 __all__ = ["Items", "ResourceList"]
-
-_DOCUMENT_END = re.compile(r"^\.\.\.(?=[ \t]|$)", re.M)
 
 
 class Items(list[KubeObject]):
@@ -239,10 +237,8 @@ class ResourceList:
             tail = "results:\n" + "\n".join(render_block(results, 0)) + "\n"
         if self._header and self._items_at >= 0 and self.function_config is self._parsed_fc:
             head, rest = self._header[: self._items_at], self._header[self._items_at :]
-            end = _DOCUMENT_END.search(rest) if tail else None  # results go before it
-            after = ""
-            if end is not None:
-                rest, after = rest[: end.start()], rest[end.start() :]
+            # results go before a document end marker
+            rest, after = split_at_document_end(rest) if tail else (rest, "")
             rest = ended(rest)
             if not parts:
                 head = re.sub(r"^items:[ \t]*(#[^\n]*)?\n?\Z", "items: []\n", head, flags=re.M)
