@@ -3,11 +3,11 @@
 - **Byte fidelity.** What a function does not change comes out byte for byte: comments,
   quoting, key order, indentation, untouched resources.
 - **Encodings, line breaks and aliases kept.** A file that starts with a byte order mark
-  is read and written back with it, a CRLF file stays CRLF, and neither (nor multi-byte
-  text or tabs) moves an edit off its place. Where an item ends is never taken from a
-  node an alias names: items with anchors, aliases or merge keys come out with the same
-  data, written whole from it when a function changes them. Integers of any length are
-  read exactly and kept digit for digit.
+  is read and written back (`--in-place`) with it, a CRLF file or ResourceList stays CRLF,
+  and neither (nor multi-byte text or tabs) moves an edit off its place. Where an item
+  ends is never taken from a node an alias names: items with anchors, aliases or merge
+  keys come out with the same data, written whole from it when a function changes them.
+  Integers of any length are read exactly and kept digit for digit.
 - **Clear errors, never a traceback.** Malformed, non-UTF-8 or wrongly shaped input, or a
   bad config, exits 1 with one `<function>: error: ...` line on stderr.
 - **A whole ResourceList or nothing.** stdout is empty or one complete ResourceList; when
