@@ -2,6 +2,12 @@
 
 - **Byte fidelity.** What a function does not change comes out byte for byte: comments,
   quoting, key order, indentation, untouched resources.
+- **Encodings, line breaks and aliases kept.** A file that starts with a byte order mark
+  is read and written back (`--in-place`) with it, a CRLF file or ResourceList stays CRLF,
+  and neither (nor multi-byte text or tabs) moves an edit off its place. Where an item
+  ends is never taken from a node an alias names: items with anchors, aliases or merge
+  keys come out with the same data, written whole from it when a function changes them.
+  Integers of any length are read exactly and kept digit for digit.
 - **Clear errors, never a traceback.** Malformed, non-UTF-8 or wrongly shaped input, or a
   bad config, exits 1 with one `<function>: error: ...` line on stderr.
 - **A whole ResourceList or nothing.** stdout is empty or one complete ResourceList; when
@@ -199,6 +205,31 @@ def test_guarantee_krmignore_as_kpt_reads_it(tmp_path: Path) -> None:
     assert run("set-namespace", b"", str(pkg), "namespace=prod", "--in-place").returncode == 0
     assert (pkg / "api-1.yaml").read_bytes() == ignored
     assert (pkg / "chart" / "values.yaml").read_text() == "replicaCount: 1\n"
+
+
+def test_guarantee_encodings_line_breaks_and_aliases_kept(tmp_path: Path) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n  namespace: old\n"
+    (tmp_path / "bom.yaml").write_bytes(("\ufeff" + cm.format("a")).encode())
+    (tmp_path / "crlf.yaml").write_bytes(cm.format("b 😀").replace("\n", "\r\n").encode())
+    assert run("set-namespace", b"", str(tmp_path), "namespace=prod", "--in-place"
+               ).returncode == 0
+    assert (tmp_path / "bom.yaml").read_bytes().decode() == "\ufeff" + cm.format(
+        "a").replace("old", "prod")
+    assert (tmp_path / "crlf.yaml").read_bytes().decode() == cm.format(
+        "b 😀").replace("old", "prod").replace("\n", "\r\n")
+    digits = "9" * 5000
+    text = (HEAD_ITEMS + "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n"
+            "    name: web\n    labels: &l {app: web}\n  spec:\n"
+            f"    replicas: {digits}\n    selector:\n      matchLabels: *l\n")
+    proc = run("set-namespace", text.encode(), "namespace=prod")
+    assert proc.returncode == 0, proc.stderr
+    item = check_resource_list(proc.stdout.decode())["items"][0]
+    assert item["metadata"] == {"name": "web", "labels": {"app": "web"}, "namespace": "prod"}
+    assert item["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert f"replicas: {digits}\n".encode() in proc.stdout
+
+
+HEAD_ITEMS = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
 
 
 def test_guarantee_no_tag_constructs_an_object(tmp_path: Path) -> None:

@@ -87,7 +87,9 @@ def _fork_early(text: str) -> tuple[Any, Any] | None:
     for at the end. (The cut and the list, for `ResourceList.parse`; None for small or
     unusual input, which the parse handles as always.)"""
     from krmfn._lazy import LazyList, split_items
+    from krmfn._parse import normalized
 
+    text = normalized(text)[0]  # as `ResourceList.parse` reads it
     split = split_items(text)
     if split is None:
         return None

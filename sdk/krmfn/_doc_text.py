@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from krmfn._nodes import (
+    AliasSpans,
     MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
     construct,
+    fingerprint,
     indented_comments_end,
     is_synthetic,
     line_end,
@@ -25,6 +27,7 @@ from krmfn._nodes import (
 )
 from krmfn._path import Segment
 from krmfn._render import render_block, render_flow, render_scalar
+from krmfn._text_ends import ended
 
 __all__ = ["DocText", "Edit", "dash_before", "is_flow"]
 
@@ -45,7 +48,7 @@ class DocText:
     """A document's source text, its tree, and the edits recorded against the text."""
 
     __slots__ = ("_edits", "_flow_at", "_insert_at", "_orig_end", "_pristine", "_scalar_edits",
-                 "end", "rewrite", "root", "start", "text", "wide_lists")
+                 "aliases", "end", "rewrite", "root", "start", "text", "wide_lists")
 
     def __init__(self, text: str, root: Node, start: int, end: int | None,
                  rewrite: bool) -> None:
@@ -54,8 +57,11 @@ class DocText:
         self.start = start
         self.end = len(text) if end is None else end
         self.rewrite = rewrite
-        self._pristine: str | None = None
+        self._pristine: Any = None
         self.wide_lists = False
+        # where the aliases of a tree that holds some are written: only a tree composed
+        # from a whole text has them (an item's is rewritten whole, see `_document`)
+        self.aliases: AliasSpans | None = None
         self._edits: list[Edit] = []
         self._scalar_edits: dict[int, Edit] = {}  # id(scalar) -> the edit of its text
         # id(node) -> (node, where its text ends in `text`): for nodes that replaced original
@@ -70,7 +76,7 @@ class DocText:
     @property
     def changed(self) -> bool:
         if self.rewrite:
-            return self._pristine is None or repr(construct(self.root)) != self._pristine
+            return self._pristine is None or fingerprint(construct(self.root)) != self._pristine
         return bool(self._edits)
 
     @property
@@ -82,7 +88,9 @@ class DocText:
     # ------------------------------------------------------------ positions
     def _end_of(self, node: Node) -> int:
         """Where a node's own text ends; for block collections the end of their last leaf,
-        not libyaml's end mark (which lies past comments that belong to what follows)."""
+        not libyaml's end mark (which lies past comments that belong to what follows). A
+        last entry that is an alias ends with its `*name`: the node it names lies at its
+        anchor, earlier in the text (see `aliases`)."""
         while True:
             known = self._known_end(node)
             if known is not None:
@@ -95,27 +103,23 @@ class DocText:
                     end = end - 1 if self.text[end - 1] == "\n" else end
                 return end
             if isinstance(node, SequenceNode):
-                last = next(c for c in reversed(node.value) if self._is_original(c))
+                at = next(i for i in range(len(node.value) - 1, -1, -1)
+                          if self._is_original(node.value[i]))
+                last, slot = node.value[at], at
             else:
-                last = next(v for _, v in reversed(node.value) if self._is_original(v))
-            # only a tree with aliases (rewrite mode) can hold a node read before its key
-            if self.rewrite and not is_synthetic(last) and last.start_mark.index < self._after(
-                    node, last):
-                # an alias: its node (and end) lies at the anchor, earlier in the text
-                end = int(node.end_mark.index)
-                while end > node.start_mark.index and self.text[end - 1] in " \t\r\n":
-                    end -= 1
-                return end
+                at = next(i for i in range(len(node.value) - 1, -1, -1)
+                          if self._is_original(node.value[i][1]))
+                last, slot = node.value[at][1], 2 * at + 1
+            if self.aliases:
+                alias = self.aliases.get((id(node), slot))
+                if alias is not None:
+                    return alias[1]
             node = last
 
-    def _after(self, node: MappingNode | SequenceNode, child: Node) -> int:
-        """Where the text of `child`, the last entry of `node`, cannot start before."""
-        if isinstance(node, MappingNode):
-            key = next(k for k, v in reversed(node.value) if v is child)
-            return int(key.end_mark.index) if not is_synthetic(key) else 0
-        at = max(i for i, c in enumerate(node.value) if c is child)
-        earlier = [c for c in node.value[:at] if self._is_original(c)]
-        return self._start_of(earlier[-1]) + 1 if earlier else int(node.start_mark.index)
+    def alias_at(self, holder: Node, slot: int) -> tuple[int, int] | None:
+        """(start, end) of the `*name` written as entry `slot` of `holder` (see
+        `AliasSpans`), or None where that entry is a node of its own."""
+        return self.aliases.get((id(holder), slot)) if self.aliases else None
 
     def _known_end(self, node: Node) -> int | None:
         entry = self._orig_end.get(id(node))
@@ -328,7 +332,10 @@ class DocText:
                     pos = e.end  # deletes that overlap: both go
                 continue
             out.append(text[pos : e.start])
-            out.append(self._render_edit(e))
+            piece = self._render_edit(e)
+            if e.kind == "insert" and e.start >= self.end and piece.startswith("\n"):
+                out, piece = [ended("".join(out))], piece[1:]  # after a text without one
+            out.append(piece)
             if e.end > pos:
                 pos, last = e.end, e.kind
         out.append(text[pos : self.end])

@@ -22,12 +22,14 @@ from krmfn._nodes import (
     SequenceNode,
     construct,
     find_key,
+    fingerprint,
+    int_text,
     is_synthetic,
     line_end,
     line_start,
 )
 from krmfn._path import Match, Segment, format_path
-from krmfn._render import float_text, render_flow, scalar_tag
+from krmfn._render import float_text, key_text, render_flow, scalar_tag
 
 __all__ = ["Doc", "to_node"]
 
@@ -43,7 +45,7 @@ def to_node(value: Any) -> Node:
     if cls is str:  # the common case first: no ABC checks
         return ScalarNode(_STR, value)
     if cls is dict or isinstance(value, Mapping):
-        return MappingNode(_MAP, [(to_node(str(k)), to_node(v)) for k, v in value.items()])
+        return MappingNode(_MAP, [(to_node(key_text(k)), to_node(v)) for k, v in value.items()])
     if isinstance(value, (list, tuple)):
         return SequenceNode(_SEQ, [to_node(v) for v in value])
     if isinstance(value, bool):
@@ -51,7 +53,8 @@ def to_node(value: Any) -> Node:
     elif value is None:
         text = "null"
     else:
-        text = float_text(value) if isinstance(value, float) else str(value)
+        text = float_text(value) if isinstance(value, float) else (
+            int_text(value) if isinstance(value, int) else str(value))
     return ScalarNode(scalar_tag(value), text)
 
 
@@ -68,7 +71,7 @@ class Doc(DocText):
         self.base: tuple[tuple[Segment, ...], Node] | None = None
         # A rewrite-mode tree (aliases expanded) whose value is still what the text says
         # can be written as that text, unless the text leans on anchors elsewhere.
-        self._pristine = repr(construct(root)) if rewrite and keep_source else None
+        self._pristine = fingerprint(construct(root)) if rewrite and keep_source else None
         # comments written in this run (see `_comments`): by where a line comment starts,
         # and by where the line a head comment stands above starts
         self.comment_at: dict[int, str] = {}

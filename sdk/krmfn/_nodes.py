@@ -8,19 +8,25 @@ become Python objects.
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
+    "AliasSpans",
     "MappingNode",
     "Node",
     "ScalarNode",
     "SequenceNode",
+    "alias_spans",
     "construct",
+    "decimal_int",
     "find_key",
+    "fingerprint",
     "indented_comments_end",
+    "int_text",
     "is_synthetic",
     "line_end",
     "line_start",
@@ -69,7 +75,7 @@ def construct(node: Node) -> Any:
         if tag == _STR:
             return node.value
         if tag == _T + "int":
-            return _SAFE.construct_yaml_int(node)
+            return _int(node)
         if tag == _T + "bool":
             return _SAFE.construct_yaml_bool(node)
         if tag == _T + "null":
@@ -101,6 +107,114 @@ def construct(node: Node) -> Any:
             construct(v)
         )
     return out
+
+
+# (id(collection), slot) -> (start, end) of the `*name` written there; a slot is `i` for a
+# sequence's entry i, `2 * i` and `2 * i + 1` for the key and the value of a mapping's pair i
+AliasSpans = dict[tuple[int, int], tuple[int, int]]
+
+
+def alias_spans(text: str, root: Node) -> AliasSpans:
+    """Where each alias in the tree `root` composed from `text` is written.
+
+    A composed tree holds an alias as the very node it names, whose marks are the
+    anchor's, earlier in the text: an item or a collection whose last entry is an alias
+    does not end where that node does. The parser's events still tell: the tree, walked
+    in document order without entering a node twice, meets them one for one."""
+    import yaml
+    from yaml.events import AliasEvent, CollectionEndEvent, NodeEvent
+
+    events = (e for e in yaml.parse(text, Loader=yaml.CSafeLoader) if isinstance(
+        e, (NodeEvent, CollectionEndEvent)))
+    spans: AliasSpans = {}
+    todo: list[tuple[Node | None, int, int]] = [(root, 0, 0)]  # None: a collection's end
+    while todo:
+        node, holder, slot = todo.pop()
+        event = next(events)
+        if node is None:
+            assert isinstance(event, CollectionEndEvent), event
+            continue
+        if isinstance(event, AliasEvent):
+            start, end = event.start_mark, event.end_mark
+            assert start is not None and end is not None
+            spans[(holder, slot)] = (int(start.index), int(end.index))
+            continue
+        if isinstance(node, MappingNode):
+            todo.append((None, 0, 0))
+            todo.extend((n, id(node), 2 * i + j) for i in range(len(node.value) - 1, -1, -1)
+                        for j, n in ((1, node.value[i][1]), (0, node.value[i][0])))
+        elif isinstance(node, SequenceNode):
+            todo.append((None, 0, 0))
+            todo.extend((n, id(node), i) for i in range(len(node.value) - 1, -1, -1)
+                        for n in (node.value[i],))
+    return spans
+
+
+# Python converts integers of more than 4,300 decimal digits (by default; never fewer than
+# 640) to and from text only in parts: the conversion at once is quadratic, and refused.
+_DIGITS_AT_ONCE = 600
+
+
+def _int(node: ScalarNode) -> int:
+    """A YAML 1.1 integer of any length (`1_000`, `0x1F`, `0o17` as `017`, `1:30`)."""
+    try:
+        return int(_SAFE.construct_yaml_int(node))
+    except ValueError:  # too long for int() at once: only decimal digits can be
+        pass
+    text = str(node.value).replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    if ":" in text:  # sexagesimal
+        value = 0
+        for part in text.split(":"):
+            value = value * 60 + decimal_int(part)
+        return sign * value
+    return sign * decimal_int(text)
+
+
+def decimal_int(digits: str) -> int:
+    """`int(digits)` for a string of decimal digits of any length."""
+    if len(digits) <= _DIGITS_AT_ONCE:
+        return int(digits)
+    low = len(digits) // 2
+    return decimal_int(digits[:-low]) * _power_of_ten(low) + decimal_int(digits[-low:])
+
+
+@functools.lru_cache(maxsize=128)
+def _power_of_ten(n: int) -> int:
+    return int(10**n)
+
+
+def int_text(value: int) -> str:
+    """`str(value)` for an integer of any length (see `_DIGITS_AT_ONCE`)."""
+    try:
+        return str(value)
+    except ValueError:
+        pass
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    width = value.bit_length() * 30103 // 100000 + 2  # more digits than it has
+    return sign + (_digits(value, width).lstrip("0") or "0")
+
+
+def _digits(value: int, width: int) -> str:
+    """`value` in exactly `width` decimal digits, zeros first."""
+    if width <= _DIGITS_AT_ONCE:
+        return str(value).zfill(width)
+    low = width // 2
+    high, rest = divmod(value, _power_of_ten(low))
+    return _digits(high, width - low) + _digits(rest, low)
+
+
+def fingerprint(value: Any) -> Any:
+    """What `value` (plain data) says, types included, as a value to compare: `1`,
+    `1.0` and `True` differ, NaN equals NaN, and no integer is converted to text."""
+    if isinstance(value, dict):
+        return ("map", tuple((fingerprint(k), fingerprint(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("seq", tuple(fingerprint(v) for v in value))
+    if isinstance(value, float) and value != value:
+        return ("float", "nan")
+    return (type(value).__name__, value)
 
 
 def line_start(text: str, pos: int) -> int:

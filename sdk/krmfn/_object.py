@@ -24,10 +24,11 @@ from krmfn._nodes import (
     line_start,
 )
 from krmfn._package_paths import check_file_path
-from krmfn._parse import check_tree, compose
+from krmfn._parse import check_tree, compose, normalized
 from krmfn._parse_list import Chunk
 from krmfn._path import Path, Segment, format_path, parse_path
-from krmfn._render import render_block
+from krmfn._render import key_text, render_block
+from krmfn._text_ends import ended, without_document_end
 from krmfn._view import SubObject, items_of
 
 __all__ = ["KubeObject"]
@@ -64,7 +65,9 @@ class KubeObject(LazyItem):
 
     @classmethod
     def from_yaml(cls, text: str) -> KubeObject:
-        """A resource from one YAML document; its text is kept for byte-exact output."""
+        """A resource from one YAML document; its text is kept for byte-exact output (but
+        a byte order mark, and CRLF line breaks, which are read as LF)."""
+        text = normalized(text)[0]
         root = compose(text, "resource")
         if not isinstance(root, MappingNode):
             raise InputError("resource: the document is not a mapping")
@@ -441,24 +444,21 @@ class KubeObject(LazyItem):
         lines = doc.render().split("\n")
         out = [lines[0]]
         out.extend(ln[column:] if not ln[:column].strip() else ln.lstrip() for ln in lines[1:])
-        text = "\n".join(out)
-        return text if text.endswith("\n") else text + "\n"
+        return ended("\n".join(out))
 
     def _item_text(self, wide: bool) -> str:
         """This resource as an entry under a ResourceList's `items:`."""
         if self._d is None and self._chunk is not None:
-            chunk = self._current_text()
-            return chunk if chunk.endswith("\n") else chunk + "\n"
+            return ended(self._current_text())
         if self._form == "chunk" and self._doc.spliceable:
-            text = self._doc.render()
-            return text if text.endswith("\n") else text + "\n"
+            return ended(self._doc.render())
         if self._form == "inline" and self._doc.spliceable:
             text = self._inline_text()
         elif self._form == "doc" and self._doc.spliceable:
-            text = self._doc.render()
+            text = without_document_end(self._doc.render())
         else:
             text = _block(self.to_dict())
-        return _indent_item(text, wide)
+        return _indent_item(ended(text), wide)
 
 
 def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...], str]]:
@@ -578,7 +578,7 @@ def _as_str(value: Any) -> str:
     Python's `True`; "" for null."""
     if value is None:
         return ""
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return str(value).lower() if isinstance(value, bool) else key_text(value)
 
 
 def _describe(value: Any) -> str:
@@ -618,5 +618,4 @@ def _dedent_item(text: str) -> str:
         out = []
     out.extend(line[width:] if line[:width].strip() == "" else line.lstrip()
                for line in lines[1:])
-    text = "\n".join(out)
-    return text if text.endswith("\n") else text + "\n"
+    return ended("\n".join(out))

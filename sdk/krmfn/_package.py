@@ -28,6 +28,7 @@ from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
 from krmfn._package_paths import check_file_path, default_file, is_reserved
 from krmfn._package_walk import collect, package_root, scratch_dirs
 from krmfn._resource_list import ResourceList
+from krmfn._text_ends import ended
 
 __all__ = ["Package", "package_from_texts", "read_package", "read_texts"]
 
@@ -47,6 +48,9 @@ class Package:
         self._held: dict[int, dict[str, str]] = {}
         self._mapped: set[int] = set()
         self._placed: dict[int, tuple[str | None, int | None]] = {}
+        # the resources whose document (after a `---`) began with a byte order mark: written
+        # with one again
+        self.bom: set[int] = set()
 
     def _remember(self, obj: KubeObject) -> None:
         annotations = obj.get("metadata.annotations")
@@ -100,13 +104,15 @@ class Package:
         for name, segments in self.layout(rl, exists).items():
             parts: list[str] = []
             for seg in segments:
-                text = seg if isinstance(seg, str) else seg.to_yaml()
-                if parts and not parts[-1].endswith("\n"):
-                    parts.append("\n")  # (only a file's last document can lack one)
+                text = seg if isinstance(seg, str) else (
+                    "\ufeff" if id(seg) in self.bom else "") + seg.to_yaml()
+                if parts and parts[-1] != "\ufeff":  # (only a file's last document can
+                    # lack a final line break; the byte order mark stands before the first)
+                    parts[-1] = ended(parts[-1])
                 parts.append(text)
             # A file is written as it reads (a missing final newline stays missing), so
             # that an unchanged file compares equal and is left alone.
-            if "".join(parts).strip():
+            if "".join(parts).lstrip("\ufeff").strip():
                 out[name] = "".join(parts)
         return out
 
@@ -302,17 +308,23 @@ def package_from_texts(root: Path, texts: Sequence[tuple[str, str]]
     items: list[KubeObject] = []
     for name, text in texts:
         segments: list[KubeObject | str] = []
+        if text.startswith("\ufeff"):  # the file's byte order mark: kept as it is
+            segments.append("\ufeff")
+            text = text[1:]
         index = 0
         for doc in _documents(text):
-            if _is_blank(doc):
+            bom = doc.startswith("\ufeff")  # a document's own (see `bom`)
+            if _is_blank(doc[bom:]):
                 segments.append(doc)
                 continue
             where = name if index == 0 else f"{name} (resource {index + 1})"
             try:
-                obj = KubeObject.from_yaml(doc)
+                obj = KubeObject.from_yaml(doc[bom:])
             except InputError as exc:
                 raise InputError(f"{where}: {str(exc).removeprefix('resource: ')}") from None
             _check_resource(obj, where)
+            if bom:
+                pkg.bom.add(id(obj))
             if "config.k" in doc or "annotations" in doc:
                 pkg._remember(obj)
             obj._origin = (name, index)

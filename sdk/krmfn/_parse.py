@@ -21,7 +21,7 @@ from krmfn._errors import InputError
 from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["MAX_DEPTH", "check_keys_unique", "check_tree", "compose", "long_prefix",
-           "may_have_anchors", "may_have_tags", "nesting_bounded"]
+           "may_have_anchors", "may_have_tags", "nesting_bounded", "normalized"]
 
 MAX_DEPTH = 500
 MAX_EXPANDED_NODES = 2_000_000
@@ -38,6 +38,7 @@ _DEEP_LINE = re.compile(rf"\n[ \t?:-]{{{_SAFE_DEPTH_BOUND}}}")  # a literal firs
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _RESOLVER = Resolver()
 
 
@@ -90,6 +91,19 @@ def compose(text: str, what: str = "input") -> Node | None:
         raise InputError(f"{what}: {_one_line(exc)}") from None
     except RecursionError:
         raise InputError(f"{what}: nesting too deep") from None
+
+
+def normalized(text: str) -> tuple[str, bool]:
+    """The text as it is edited: without a leading byte order mark (libyaml's marks do
+    not count it: every edit would land one character early), with CRLF line breaks read
+    as LF (a line break in YAML is one either way); and whether every line break was CRLF,
+    so that what is written from it uses them too."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" not in text:
+        return text, False
+    crlf = text.count("\r\n")
+    return text.replace("\r\n", "\n"), crlf == text.count("\n")
 
 
 _LONE_CR = re.compile(r"\r(?!\n)")
@@ -147,6 +161,7 @@ def _one_line(exc: yaml.YAMLError) -> str:
 # engine then scans for candidates in C instead of trying every position.
 _TAG_TOKEN = re.compile(r"[\s\[{,]!")
 _ANCHOR_TOKEN = re.compile(r"[\s\[{,]&")
+_MERGE_KEY = re.compile(r"[\s\[{,?]<<[ \t]*:")
 
 
 def may_have_tags(text: str) -> bool:
@@ -154,7 +169,10 @@ def may_have_tags(text: str) -> bool:
 
 
 def may_have_anchors(text: str) -> bool:
-    return "&" in text and (text.startswith("&") or _ANCHOR_TOKEN.search(text) is not None)
+    """True unless the text shows that its trees share no nodes: no anchor, and no merge
+    key (`<<: {...}` takes in another mapping's keys as an alias does)."""
+    return ("&" in text and (text.startswith("&") or _ANCHOR_TOKEN.search(text) is not None)
+            ) or ("<<" in text and (text.startswith("<<") or _MERGE_KEY.search(text) is not None))
 
 
 _LONG_PREFIX = re.compile(rf"\n[ \t?:-]{{{MAX_DEPTH // 2}}}")
@@ -181,7 +199,9 @@ def nesting_bounded(text: str, start: int = 0, end: int | None = None, *,
 
 def check_tree(root: Node, what: str, *, tags: bool = True, aliases: bool = True,
                deep: bool = True) -> bool:
-    """Reject what a function must never see; True if the tree shares nodes (aliases).
+    """Reject what a function must never see; True if the tree shares nodes (aliases) or
+    merges keys (`<<`): its text does not say which node holds what, so it is edited as
+    data and written whole.
 
     `tags=False` / `aliases=False` / `deep=False` skip checks the caller has ruled out
     from the text (no `!` means no explicit tags, no `&` means no anchors, and see
@@ -263,6 +283,8 @@ def _check_slow(root: Node, what: str) -> bool:
             for k, v in node.value:
                 if k.tag not in _ALLOWED_TAGS:
                     raise InputError(f"{what}: YAML tag {k.tag!r} is not allowed")
+                if k.tag == _MERGE_TAG:
+                    aliased = True
                 stack.append((v, depth + 1))
         elif isinstance(node, SequenceNode):
             stack.extend((v, depth + 1) for v in node.value)
@@ -280,6 +302,8 @@ def _check_scalar(node: ScalarNode, what: str) -> None:
     when a function first reads it. Implicitly resolved scalars always fit their tag."""
     from krmfn._nodes import construct
 
+    if node.tag == _resolve(ScalarNode, node.value, (True, False)):
+        return  # its text is what that tag's pattern reads: no need to build the value
     try:
         construct(node)
     except (yaml.YAMLError, ValueError, KeyError, TypeError, IndexError, OverflowError):

@@ -6,6 +6,7 @@ composing the whole, see `_lazy`). The document is composed and checked by `_par
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from krmfn._errors import InputError
 from krmfn._nodes import (
@@ -13,6 +14,7 @@ from krmfn._nodes import (
     Node,
     ScalarNode,
     SequenceNode,
+    alias_spans,
     indented_comments_end,
     line_end,
 )
@@ -25,6 +27,9 @@ from krmfn._parse import (
     may_have_tags,
     nesting_bounded,
 )
+
+if TYPE_CHECKING:
+    from krmfn._document import Doc
 
 __all__ = ["Chunk", "ParsedList", "from_header", "parse_resource_list"]
 
@@ -70,20 +75,24 @@ def parse_resource_list(text: str) -> ParsedList:
         return parsed
     if not isinstance(items_node, SequenceNode):
         raise InputError("ResourceList.items is not a list")
-    nodes = items_node.value
-    for i, node in enumerate(nodes):
-        parsed.items.append(_whole_chunk(text, node, nodes[i + 1] if i + 1 < len(nodes)
-                                         else None))
+    whole = _whole_text(text, root)
+    for i in range(len(items_node.value)):
+        parsed.items.append(_whole_chunk(whole, items_node, i))
     items = parsed.items
     chunks = [c for c in items if c.form == "chunk"]
     parsed.wide = bool(chunks) and text[chunks[0].start : chunks[0].start + 4] == "  - "
-    shared_with_header = _mark_shared(root, items) if may_have_anchors(text) else False
+    shared_with_header = _mark_shared(root, items) if whole.aliases is not None else False
+    fc_at = next((i for i, (k, _v) in enumerate(root.value) if k.value == "functionConfig"), -1)
+    if parsed.function_config is not None and (
+            shared_with_header or whole.alias_at(root, 2 * fc_at + 1) is not None):
+        # its text may lean on anchors elsewhere: it is written from its data
+        parsed.function_config.aliased = parsed.function_config.shared = True
     if items and len(chunks) == len(items) and not shared_with_header:
         # Keep the ResourceList's own text around the items: output differs from input
         # only where a function changed something. Old results are cut out of it (they
         # are written again, with the new ones, at the end).
         first, last = items[0].start, items[-1].end
-        cut = _results_span(root, text) or (first, first)
+        cut = _results_span(whole) or (first, first)
         if first < cut[1] and cut[0] < last:
             return parsed
         rest = text[: cut[0]] + text[cut[1] :]
@@ -93,14 +102,27 @@ def parse_resource_list(text: str) -> ParsedList:
     return parsed
 
 
-def _results_span(root: MappingNode, text: str) -> tuple[int, int] | None:
-    """The lines of the ResourceList's own `results:` field, if it has one."""
+def _whole_text(text: str, root: MappingNode) -> Doc:
+    """The composed document over its text, for the spans of its parts (with where its
+    aliases are written, if it may have any)."""
     from krmfn._document import Doc
+
+    doc = Doc(text, root)
+    if may_have_anchors(text):
+        doc.aliases = alias_spans(text, root)
+    return doc
+
+
+def _results_span(whole: Doc) -> tuple[int, int] | None:
+    """The lines of the ResourceList's own `results:` field, if it has one."""
     from krmfn._nodes import line_start
 
-    for k, v in root.value:
+    root, text = whole.root, whole.text
+    assert isinstance(root, MappingNode)
+    for i, (k, v) in enumerate(root.value):
         if k.value == "results":
-            end = line_end(text, Doc(text, v)._end_of(v))
+            alias = whole.alias_at(root, 2 * i + 1)
+            end = line_end(text, whole._end_of(v) if alias is None else alias[1])
             return line_start(text, int(k.start_mark.index)), min(end + 1, len(text))
     return None
 
@@ -134,26 +156,33 @@ def _mark_shared(root: MappingNode, items: list[Chunk]) -> bool:
     return -1 in involved
 
 
-def _whole_chunk(text: str, node: Node, nxt: Node | None) -> Chunk:
-    """An item of a document composed whole: an item with its own `- ` line keeps that
+def _whole_chunk(whole: Doc, items: SequenceNode, i: int) -> Chunk:
+    """Item `i` of a document composed whole: an item with its own `- ` line keeps that
     line and everything up to the next item (chunk form: comments stay, the header is
-    kept); items of a flow sequence (JSON) are taken as the bare node."""
-    from krmfn._document import Doc
-
-    start, end = int(node.start_mark.index), int(node.end_mark.index)
+    kept); items of a flow sequence (JSON) are taken as the bare node. Where an item
+    starts and ends is where its own text does: an item (or its last entry) that is an
+    alias is its `*name`, not the anchored node's text."""
+    text, node = whole.text, items.value[i]
+    alias = whole.alias_at(items, i)
+    start = int(node.start_mark.index) if alias is None else alias[0]
     if isinstance(node, MappingNode) and node.value:
         ls = _dash_line(text, start)
         if ls >= 0:
-            if nxt is not None:
-                stop = _dash_line(text, int(nxt.start_mark.index))
+            if i + 1 < len(items.value):
+                nxt = whole.alias_at(items, i + 1)
+                stop = _dash_line(text, int(items.value[i + 1].start_mark.index)
+                                  if nxt is None else nxt[0])
             else:
-                stop = min(line_end(text, Doc(text, node)._end_of(node)) + 1, len(text))
+                end = whole._end_of(node) if alias is None else alias[1]
+                stop = min(line_end(text, end) + 1, len(text))
                 dash_line = text[ls : line_end(text, ls)]
                 stop = indented_comments_end(text, stop,
                                               len(dash_line) - len(dash_line.lstrip(" ")))
             if stop > ls:
                 return Chunk(text, node, ls, stop, "chunk")
-    return Chunk(text, node, start, end, "inline")
+    if alias is not None:
+        return Chunk(text, node, *alias, "inline", aliased=True, shared=True)
+    return Chunk(text, node, start, int(node.end_mark.index), "inline")
 
 
 def _dash_line(text: str, start: int) -> int:

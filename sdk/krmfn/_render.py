@@ -16,9 +16,11 @@ from typing import Any
 
 from yaml.nodes import ScalarNode
 
+from krmfn._nodes import int_text
 from krmfn._parse import _resolve
 
-__all__ = ["float_text", "render_block", "render_flow", "render_scalar", "scalar_tag"]
+__all__ = ["float_text", "key_text", "render_block", "render_flow", "render_scalar",
+           "scalar_tag"]
 
 _STR = "tag:yaml.org,2002:str"
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`~= \t")
@@ -67,7 +69,7 @@ def render_scalar(value: Any, *, style: str | None = None, flow: bool = False,
     elif isinstance(value, bool):
         return "true" if value else "false"
     elif isinstance(value, int):
-        return str(value)
+        return int_text(value)
     elif isinstance(value, float):
         if math.isnan(value):
             return ".nan"
@@ -85,6 +87,11 @@ def render_scalar(value: Any, *, style: str | None = None, flow: bool = False,
     if "\n" not in s and _printable(s) and '"' in s and "'" not in s:
         return "'" + s + "'"
     return _double_quoted(s)
+
+
+def key_text(key: Any) -> str:
+    """A map key (or another value) as the string it is written as."""
+    return int_text(key) if isinstance(key, int) and not isinstance(key, bool) else str(key)
 
 
 def float_text(value: float) -> str:
@@ -113,7 +120,7 @@ def render_flow(value: Any, *, json_style: bool = False) -> str:
     """A value in flow style, for insertion into `{...}` / `[...]` or JSON input."""
     if isinstance(value, Mapping):
         inner = ", ".join(
-            f"{render_scalar(str(k), flow=True, json_style=json_style)}: "
+            f"{render_scalar(key_text(k), flow=True, json_style=json_style)}: "
             f"{render_flow(v, json_style=json_style)}"
             for k, v in value.items()
         )
@@ -134,7 +141,7 @@ def render_block(value: Mapping[str, Any] | Sequence[Any], indent: int, *,
     lines: list[str] = []
     if isinstance(value, Mapping):
         for k, v in value.items():
-            key = render_scalar(str(k))
+            key = render_scalar(key_text(k))
             if _is_nonempty_collection(v):
                 lines.append(f"{pad}{key}:")
                 child = indent + 2 if isinstance(v, Mapping) or wide_lists else indent

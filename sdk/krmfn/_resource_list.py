@@ -25,12 +25,14 @@ from krmfn._parse import (
     may_have_anchors,
     may_have_tags,
     nesting_bounded,
+    normalized,
 )
 from krmfn._parse_list import from_header, parse_resource_list
 from krmfn._path import Path
 from krmfn._render import render_block
 from krmfn._results import Field, Result, Severity
 from krmfn._scope import Scope
+from krmfn._text_ends import ended, split_at_document_end
 from krmfn._view import SubObject
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class ResourceList:
         self.input_errors: list[Result] = []
         self._parsed_fc: KubeObject | None = None
         self._worker: CheckWorker | None = None
+        self._crlf = False  # the input's line breaks were all CRLF: so are the output's
 
     # ------------------------------------------------------------ reading
     @classmethod
@@ -86,7 +89,16 @@ class ResourceList:
         function runner does both, falling back to `lazy=False`. The runner also has the
         items nobody reads checked by a worker process meanwhile (`_check_worker`); a
         console script starts it before this module loads (`_early`: the cut and the list
-        it checks)."""
+        it checks). A byte order mark is dropped, and CRLF line breaks are read as LF
+        (see `normalized`): `to_text` writes CRLF again when every line break was one."""
+        text, crlf = normalized(text)
+        rl = cls._parse(text, lazy, _worker, _early)
+        rl._crlf = crlf
+        return rl
+
+    @classmethod
+    def _parse(cls, text: str, lazy: bool, _worker: bool,
+               _early: tuple[LazySplit, LazyList] | None) -> ResourceList:
         if _early is not None:
             return cls._parse_lazy(*_early, _worker)
         split = split_items(text) if lazy else None
@@ -213,6 +225,10 @@ class ResourceList:
     # ------------------------------------------------------------ writing
     def to_text(self) -> str:
         """The ResourceList as YAML: untouched items byte for byte as they came in."""
+        text = self._text()
+        return text.replace("\n", "\r\n") if self._crlf else text
+
+    def _text(self) -> str:
         parts: list[str] = []
         taken: set[str] | None = None
         for obj in self.items:
@@ -227,11 +243,12 @@ class ResourceList:
             tail = "results:\n" + "\n".join(render_block(results, 0)) + "\n"
         if self._header and self._items_at >= 0 and self.function_config is self._parsed_fc:
             head, rest = self._header[: self._items_at], self._header[self._items_at :]
-            if rest and not rest.endswith("\n"):
-                rest += "\n"
+            # results go before a document end marker
+            rest, after = split_at_document_end(rest) if tail else (rest, "")
+            rest = ended(rest)
             if not parts:
                 head = re.sub(r"^items:[ \t]*(#[^\n]*)?\n?\Z", "items: []\n", head, flags=re.M)
-            return head + "".join(parts) + rest + tail
+            return head + "".join(parts) + rest + tail + after
         out = [f"apiVersion: {self.api_version}\n", "kind: ResourceList\n"]
         out.append("items:\n" if parts else "items: []\n")
         out.extend(parts)

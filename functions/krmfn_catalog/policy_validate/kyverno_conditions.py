@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from krmfn._nodes import int_text
+
 from .kyverno_errors import KyvernoPolicyError, UnsupportedFeature
 from .kyverno_quantity import parse_duration, parse_quantity
 from .kyverno_scalar import compare, scalar_matches
@@ -100,6 +102,8 @@ def _go_text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, int):
+        return int_text(value)
     return json.dumps(value, default=str)
 
 

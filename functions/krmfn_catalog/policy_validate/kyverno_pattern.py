@@ -28,6 +28,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from krmfn._nodes import int_text
+
 from .kyverno_anchor import AnchorKind, parse_key
 from .kyverno_scalar import Scalar, is_scalar, scalar_matcher
 from .kyverno_wildcard import has_wildcard, wildcard_match
@@ -111,6 +113,8 @@ def _describe(value: object) -> str:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int_text(value)  # json.dumps converts no more than 4,300 digits
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

@@ -58,7 +58,7 @@ def parse_quantity(text: str) -> Fraction | None:
         return None
     from fractions import Fraction  # only once a number is read: a costly import
 
-    value = Fraction(found["number"])
+    value = _fraction(found["number"])
     if found["exponent"]:
         return value * Fraction(10) ** int(found["exponent"][1:])
     if found["suffix"]:
@@ -77,5 +77,22 @@ def parse_duration(text: str) -> Fraction | None:
     if zero:
         return Fraction(0)
     parts = _DURATION_PART.findall(text)
-    total = sum((Fraction(number) * _UNIT_NANOSECONDS[unit] for number, unit in parts), Fraction(0))
+    total = sum((_fraction(number) * _UNIT_NANOSECONDS[unit] for number, unit in parts),
+                Fraction(0))
     return -total if text.startswith("-") else total
+
+
+def _fraction(number: str) -> Fraction:
+    """`Fraction(number)` for a decimal number of any length (Python converts more than
+    4,300 digits to an int only in parts)."""
+    from fractions import Fraction
+
+    try:
+        return Fraction(number)
+    except ValueError:
+        pass
+    from krmfn._nodes import decimal_int
+
+    sign = -1 if number.startswith("-") else 1
+    whole, _, part = number.lstrip("+-").partition(".")
+    return Fraction(sign * decimal_int(whole + part or "0"), 10 ** len(part))

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, TypeGuard
 
+from krmfn._nodes import int_text
+
 from .kyverno_quantity import parse_duration, parse_quantity
 from .kyverno_wildcard import wildcard_match
 
@@ -209,7 +211,7 @@ def _as_number_text(value: object) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, int):
-        return str(value)
+        return int_text(value)
     if isinstance(value, float):
         return f"{value:f}"
     return None
@@ -218,6 +220,8 @@ def _as_number_text(value: object) -> str | None:
 def _as_text(value: object) -> str | None:
     if isinstance(value, str):
         return value
-    if isinstance(value, bool | int | float):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int_text(value)
+    if isinstance(value, bool | float):
         return json.dumps(value)
     return None
