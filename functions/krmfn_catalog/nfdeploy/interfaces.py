@@ -88,7 +88,8 @@ def interface_entry(interface: KubeObject, package: Package) -> Found:
     try:
         families = families_of(interface)
     except FieldError as exc:
-        found.problems.append(Problem(str(exc), interface, exc.path))
+        found.problems.append(Problem(str(exc).removeprefix(f"{exc.path}: "), interface,
+                                      exc.path))
         return found
     owner = owner_value(interface)
     addresses = _addresses(interface, package.ip_claims(owner), families, found)
@@ -123,6 +124,7 @@ def _addresses(interface: KubeObject, claims: Sequence[KubeObject], families: Se
                found: Found) -> dict[str, tuple[str, str | None]]:
     out: dict[str, tuple[str, str | None]] = {}
     waiting: dict[str, KubeObject] = {}
+    reported = len(found.problems)
     names = [f"{request_name(interface)}-{f}" for f in families] + [
         f"{interface.name}-{f}" for f in families]
     for claim in _ordered(claims, names):
@@ -154,7 +156,7 @@ def _addresses(interface: KubeObject, claims: Sequence[KubeObject], families: Se
                 f" (gateway {out[family][1]}): the claim's answer is used", interface,
                 NEPHIO_IP_STATUS))
     for family in families:
-        if family in out:
+        if family in out or len(found.problems) > reported:  # a bad answer said it already
             continue
         if family in waiting:
             claim = waiting[family]
@@ -204,6 +206,7 @@ def _vlan_id(value: object) -> bool:
 def _vlan(interface: KubeObject, claims: Sequence[KubeObject], found: Found) -> int | None:
     vlan: int | None = None
     waiting: KubeObject | None = None
+    reported = len(found.problems)
     for claim in _ordered(claims, [request_name(interface), interface.name]):
         value = claim.get("status.vlanID")
         if value is None:
@@ -223,7 +226,8 @@ def _vlan(interface: KubeObject, claims: Sequence[KubeObject], found: Found) -> 
         found.warnings.append(Problem(f"holds VLAN {copied}, but the Interface's VLANClaim says"
                                       f" {vlan}: the claim's answer is used", interface,
                                       NEPHIO_VLAN_STATUS))
-    if vlan is None and interface.get("spec.attachmentType") == "vlan":
+    if vlan is None and interface.get("spec.attachmentType") == "vlan" and \
+            len(found.problems) == reported:
         if waiting is not None:
             found.problems.append(Problem(
                 f"VLANClaim {waiting.name} of Interface {interface.name} has no status.vlanID "

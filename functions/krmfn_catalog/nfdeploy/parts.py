@@ -137,7 +137,8 @@ def capacity_spec(capacity: KubeObject, found: Found) -> dict[str, Any] | None:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= largest:
-            found.problems.append(Problem(f"{value!r} is not an integer in 0-{largest}",
+            bounds = "0-65535" if largest == 65535 else "0 or more"
+            found.problems.append(Problem(f"{value!r} is not an integer ({bounds})",
                                           capacity, f"spec.{key}"))
         else:
             out[key] = value

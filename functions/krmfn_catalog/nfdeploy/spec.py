@@ -162,15 +162,27 @@ def write_spec(desired: Desired) -> list[str]:
 
 
 def sync(obj: KubeObject, path: tuple[str | int, ...], old: Any, new: Any) -> None:
-    """Set `path` to `new`, editing only what differs: a map with the same keys or a list
-    of the same length is edited inside, so the comments on what stays are kept."""
+    """Set `path` to `new`, editing only what differs, so that comments stay with what
+    they were written beside: a map with the same keys is edited key by key; a list whose
+    items keep their identities (a map item's `name`, else the item) and order is edited
+    item by item, with new items appended. A list reordered is written afresh: the
+    comments inside it are dropped rather than left beside another item."""
     if old == new:
         return
     if isinstance(old, dict) and isinstance(new, dict) and list(old) == list(new):
         for key in new:
             sync(obj, (*path, key), old[key], new[key])
-    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for i, item in enumerate(new):
+    elif isinstance(old, list) and isinstance(new, list) and old and \
+            [_identity(i) for i in old] == [_identity(i) for i in new[: len(old)]]:
+        for i, item in enumerate(new[: len(old)]):
             sync(obj, (*path, i), old[i], item)
+        for item in new[len(old):]:
+            obj.append(list(path), item)
     else:
+        if isinstance(old, list) and old:
+            obj.set(list(path), [])  # drops the items' comments, keeps the key's
         obj.set(list(path), new)
+
+
+def _identity(item: Any) -> Any:
+    return ("name", item.get("name")) if isinstance(item, dict) else ("value", repr(item))
