@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_nephio_conformance as conformance
 import yaml
 from krmfn.testing import resource_list, run
 from krmfn_catalog.nfdeploy import nfdeploy
@@ -27,6 +28,7 @@ DATA = Path(__file__).resolve().parent / "conformance" / "nephio-fn" / "nfdeploy
 CASES = sorted(p.parent for p in DATA.rglob("_expected*"))
 OWNER = "specializer.nephio.org/owner"
 NFD = "workload.nephio.org/v1alpha1.NFDeployment"
+BLUEPRINTS = conformance.BLUEPRINTS
 KRMFN_ANNOTATIONS = ("config.kubernetes.io/index", "config.kubernetes.io/path",
                      "internal.config.kubernetes.io/index", "internal.config.kubernetes.io/path")
 
@@ -242,3 +244,58 @@ def test_missing_capacity_leaves_spec_capacity_out_as_nfdeploy_fn_does() -> None
     want = {k: v for k, v in expected(case).items() if k[0] != "DataNetwork"}
     assert outcome.items == want
     assert "capacity" not in spec_of(outcome.items)
+
+
+# -- Nephio's free5gc blueprints, through our whole pipeline -----------------------------
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=[b.name for b in BLUEPRINTS])
+def test_free5gc_blueprints_get_their_nfdeployment_filled(blueprint: Path) -> None:
+    """Nephio's own AMF, SMF and UPF blueprints for a site, through ipam-inject,
+    vlan-assign and policy-validate, then nfdeploy: the UPF's spec holds exactly what the
+    claims were given. The AMF and SMF depend on the UPF package: until its objects are
+    injected (`status.injected`, which the fleet fills) that is an error naming the
+    Dependency; once injected, their specs are filled with it as a parameters reference."""
+    outcome = conformance.pipeline(conformance.site(conformance.package_docs(blueprint),
+                                                    "edge-07"))
+    assert not outcome.failed, outcome.errors
+    items = outcome.items
+    filled = nfdeploy_on(items)
+    dependencies = [d for d in items if d["kind"] == "Dependency"]
+    if dependencies:
+        assert filled.code == 1
+        assert error_refs(filled) == {("Dependency", "upf", "status.injected")}
+        for dependency in dependencies:
+            dependency["status"] = {"injected": [
+                {"name": "upf-edge-07", "namespace": "example",
+                 "apiVersion": "ref.nephio.org/v1alpha1", "kind": "Config"}]}
+        filled = nfdeploy_on(items)
+    assert filled.code == 0, filled.errors
+    spec = spec_of(filled.items)
+    deployment = next(k[1] for k in filled.items if k[0] == "NFDeployment")
+    claims = {(d["kind"], d["metadata"]["name"]): d.get("status") for d in items
+              if d["kind"] in ("IPClaim", "VLANClaim")}
+    owned = [d for d in items if d["kind"] == "Interface"
+             and d["metadata"]["annotations"][OWNER] == f"{NFD}.{deployment}"
+             and d["spec"]["networkInstance"]["name"] != "default"]
+    assert [i["name"] for i in spec["interfaces"]] == sorted(d["metadata"]["name"]
+                                                             for d in owned)
+    for entry in spec["interfaces"]:
+        ip = claims[("IPClaim", f"{deployment}-{entry['name']}-ipv4")]
+        vlan = claims[("VLANClaim", f"{deployment}-{entry['name']}")]
+        assert entry == {"name": entry["name"],
+                         "ipv4": {"address": ip["prefix"], "gateway": ip["gateway"]},
+                         "vlanID": vlan["vlanID"]}
+    dnns = [n["dataNetworks"] for n in spec["networkInstances"] if "dataNetworks" in n]
+    if "upf" in blueprint.name:
+        assert dnns == [[{"name": "internet", "pool": [
+            {"prefix": claims[("IPClaim", f"{deployment}-internet-pool{i}")]["prefix"]}
+            for i in (1, 2, 3)]}]]
+        assert spec["capacity"] == {"maxUplinkThroughput": "5G", "maxDownlinkThroughput": "5G"}
+    else:
+        assert dnns == []  # their DataNetwork asks for no pool
+        assert spec["parametersRefs"] == [{"name": "upf-edge-07",
+                                           "apiVersion": "ref.nephio.org/v1alpha1",
+                                           "kind": "Config"}]
+    again = nfdeploy_on(list(filled.items.values()))
+    assert again.code == 0 and again.items == filled.items
