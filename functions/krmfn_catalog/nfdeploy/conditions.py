@@ -26,9 +26,9 @@ from krmfn import KubeObject
 
 from krmfn_catalog.nephio_nad import owner_value
 
-from .model import CAPACITY, WORKLOAD_GROUP, Package
+from .model import CAPACITY, WORKLOAD_GROUP, Package, Problem
 
-__all__ = ["SPECIALIZE", "record_done"]
+__all__ = ["SPECIALIZE", "check_kptfile", "record_done"]
 
 SPECIALIZE = "nephio.org.Specializer.specialize"
 DONE = "update done"
@@ -39,6 +39,23 @@ def _condition(type_: str, status: str, *, message: str = "", reason: str = "") 
     """A condition with its keys in the order Nephio's Kptfiles show them."""
     out = {"message": message, "reason": reason, "status": status, "type": type_}
     return {k: v for k, v in out.items() if v}
+
+
+def check_kptfile(kptfile: KubeObject) -> list[Problem]:
+    """What keeps the Kptfile from recording the specialization: the maps and lists
+    written into must be maps and lists, each condition a map with a string type."""
+    shapes = (("info", dict, "a map"), ("info.readinessGates", list, "a list"),
+              ("status", dict, "a map"), ("status.conditions", list, "a list"))
+    for path, kind, what in shapes:
+        value = kptfile.get(path)
+        if value is not None and not isinstance(value, kind):
+            return [Problem(f"expected {what}", kptfile, path)]
+    problems = []
+    for i, condition in enumerate(kptfile.get("status.conditions") or []):
+        if not isinstance(condition, dict) or not isinstance(condition.get("type"), str):
+            problems.append(Problem("expected a condition: a map with a string type",
+                                    kptfile, f"status.conditions[{i}]"))
+    return problems
 
 
 def record_done(kptfile: KubeObject, deployments: Sequence[KubeObject],

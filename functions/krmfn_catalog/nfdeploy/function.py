@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from krmfn import ResourceList, function
 
-from .conditions import record_done
+from .conditions import check_kptfile, record_done
 from .config import NfDeployConfig
 from .model import Package, Problem
 from .spec import Desired, desired_spec, write_spec
@@ -38,6 +38,8 @@ def nfdeploy(rl: ResourceList, config: NfDeployConfig) -> None:
         problems.append(Problem("the package has no root Kptfile: nfdeploy records the "
                                 "specialization in its status.conditions, as Nephio does",
                                 None))
+    else:
+        problems += check_kptfile(package.kptfile)
     plans: list[Desired] = []
     for deployment in package.deployments:
         desired = desired_spec(deployment, package)
