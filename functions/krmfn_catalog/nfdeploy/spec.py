@@ -148,6 +148,11 @@ def write_spec(desired: Desired) -> list[str]:
         "networkInstances": desired.network_instances or None,
         "parametersRefs": desired.parameters_refs or None,
     }
+    if obj.get("spec") is None:  # absent or `spec:` with nothing: written whole
+        spec = {k: v for k, v in wanted.items() if v is not None}
+        if spec:
+            obj.set("spec", spec)
+        return [f"spec.{k}" for k in spec]
     for key, value in wanted.items():
         path = ("spec", key)
         if value is None:
