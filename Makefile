@@ -8,7 +8,7 @@ PYTHON     ?= python3
 VENV       ?= .venv
 VERSION    ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
 TAG        := v$(VERSION)
-FUNCTIONS  := set-namespace ipam-inject vlan-assign site-specialize policy-validate
+FUNCTIONS  := set-namespace ipam-inject vlan-assign site-specialize policy-validate nfdeploy
 REGISTRY   ?= ghcr.io/krmfn
 LOCAL      := localhost/krmfn
 WHEELHOUSE := .cache/wheelhouse

@@ -33,6 +33,7 @@ _IMAGE = re.compile(
     re.M,
 )
 FUNCTIONS = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate",
+             "nfdeploy",
              "apply-setters")
 
 

@@ -25,7 +25,8 @@ import yaml
 
 pytestmark = pytest.mark.container
 
-FUNCTIONS = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate")
+FUNCTIONS = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate",
+             "nfdeploy")
 TAG = "v" + importlib.metadata.version("krmfn")
 PODMAN_SOCKET = Path("/run/podman/podman.sock")
 KPT = "/usr/bin/kpt"
@@ -153,6 +154,41 @@ INPUTS: dict[str, bytes] = {
         containers:
         - name: upf
           image: example.com/upf:latest
+"""
+    ),
+    "nfdeploy": _resource_list(
+        """\
+- apiVersion: kpt.dev/v1
+  kind: Kptfile
+  metadata:
+    name: upf
+    annotations:
+      config.kubernetes.io/index: '0'
+      config.kubernetes.io/path: 'Kptfile'
+- apiVersion: workload.nephio.org/v1alpha1
+  kind: NFDeployment
+  metadata:
+    name: upf
+    annotations:
+      config.kubernetes.io/index: '0'
+      config.kubernetes.io/path: 'upf.yaml'
+  spec:
+    provider: upf.free5gc.io # « l'opérateur »
+- apiVersion: req.nephio.org/v1alpha1
+  kind: Interface
+  metadata:
+    name: n3
+    annotations:
+      specializer.nephio.org/owner: workload.nephio.org/v1alpha1.NFDeployment.upf
+      config.kubernetes.io/index: '1'
+      config.kubernetes.io/path: 'upf.yaml'
+  spec:
+    networkInstance: {name: vpc-ran}
+    cniType: macvlan
+    attachmentType: vlan
+  status:
+    ipClaimStatus: [{prefix: 10.0.0.3/24, gateway: 10.0.0.1}]
+    vlanClaimStatus: {vlanID: 100}
 """
     ),
 }

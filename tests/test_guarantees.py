@@ -82,7 +82,8 @@ from test_in_place import _kill_during_write, snapshot  # noqa: E402
 from test_ledger_fleet import answers, cluster_of, render_one, write_site  # noqa: E402
 
 FUNCTIONS = catalog_functions()
-CATALOG = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate")
+CATALOG = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate",
+           "nfdeploy")
 
 
 def run(fn: str, data: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from kpt_support import script
 
-FUNCTIONS = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate")
+FUNCTIONS = ("set-namespace", "ipam-inject", "vlan-assign", "site-specialize", "policy-validate",
+             "nfdeploy")
 HEAD = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n"
 
 

@@ -77,6 +77,11 @@ CATALOG: tuple[CatalogEntry, ...] = (
                  ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/PolicyValidate"),
                  ("validator", "policy", "kyverno", "nephio"),
                  "policy_validate.function:PolicyValidateConfig"),
+    CatalogEntry("nfdeploy", "nfdeploy",
+                 "Fill NFDeployment specs from the answers their Interfaces and DataNetworks got.",
+                 ("v1/ConfigMap", "fn.kpt.dev/v1alpha1/NfDeploy"),
+                 ("mutator", "specialization", "nephio", "networking"),
+                 "nfdeploy.config:NfDeployConfig"),
 )
 
 
