@@ -152,12 +152,11 @@ def is_list(data: Any) -> bool:
 
 
 def resources(docs: list[Any]) -> Iterator[dict[str, Any]]:
-    """Every resource of loaded documents, a List's items included (by reference: editing
-    one edits the document)."""
+    """Every resource of loaded documents (by reference: editing one edits the document).
+    A `kind: *List` with a name is one resource whose items are data, as kpt reads it (kpt
+    refuses one without a name: so does krmfn, naming the file)."""
     for data in docs:
-        if is_list(data):
-            yield from (item for item in data["items"] if is_resource(item))
-        elif is_resource(data):
+        if is_resource(data):
             yield data
 
 

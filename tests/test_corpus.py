@@ -47,54 +47,12 @@ KPT_EVAL = ("nephio/pkg-example-upf-bp", "kpt-functions-catalog/set-labels-full-
 KPT_EVAL_SET_NAMESPACE = ("gateway-api/basic-http", "kpt-functions-catalog/render-helm-chart-local",
                           "manifests/cert-manager")
 ALLOCATION = {"ipam-inject": ("IPClaim",), "vlan-assign": ("VLANClaim",)}
-MODES = ("stdout", "in-place", "script", "kpt-eval", "render")
-
-# Runs that fail on the code as it is because of a defect being fixed elsewhere: strict, so
-# that the fix turns them into failures until their mark goes.
-NOT_RESOURCE = ("--in-place file handling: --in-place accepts a package holding a YAML file "
-                "that is not a resource (exit 0; set-namespace and site-specialize write "
-                "metadata into a Helm values file), and without --in-place the error names "
-                "items[N] instead of the file")
-LISTS = ("--in-place file handling: a `kind: *List` file is taken for one resource (it gets "
-         "the namespace or labels, its items do not) or, without a name, refused without "
-         "naming the file")
-KRMIGNORE = ("--in-place file handling: standalone runs read what .krmignore excludes (a "
-             "Helm chart whose templates are not YAML) and fail; kpt never reads it")
-SCOPE = ("set-namespace scope: custom kinds of gateway.networking.k8s.io (GatewayClass, "
-         "Gateway, HTTPRoute) with no CRD in the package are taken as built-in and get a "
-         "namespace added")
-NO_NEWLINE = ("splice engine: a file whose last document ends in a `|` block scalar without a "
-              "final newline gains a line break in the standalone ResourceList "
-              "(value 'x' becomes 'x\\n')")
-EMPTY_DATANETWORK = ("ipam-inject: a DataNetwork with an empty spec (free5gc AMF/SMF "
-                     "blueprints) fails with 'spec.networkInstance.name is required'; "
-                     "Nephio's dnn-fn creates no claim and succeeds")
-KNOWN: dict[tuple[str, str, str], str] = {
-    **{(m, f, p): NOT_RESOURCE for m in ("stdout", "in-place", "script") for f in FUNCTIONS
-       for p in ("argo-cd/prometheus-health", "cert-manager/acme-example",
-                 "cert-manager/istio-csr-example")},
-    **{(m, f, "kpt-functions-catalog/render-helm-chart-local"): KRMIGNORE
-       for m in ("stdout", "in-place", "script") for f in FUNCTIONS},
-    **{(m, f, "manifests/kube-prometheus"): LISTS for m in ("stdout", "in-place")
-       for f in ("set-namespace", "site-specialize")},
-    ("stdout", "policy-validate", "manifests/kube-prometheus"): LISTS,
-    **{(m, f, "kpt-functions-catalog/upsert-resource-multiple"): LISTS
-       for m in ("stdout", "in-place") for f in ("set-namespace", "site-specialize")},
-    **{(m, "set-namespace", p): SCOPE for m in MODES for p in PACKAGES
-       if p.startswith("gateway-api/") and p != "gateway-api/cross-namespace-routing"},
-    **{("stdout", f, "nephio/pkg-example-ue-bp"): NO_NEWLINE for f in FUNCTIONS},
-    **{(m, "ipam-inject", p): EMPTY_DATANETWORK for m in ("stdout", "in-place")
-       for p in ("nephio/pkg-example-amf-bp", "nephio/pkg-example-smf-bp")},
-}
-
 
 def cases(fns: tuple[str, ...], pkgs: list[str] | tuple[str, ...], mode: str) -> list[Any]:
     out = []
     for pkg in pkgs:
         for fn in fns:
-            reason = KNOWN.get((mode, fn, pkg))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            out.append(pytest.param(fn, pkg, id=f"{fn}-{pkg}", marks=marks))
+            out.append(pytest.param(fn, pkg, id=f"{fn}-{pkg}"))
     return out
 
 
@@ -213,25 +171,14 @@ VARIANTS = {
 }
 VARIANT_PACKAGES = ("nephio/pkg-example-upf-bp", "nephio/free5gc-cp",
                     "kpt-functions-catalog/set-labels-full-coverage")
-BOM = {"stdout": "splice engine, BOM: a package file starting with a UTF-8 byte order mark is "
-                  "refused without --in-place ('\\ufeffapiVersion')",
-       "in-place": "splice engine, BOM: with --in-place an edit in a file starting with a "
-                   "UTF-8 byte order mark lands one character early"}
-BOM_IN_PLACE = {("set-namespace", "nephio/pkg-example-upf-bp"),
-                ("site-specialize", "nephio/pkg-example-upf-bp"),
-                ("set-namespace", "nephio/free5gc-cp")}
-
-
 def variant_cases() -> list[Any]:
     out = []
     for variant in VARIANTS:
         for mode in ("stdout", "in-place"):
             for fn, pkg, *_ in (c.values for c in cases(("set-namespace", "site-specialize"),
                                                         VARIANT_PACKAGES, mode)):
-                known = variant == "bom" and (mode == "stdout" or (fn, pkg) in BOM_IN_PLACE)
-                marks = [pytest.mark.xfail(strict=True, reason=BOM[mode])] if known else []
                 out.append(pytest.param(variant, mode, fn, pkg,
-                                        id=f"{variant}-{mode}-{fn}-{pkg}", marks=marks))
+                                        id=f"{variant}-{mode}-{fn}-{pkg}"))
     return out
 
 
@@ -331,9 +278,7 @@ RENDER = [*(("set-namespace", p) for p in ("gateway-api/basic-http", "nephio/fre
 @pytest.mark.kpt
 @needs_kpt
 @pytest.mark.parametrize(("fns", "pkg"), [
-    pytest.param(fns, pkg, id=f"{fns}-{pkg}", marks=[
-        pytest.mark.xfail(strict=True, reason=KNOWN[("render", fns, pkg)])]
-        if ("render", fns, pkg) in KNOWN else []) for fns, pkg in RENDER])
+    pytest.param(fns, pkg, id=f"{fns}-{pkg}") for fns, pkg in RENDER])
 def test_kpt_fn_render(fns: str, pkg: str, tmp_path: Path) -> None:
     """`kpt fn render` of a Kptfile pipeline that `exec:`s our functions, with
     policy-validate as validator: the intended edits, accepted by the validator;

@@ -1,6 +1,6 @@
 """Nephio's nfdeploy-fn goldens through nfdeploy: every case of
 krm-functions/nfdeploy-fn/fn/testdata (tests/conformance/nephio-fn/nfdeploy-fn, Nephio's
-data, unchanged; see its PROVENANCE).
+data, unchanged; see tests/conformance/README.md).
 
 Where nfdeploy-fn fills the NFDeployment, the whole package we write must equal its
 `_expected.yaml`, resource by resource (the NFDeployment's spec and the Kptfile's readiness
