@@ -49,3 +49,7 @@ def annotate_selected(rl: krmfn.ResourceList, config: Config) -> None:
 
 
 main = annotate_selected.main
+
+
+if __name__ == "__main__":
+    main()

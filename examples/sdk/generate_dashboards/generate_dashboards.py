@@ -89,3 +89,7 @@ def generate_dashboards(rl: krmfn.ResourceList, config: DashboardSet) -> None:
             rl.info(f"updated {name}", existing)
 
 main = generate_dashboards.main
+
+
+if __name__ == "__main__":
+    main()

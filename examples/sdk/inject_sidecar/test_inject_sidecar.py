@@ -4,9 +4,8 @@ expectations (KRMFN_UPDATE_GOLDEN=1 writes them from what the function now does)
 from pathlib import Path
 
 import pytest
-from krmfn.testing import GoldenCase, golden_cases, run_golden
-
 from inject_sidecar import inject_sidecar
+from krmfn.testing import GoldenCase, golden_cases, run_golden
 
 CASES = golden_cases(Path(__file__).parent / "testdata")
 

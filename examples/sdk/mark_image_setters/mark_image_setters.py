@@ -39,3 +39,7 @@ def mark_image_setters(rl: krmfn.ResourceList) -> None:
 
 
 main = mark_image_setters.main
+
+
+if __name__ == "__main__":
+    main()

@@ -50,3 +50,7 @@ def migrate_app_label(rl: krmfn.ResourceList, config: Config) -> None:
 
 
 main = migrate_app_label.main
+
+
+if __name__ == "__main__":
+    main()

@@ -54,3 +54,7 @@ def require_limits(rl: krmfn.ResourceList, config: Config) -> None:
 
 
 main = require_limits.main
+
+
+if __name__ == "__main__":
+    main()

@@ -41,3 +41,7 @@ def scale_replicas(rl: krmfn.ResourceList, config: Config) -> None:
 
 
 main = scale_replicas.main
+
+
+if __name__ == "__main__":
+    main()

@@ -30,3 +30,7 @@ def set_labels(rl: krmfn.ResourceList) -> None:
 
 
 main = set_labels.main
+
+
+if __name__ == "__main__":
+    main()
