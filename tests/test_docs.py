@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
 import os
@@ -89,3 +90,23 @@ def test_the_site_builds_without_a_warning(tmp_path: Path) -> None:
     tutorial = (out / "tutorial.html").read_text()
     assert "kpt fn render" in tutorial
     assert "tutorial.html" in (out / "index.html").read_text()
+
+
+@pytest.mark.skipif(not _has_pdoc() and not os.environ.get("CI"),
+                    reason="pdoc is not installed (pip install -e '.[docs]'; make test does)")
+def test_the_build_finds_an_undocumented_name(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import pdoc.doc
+
+    (tmp_path / "undocumented_example.py").write_text(
+        '"""A module."""\n__all__ = ["A", "f"]\n\n\nclass A:\n    """Documented."""\n\n'
+        "    def m(self) -> None:\n        pass\n\n    def _private(self) -> None:\n"
+        "        pass\n\n\ndef f() -> None:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = importlib.util.spec_from_file_location("docs_build", ROOT / "docs" / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    module = pdoc.doc.Module(importlib.import_module("undocumented_example"))
+    assert sorted(build._undocumented(module)) == ["undocumented_example.A.m",
+                                                    "undocumented_example.f"]
