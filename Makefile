@@ -30,7 +30,7 @@ BUILD_FLAGS += --pull=never
 endif
 
 .PHONY: help images runtime base-image image-base $(addprefix image-,$(FUNCTIONS)) \
-	wheelhouse venv test demo lint clean bench bench-quick fuzz
+	wheelhouse venv test demo docs lint clean bench bench-quick fuzz
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -70,11 +70,11 @@ $(addprefix image-,$(FUNCTIONS)): image-%: image-base
 
 # --- development -----------------------------------------------------------------------
 
-venv: $(VENV)/.installed ## create $(VENV) with the project (editable) and its test tools
+venv: $(VENV)/.installed ## create $(VENV) with the project (editable), its test and docs tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[test,docs]'
 	touch $@
 
 test: venv ## run the test suite (container tests need `make images` first)
@@ -105,6 +105,9 @@ fuzz: venv ## fuzz the reader and every function with atheris, FUZZ_SECONDS (60)
 
 demo: venv ## render examples/blueprint/upf-lite for every site of examples/sites.yaml (demo-out/)
 	$(VENV)/bin/python scripts/demo.py
+
+docs: venv ## the API reference and the tutorial, from the docstrings, into site/ (warnings fail)
+	$(VENV)/bin/python docs/build.py site
 
 lint: venv ## ruff and mypy
 	$(VENV)/bin/python -m ruff check .

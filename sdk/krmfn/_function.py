@@ -64,6 +64,8 @@ class Function:
 
     # ------------------------------------------------------------ processing
     def load_config(self, rl: ResourceList) -> Any:
+        """The `config=` dataclass filled from `rl.function_config` (a ConfigError if it
+        does not fit)."""
         from krmfn._config import load_config
 
         assert self.config is not None

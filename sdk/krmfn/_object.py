@@ -115,6 +115,7 @@ class KubeObject(LazyItem):
         return items_of(self, segs)
 
     def has(self, path: Path) -> bool:
+        """True when the field at `path` exists (a null value counts)."""
         segs = parse_path(path)
         return not self._absent(segs) and self._doc_at(segs).lookup(segs) is not None
 
@@ -140,18 +141,23 @@ class KubeObject(LazyItem):
         return value
 
     def get_str(self, path: Path, default: Any = _MISSING) -> str:
+        """The string at `path`; `default` where missing or null, else a FieldError naming it."""
         return cast(str, self._typed(path, str, "a string", default))
 
     def get_int(self, path: Path, default: Any = _MISSING) -> int:
+        """The integer at `path` (not a boolean); `default` where missing or null."""
         return cast(int, self._typed(path, int, "an integer", default))
 
     def get_bool(self, path: Path, default: Any = _MISSING) -> bool:
+        """The boolean at `path`; `default` where missing or null."""
         return cast(bool, self._typed(path, bool, "a boolean", default))
 
     def get_map(self, path: Path, default: Any = _MISSING) -> dict[str, Any]:
+        """A copy of the map at `path`; `default` where missing or null."""
         return cast(dict[str, Any], self._typed(path, dict, "a map", default))
 
     def get_list(self, path: Path, default: Any = _MISSING) -> list[Any]:
+        """A copy of the list at `path`; `default` where missing or null."""
         return cast(list[Any], self._typed(path, list, "a list", default))
 
     def set(self, path: Path, value: Any) -> None:
@@ -268,14 +274,17 @@ class KubeObject(LazyItem):
     # ------------------------------------------------------------ identity
     @property
     def api_version(self) -> str:
+        """`apiVersion`, "" when not set."""
         return (self._facts or self._identity())[0]
 
     @property
     def kind(self) -> str:
+        """`kind`, "" when not set."""
         return (self._facts or self._identity())[1]
 
     @property
     def name(self) -> str:
+        """`metadata.name`, "" when not set; assigning sets it."""
         return (self._facts or self._identity())[2]
 
     @name.setter
@@ -293,11 +302,13 @@ class KubeObject(LazyItem):
 
     @property
     def group(self) -> str:
+        """The API group of `apiVersion`, "" for the core group (`v1`)."""
         api = self.api_version
         return api.rpartition("/")[0] if "/" in api else ""
 
     @property
     def version(self) -> str:
+        """The version part of `apiVersion` (`v1` of `apps/v1`)."""
         return self.api_version.rpartition("/")[2]
 
     def is_gvk(self, group: str | None = None, version: str | None = None,
@@ -327,32 +338,40 @@ class KubeObject(LazyItem):
     # ------------------------------------------------------------ metadata maps
     @property
     def labels(self) -> dict[str, str]:
+        """A copy of `metadata.labels` (edit with `set_label`)."""
         return _str_map(self.get(("metadata", "labels")))
 
     @property
     def annotations(self) -> dict[str, str]:
+        """A copy of `metadata.annotations` (edit with `set_annotation`)."""
         return _str_map(self.get(("metadata", "annotations")))
 
     def get_annotation(self, key: str, default: str | None = None) -> str | None:
+        """The annotation `key` as text, or `default`."""
         segs = ("metadata", "annotations", key)
         node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
         return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def get_label(self, key: str, default: str | None = None) -> str | None:
+        """The label `key` as text, or `default`."""
         segs = ("metadata", "labels", key)
         node = None if self._absent(segs) else self._doc_at(segs).lookup(segs)
         return default if not isinstance(node, ScalarNode) else _as_str(construct(node))
 
     def set_label(self, key: str, value: str) -> None:
+        """Set a label (a key with dots or slashes is one key)."""
         self.set(("metadata", "labels", key), str(value))
 
     def set_annotation(self, key: str, value: str) -> None:
+        """Set an annotation (a key with dots or slashes is one key)."""
         self.set(("metadata", "annotations", key), str(value))
 
     def remove_label(self, key: str) -> bool:
+        """Remove a label; False when there was none."""
         return self.delete(("metadata", "labels", key))
 
     def remove_annotation(self, key: str) -> bool:
+        """Remove an annotation; False when there was none."""
         return self.delete(("metadata", "annotations", key))
 
     @property
@@ -375,6 +394,7 @@ class KubeObject(LazyItem):
 
     @property
     def index(self) -> int:
+        """The place of this resource in its file (kpt's index annotation), 0 if unknown."""
         for key in INDEX_ANNOTATIONS:
             value = self.get_annotation(key)
             if value is not None and value.isdigit():
@@ -418,12 +438,14 @@ class KubeObject(LazyItem):
     # ------------------------------------------------------------ whole object
     @property
     def changed(self) -> bool:
+        """True once anything in this resource was edited (or it is new)."""
         if self._d is None and self._chunk is not None:
             return self._dirty or (self._h is not None and self._h.changed) or (
                 self._parts_changed())
         return self._form == "new" or self._dirty or self._doc.changed
 
     def to_dict(self) -> dict[str, Any]:
+        """A copy of the whole resource as plain data."""
         return cast(dict[str, Any], construct(self._doc.root))
 
     def to_yaml(self) -> str:

@@ -45,12 +45,15 @@ class Items(list[KubeObject]):
     """The items, in input order; a list with a few queries."""
 
     def where(self, predicate: Callable[[KubeObject], bool]) -> list[KubeObject]:
+        """The items `predicate` accepts (a `Selector` is one)."""
         return [o for o in self if predicate(o)]
 
     def of_kind(self, kind: str, group: str | None = None) -> list[KubeObject]:
+        """The items of `kind` (and of `group`, when given)."""
         return [o for o in self if o.kind == kind and (group is None or o.group == group)]
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> KubeObject | None:
+        """The first item of that kind and name (and namespace, when given), or None."""
         for o in self:
             if o.kind == kind and o.name == name and (namespace is None
                                                        or o.namespace == namespace):
@@ -202,24 +205,29 @@ class ResourceList:
     def result(self, message: str, obj: KubeObject | SubObject | None = None, *,
                severity: Severity | str = Severity.ERROR, field: Path | Field | None = None,
                tags: dict[str, str] | None = None) -> Result:
+        """Add a result of any severity about `obj` (see `Result.about`) and return it."""
         res = Result.about(message, obj, severity=severity, field=field, tags=tags)
         self.results.append(res)
         return res
 
     def error(self, message: str, obj: KubeObject | SubObject | None = None, *,
               field: Path | Field | None = None) -> Result:
+        """Add a result of severity error about `obj` and return it."""
         return self.result(message, obj, severity=Severity.ERROR, field=field)
 
     def warning(self, message: str, obj: KubeObject | SubObject | None = None, *,
                 field: Path | Field | None = None) -> Result:
+        """Add a result of severity warning about `obj` and return it."""
         return self.result(message, obj, severity=Severity.WARNING, field=field)
 
     def info(self, message: str, obj: KubeObject | SubObject | None = None, *,
              field: Path | Field | None = None) -> Result:
+        """Add a result of severity info about `obj` and return it."""
         return self.result(message, obj, severity=Severity.INFO, field=field)
 
     @property
     def has_errors(self) -> bool:
+        """True when a result of severity error was added: the run exits 1."""
         return any(r.is_error for r in self.results)
 
     # ------------------------------------------------------------ writing

@@ -16,6 +16,8 @@ __all__ = ["Field", "File", "Result", "Severity"]
 
 
 class Severity(StrEnum):
+    """How bad a result is: only `ERROR` makes a run exit 1."""
+
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -35,6 +37,7 @@ class Field:
             object.__setattr__(self, "path", _text(self.path))
 
     def to_dict(self) -> dict[str, Any]:
+        """The field as a result writes it (kpt's `field` shape)."""
         out: dict[str, Any] = {"path": self.path}
         if self.current_value is not None:
             out["currentValue"] = self.current_value
@@ -45,10 +48,13 @@ class Field:
 
 @dataclass(frozen=True)
 class File:
+    """The file a result is about: its path in the package and the resource's index there."""
+
     path: str
     index: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The file as a result writes it."""
         return {"path": self.path, "index": self.index}
 
 
@@ -86,9 +92,11 @@ class Result:
 
     @property
     def is_error(self) -> bool:
+        """True for severity error."""
         return self.severity is Severity.ERROR
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as a ResourceList writes it (kpt's `results` item)."""
         out: dict[str, Any] = {"message": self.message, "severity": self.severity.value}
         if self.resource_ref:
             out["resourceRef"] = dict(self.resource_ref)

@@ -18,6 +18,9 @@ _KNOWN = ("apiVersion", "kind", "name", "namespace", "labels", "annotations")
 
 @dataclass(frozen=True)
 class Selector:
+    """Which resources a step or a function acts on, as kpt's `selectors` say: every
+    field given must match (names by shell wildcard); a callable, so `rl.items.where(sel)`."""
+
     api_version: str = ""
     kind: str = ""
     name: str = ""
@@ -49,6 +52,7 @@ class Selector:
         return self.matches(obj)
 
     def matches(self, obj: KubeObject) -> bool:
+        """True when `obj` matches every field given (an empty selector matches all)."""
         if self.api_version and obj.api_version != self.api_version:
             return False
         if self.kind and not fnmatch.fnmatchcase(obj.kind, self.kind):

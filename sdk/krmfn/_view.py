@@ -82,53 +82,67 @@ class SubObject:
         return self._obj.get(self._full(path), default)
 
     def has(self, path: Path) -> bool:
+        """True when the field at `path`, relative to this node, exists."""
         return self._obj.has(self._full(path))
 
     def get_str(self, path: Path, default: Any = _UNSET) -> str:
+        """As `KubeObject.get_str`, relative to this node."""
         full = self._full(path)
         return self._obj.get_str(full) if default is _UNSET else self._obj.get_str(full, default)
 
     def get_int(self, path: Path, default: Any = _UNSET) -> int:
+        """As `KubeObject.get_int`, relative to this node."""
         full = self._full(path)
         return self._obj.get_int(full) if default is _UNSET else self._obj.get_int(full, default)
 
     def get_bool(self, path: Path, default: Any = _UNSET) -> bool:
+        """As `KubeObject.get_bool`, relative to this node."""
         full = self._full(path)
         return (self._obj.get_bool(full) if default is _UNSET
                 else self._obj.get_bool(full, default))
 
     def get_map(self, path: Path, default: Any = _UNSET) -> dict[str, Any]:
+        """As `KubeObject.get_map`, relative to this node."""
         full = self._full(path)
         return self._obj.get_map(full) if default is _UNSET else self._obj.get_map(full, default)
 
     def get_list(self, path: Path, default: Any = _UNSET) -> list[Any]:
+        """As `KubeObject.get_list`, relative to this node."""
         full = self._full(path)
         return (self._obj.get_list(full) if default is _UNSET
                 else self._obj.get_list(full, default))
 
     def line_comment(self, path: Path) -> str | None:
+        """As `KubeObject.line_comment`, relative to this node."""
         return self._obj.line_comment(self._full(path))
 
     def head_comment(self, path: Path) -> str | None:
+        """As `KubeObject.head_comment`, relative to this node."""
         return self._obj.head_comment(self._full(path))
 
     # ------------------------------------------------------------ editing
     def set(self, path: Path, value: Any) -> None:
+        """As `KubeObject.set`, relative to this node."""
         self._obj.set(self._full(path), value)
 
     def delete(self, path: Path) -> bool:
+        """As `KubeObject.delete`, relative to this node."""
         return self._obj.delete(self._full(path))
 
     def append(self, path: Path, value: Any) -> None:
+        """As `KubeObject.append`, relative to this node."""
         self._obj.append(self._full(path), value)
 
     def rename_key(self, path: Path, new: str) -> bool:
+        """As `KubeObject.rename_key`, relative to this node."""
         return self._obj.rename_key(self._full(path), new)
 
     def set_line_comment(self, path: Path, comment: str | None) -> None:
+        """As `KubeObject.set_line_comment`, relative to this node."""
         self._obj.set_line_comment(self._full(path), comment)
 
     def set_head_comment(self, path: Path, comment: str | None) -> None:
+        """As `KubeObject.set_head_comment`, relative to this node."""
         self._obj.set_head_comment(self._full(path), comment)
 
     # ------------------------------------------------------------ views

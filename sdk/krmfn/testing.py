@@ -42,13 +42,17 @@ def resource_list(resources: str, config: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class GoldenCase:
+    """One golden case: a directory with `input.yaml` and its expectations."""
+
     path: Path
 
     @property
     def name(self) -> str:
+        """The case's directory name (a pytest id)."""
         return self.path.name
 
     def input_text(self) -> str:
+        """The ResourceList to run: `input.yaml`, with `config.yaml` as its functionConfig."""
         text = (self.path / "input.yaml").read_text(encoding="utf-8")
         cfg = self.path / "config.yaml"
         config = cfg.read_text(encoding="utf-8") if cfg.exists() else None
