@@ -1,0 +1,137 @@
+"""Rendering a fleet of PackageVariantSets: place, order by dependency, specialize, render,
+write `OUT/<cluster>/<package>/`.
+
+Each package is rendered afresh from its blueprint, as Porch clones a new package
+revision: injection and package context first, then the Configs of its dependencies
+(their rendered output, which is why dependencies render first), then the package's own
+Kptfile pipeline in process. A package is written whole or not at all (a new directory
+renamed into place); a package whose dependency failed is not rendered. Nothing is
+written outside OUT: cluster and package names are DNS-1123 labels.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from krmfn import KubeObject
+from krmfn._errors import InputError
+from krmfn._package import package_from_texts, read_texts
+from krmfn._pipeline import render_package
+
+from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, render_order
+from krmfn_fleet.errors import FleetError
+from krmfn_fleet.injection import apply_variant
+from krmfn_fleet.inputs import load_fleet
+from krmfn_fleet.placement import place
+
+__all__ = ["PackageOutcome", "render_variant_fleet"]
+
+_LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
+_SKIP = (".git", ".expected")
+
+
+@dataclass
+class PackageOutcome:
+    """What became of one placed package."""
+
+    cluster: str
+    package: str
+    variant_set: str
+    ok: bool
+    messages: list[str] = field(default_factory=list)
+    injected: list[tuple[str, str]] = field(default_factory=list)  # (Config, from package)
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.cluster}/{self.package}"
+
+
+def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
+                         ledger: str | Path | None = None) -> list[PackageOutcome]:
+    """Render every package the fleet's PackageVariantSets place, in dependency order
+    (the order of the outcomes). A FleetError means nothing was written."""
+    fleet = load_fleet(fleet_dir, exclude=out)
+    placements = place(fleet)
+    objects = fleet.cluster_objects
+    texts: dict[Path, list[tuple[str, str]]] = {}
+    prepared: dict[str, tuple[Any, Any, list[Wanted]]] = {}
+    for p in placements:  # everything that can fail on the inputs, before writing
+        if p.blueprint not in texts:
+            try:
+                texts[p.blueprint] = read_texts([str(p.blueprint)])[1]
+            except InputError as exc:
+                raise FleetError(str(exc)) from None
+        root = Path(out) / p.cluster / p.package
+        try:
+            rl, pkg = package_from_texts(root, texts[p.blueprint])
+        except InputError as exc:
+            raise FleetError(f"{p.blueprint}: {exc}") from None
+        apply_variant(rl, p, objects)
+        prepared[p.key] = (rl, pkg, dependencies_of(p, rl.items, placements))
+    order = render_order(placements, {k: [d for w in v[2] for d in w.providers]
+                                      for k, v in prepared.items()})
+    ledger_path = str(Path(ledger).resolve()) if ledger else ""
+    overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
+    base = Path(out)
+    base.mkdir(parents=True, exist_ok=True)
+    rendered: dict[str, list[KubeObject]] = {}
+    outcomes: list[PackageOutcome] = []
+    for p in order:
+        rl, pkg, wanted = prepared[p.key]
+        outcome = PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
+        outcomes.append(outcome)
+        failed = [d for w in wanted for d in w.providers if d not in rendered]
+        if failed:
+            outcome.messages.append(f"not rendered: its dependency {failed[0]} failed")
+            continue
+        outcome.injected = inject_configs(rl.items, p, rendered, wanted)
+        result = render_package(pkg.root, overrides=overrides, write=False,
+                                package_name=p.package, read=(rl, pkg))
+        if result.error:
+            outcome.messages.append(result.error)
+        for step in result.steps:
+            outcome.messages += [f"{step.name}: {r.summary()}" for r in step.results
+                                 if r.is_error]
+        if not result.ok:
+            continue
+        rendered[p.key] = rl.items
+        outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
+                                 texts[p.blueprint])
+        outcome.ok = True
+    return outcomes
+
+
+def _write(blueprint: Path, target: Path, contents: Mapping[str, str],
+           texts: list[tuple[str, str]]) -> list[str]:
+    """The blueprint's files (those the render does not own, README included) and the
+    rendered ones, as a new directory renamed over the old package."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    owned = {n for n, _ in texts}
+    for dirpath, dirnames, filenames in os.walk(blueprint):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP)
+        here = Path(dirpath)
+        rel = here.relative_to(blueprint)
+        (tmp / rel).mkdir(parents=True, exist_ok=True)
+        for f in filenames:
+            if f not in _SKIP and str(rel / f) not in owned and os.path.normpath(
+                    str(rel / f)) not in owned:
+                shutil.copy2(here / f, tmp / rel / f)
+    for name, text in contents.items():
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return sorted(contents)
