@@ -283,3 +283,45 @@ def test_rendering_twice_gives_the_same_tree(tmp_path: Path) -> None:
     assert first and first == tree(tmp_path / "two")
     render_variant_fleet(tmp_path, tmp_path / "one")  # again over the first: unchanged
     assert tree(tmp_path / "one") == first
+
+
+# --- functions found through the krmfn.functions entry-point group --------------------------
+
+_PLUGIN = '''
+import krmfn
+
+
+@krmfn.function(name="stamp")
+def stamp(rl: krmfn.ResourceList) -> None:
+    for obj in rl.items:
+        if obj.kind == "WorkloadCluster":
+            obj.set_annotation("stamped", "by-plugin")
+'''
+
+
+def test_an_installed_package_registers_a_function_the_pipeline_runs(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "stamp_fn-0.1.dist-info").mkdir(parents=True)
+    (site / "stamp_fn-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: stamp-fn\nVersion: 0.1\n")
+    (site / "stamp_fn-0.1.dist-info" / "entry_points.txt").write_text(
+        "[krmfn.functions]\nstamp = stamp_fn:stamp\n")
+    (site / "stamp_fn.py").write_text(_PLUGIN)
+    fleet = tmp_path / "fleet"
+    bp = blueprint(fleet, "nf")
+    (bp / "Kptfile").write_text((bp / "Kptfile").read_text() + (
+        "pipeline:\n  mutators:\n  - image: example.com/fns/stamp:v1\n"
+        "  - exec: /usr/local/bin/set-namespace\n    configPath: package-context.yaml\n"))
+    write_fleet(fleet, [cluster("site")], [pvs("nf", "nf", [{"objectSelector": SELECT}])])
+    run = [sys.executable, "-m", "krmfn_fleet", "render", str(fleet), "--out",
+           str(tmp_path / "out")]
+    import os
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = subprocess.run(run, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    wc = _one(tmp_path / "out" / "site" / "nf", "WorkloadCluster")
+    assert wc["metadata"]["annotations"]["stamped"] == "by-plugin"
+    # without the package, the step names the function nobody registered
+    result = subprocess.run(run, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "unknown function 'example.com/fns/stamp:v1'" in result.stderr

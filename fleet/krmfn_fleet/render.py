@@ -25,6 +25,7 @@ from krmfn._pipeline import render_package
 
 from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, render_order
 from krmfn_fleet.errors import FleetError
+from krmfn_fleet.functions import find_function
 from krmfn_fleet.injection import apply_variant
 from krmfn_fleet.inputs import load_fleet
 from krmfn_fleet.placement import place
@@ -92,7 +93,8 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
             continue
         outcome.injected = inject_configs(rl.items, p, rendered, wanted)
         result = render_package(pkg.root, overrides=overrides, write=False,
-                                package_name=p.package, read=(rl, pkg))
+                                package_name=p.package, read=(rl, pkg),
+                                resolver=find_function)
         if result.error:
             outcome.messages.append(result.error)
         for step in result.steps:
