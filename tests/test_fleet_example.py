@@ -92,3 +92,26 @@ def test_the_command_line_renders_the_same_tree_again(rendered: Path, tmp_path: 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == f"14 of 14 packages rendered into {out}"
     assert tree(out) == tree(rendered)
+
+
+def test_the_demo_prints_each_smfs_peers_and_renders_again_unchanged(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    run = [sys.executable, str(EXAMPLE.parents[1] / "scripts" / "demo_fleet.py"),
+           "--out", str(out)]
+    first = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    for region in _regions().values():
+        [core] = region["core"]
+        at = lines.index(f"  free5gc-smf  smf-{core}: n4 {_n4(_nf(out / core / 'free5gc-smf'))}")
+        peers = [line.split()[1] for line in lines[at + 1:] if line.startswith("    peer ")]
+        peers = peers[:len(region["edge"]) + 1]
+        assert peers[:len(region["edge"])] == [f"upf-{e}" for e in sorted(region["edge"])]
+        assert not lines[at + 1 + len(region["edge"])].startswith("    peer ")
+    def packages() -> dict[str, bytes]:  # the ledger's own bytes are SQLite's business
+        return {k: v for k, v in tree(out).items() if not k.startswith(".ledger")}
+
+    rendered = packages()
+    again = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    assert packages() == rendered
