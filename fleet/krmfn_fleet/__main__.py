@@ -1,4 +1,5 @@
-"""`python -m krmfn_fleet render FLEET --out OUT` (what `krmfn fleet render FLEET` runs)."""
+"""`python -m krmfn_fleet render|plan FLEET --out OUT` (what `krmfn fleet` runs for a
+fleet directory)."""
 
 from __future__ import annotations
 
@@ -7,5 +8,4 @@ import sys
 from krmfn_fleet.cli import main
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    sys.exit(main(args[1:] if args[:1] == ["render"] else args))
+    sys.exit(main(sys.argv[1:]))

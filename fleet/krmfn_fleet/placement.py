@@ -21,9 +21,9 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.expressions import evaluate
 from krmfn_fleet.inputs import Fleet, FleetObject
 
-__all__ = ["Placement", "labels_match", "place"]
+__all__ = ["LABEL", "Placement", "labels_match", "place"]
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _TEMPLATE_KEYS = {"downstream", "labels", "labelExprs", "annotations", "annotationExprs",
                   "packageContext", "injectors", "adoptionPolicy", "deletionPolicy"}
 
@@ -208,7 +208,7 @@ def _render_template(pvs: FleetObject, template: dict[str, Any], where: str, blu
         package = evaluate(str(down["packageExpr"]), inputs,
                            pvs.where(f"{where}.downstream.packageExpr"))
     for value, field_name in ((repo, "downstream.repo"), (package, "downstream.package")):
-        if not _LABEL.match(value):
+        if not LABEL.match(value):
             raise FleetError(f"{pvs.where(f'{where}.{field_name}')}: {value!r} is not a "
                              "DNS-1123 label (lower-case letters, digits and '-', at most 63)")
     ctx = _map(template.get("packageContext"), pvs.where(f"{where}.packageContext"))

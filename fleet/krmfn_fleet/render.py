@@ -28,7 +28,8 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import find_function
 from krmfn_fleet.injection import apply_variant
 from krmfn_fleet.inputs import load_fleet
-from krmfn_fleet.placement import place
+from krmfn_fleet.placement import LABEL, place
+from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
 
 __all__ = ["PackageOutcome", "render_variant_fleet"]
 
@@ -47,6 +48,7 @@ class PackageOutcome:
     messages: list[str] = field(default_factory=list)
     injected: list[tuple[str, str]] = field(default_factory=list)  # (Config, from package)
     written: list[str] = field(default_factory=list)
+    removed: bool = False  # no longer placed: its directory was removed
 
     @property
     def key(self) -> str:
@@ -59,6 +61,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     (the order of the outcomes). A FleetError means nothing was written."""
     fleet = load_fleet(fleet_dir, exclude=out)
     placements = place(fleet)
+    previous = read_lock(Path(out))
     objects = fleet.cluster_objects
     texts: dict[Path, list[tuple[str, str]]] = {}
     prepared: dict[str, tuple[Any, Any, list[Wanted]]] = {}
@@ -106,6 +109,16 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
                                  texts[p.blueprint])
         outcome.ok = True
+    inputs = fleet_inputs(fleet, placements, {k: v[2] for k, v in prepared.items()})
+    for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
+        cluster, _, package = key.partition("/")
+        if LABEL.match(cluster) and LABEL.match(package):
+            shutil.rmtree(base / cluster / package, ignore_errors=True)
+            outcomes.append(PackageOutcome(cluster, package, "", True, removed=True))
+            if (base / cluster).is_dir() and not any((base / cluster).iterdir()):
+                (base / cluster).rmdir()
+    write_lock(base, inputs, [o.key for o in outcomes if o.ok and not o.removed],
+               previous)
     return outcomes
 
 
