@@ -6,20 +6,24 @@ each), PackageVariantSets (a UPF on every edge site, an SMF and an AMF on every 
 site) and the blueprints they name. One call renders every package into
 OUT/<cluster>/<package>/, the UPFs first: each SMF is then given the UPFs of its region,
 with the N4 address the shared ledger allocated to each. The demo prints, per cluster,
-what was placed there and which peers each SMF and AMF got.
+what was placed there and which peers each SMF and AMF got; then it adds an edge site to
+a copy of the fleet and shows the plan: the new UPF, and its region's core packages
+whose injected peers change, nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
-
 from krmfn_fleet import FleetError, render_variant_fleet
+from krmfn_fleet.plan import plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,7 +79,42 @@ def main() -> int:
     clusters = len({o.cluster for o in outcomes})
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} packages on {clusters} clusters "
           f"rendered in {elapsed:.1f}s into {out}")
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return _plan_new_site(Path(args.fleet), out)
+
+
+NEW_SITE = """---
+apiVersion: infra.nephio.org/v1alpha1
+kind: WorkloadCluster
+metadata:
+  name: edge-nce-01
+  labels:
+    nephio.org/site-type: edge
+    nephio.org/region: eu-west
+spec:
+  clusterName: edge-nce-01
+  cnis:
+  - macvlan
+  masterInterface: eth1
+"""
+
+
+def _plan_new_site(fleet: Path, out: Path) -> int:
+    """Add one edge site to a copy of the fleet and print what a render would do."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "fleet"
+        shutil.copytree(fleet, copy)
+        with (copy / "clusters.yaml").open("a", encoding="utf-8") as f:
+            f.write(NEW_SITE)
+        print("\nwith one more edge site (edge-nce-01, eu-west), `krmfn fleet plan` says:")
+        changes = plan(copy, out)
+    for c in changes:
+        if c.action != "unchanged":
+            print(f"  {c.action:<8} {c.key}: {'; '.join(c.reasons)}")
+    unchanged = sum(c.action == "unchanged" for c in changes)
+    print(f"  and {unchanged} packages unchanged")
+    return 0
 
 
 if __name__ == "__main__":

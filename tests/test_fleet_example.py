@@ -109,6 +109,15 @@ def test_the_demo_prints_each_smfs_peers_and_renders_again_unchanged(tmp_path: P
         peers = peers[:len(region["edge"]) + 1]
         assert peers[:len(region["edge"])] == [f"upf-{e}" for e in sorted(region["edge"])]
         assert not lines[at + 1 + len(region["edge"])].startswith("    peer ")
+    at = lines.index("with one more edge site (edge-nce-01, eu-west), `krmfn fleet plan` says:")
+    assert lines[at + 1:] == [
+        "  changed  core-eu-west/free5gc-amf: injected dependency changed "
+        "core-eu-west/free5gc-smf",
+        "  changed  core-eu-west/free5gc-smf: new dependency edge-nce-01/free5gc-upf",
+        "  created  edge-nce-01/free5gc-upf: newly placed",
+        "  and 12 packages unchanged",
+    ]
+
     def packages() -> dict[str, bytes]:  # the ledger's own bytes are SQLite's business
         return {k: v for k, v in tree(out).items() if not k.startswith(".ledger")}
 

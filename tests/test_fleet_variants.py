@@ -325,3 +325,34 @@ def test_an_installed_package_registers_a_function_the_pipeline_runs(tmp_path: P
     result = subprocess.run(run, capture_output=True, text=True)
     assert result.returncode == 1
     assert "unknown function 'example.com/fns/stamp:v1'" in result.stderr
+
+
+@pytest.mark.parametrize("repo", ["../..", "/etc", "bp/../../x"])
+def test_an_upstream_outside_the_repositories_is_refused(tmp_path: Path, repo: str) -> None:
+    blueprint(tmp_path, "nf")
+    data = pvs("nf", "nf", [{"objectSelector": SELECT}])
+    data["spec"]["upstream"]["repo"] = repo
+    write_fleet(tmp_path, [cluster("site")], [data])
+    with pytest.raises(FleetError, match=r"spec\.upstream\.repo: .* must name a directory "
+                                         r"under repositories/"):
+        place(load_fleet(tmp_path))
+
+
+def test_a_failing_package_is_not_written_and_its_dependents_not_rendered(
+        tmp_path: Path) -> None:
+    _interconnected(tmp_path)
+    kptfile = tmp_path / "repositories" / "bp" / "edge" / "Kptfile"
+    kptfile.write_text(kptfile.read_text() + "pipeline:\n  mutators:\n"
+                       "  - image: ghcr.io/krmfn/set-namespace:v0.1.0\n")  # no namespace given
+    result = subprocess.run([sys.executable, "-m", "krmfn_fleet", "render", str(tmp_path),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 1
+    errors = result.stderr.splitlines()
+    assert [e.split(": ")[0] for e in errors] == [
+        "edge-east-1/edge", "edge-east-2/edge", "core-east/core",
+        "edge-west-1/edge", "edge-west-2/edge", "core-west/core"]
+    assert all("set-namespace" in e for e in errors if "/edge" in e.split(": ")[0])
+    assert errors[2] == "core-east/core: not rendered: its dependency edge-east-1/edge failed"
+    assert not (tmp_path / "out" / "edge-east-1").exists()
+    assert not (tmp_path / "out" / "core-east").exists()
+    assert "0 of 6 packages rendered" in result.stdout

@@ -103,6 +103,10 @@ def _unroll(fleet: Fleet, pvs: FleetObject, objects: list[FleetObject]) -> list[
     upstream = _map(spec.get("upstream"), pvs.where("spec.upstream"))
     repo = _string(upstream.get("repo"), pvs.where("spec.upstream.repo"))
     package = _string(upstream.get("package"), pvs.where("spec.upstream.package"))
+    for value, name in ((repo, "repo"), (package, "package")):
+        if value.startswith("/") or ".." in value.split("/") or "\\" in value:
+            raise FleetError(f"{pvs.where(f'spec.upstream.{name}')}: {value!r} must name a "
+                             "directory under repositories/ (no '..', not absolute)")
     blueprint = fleet.blueprint(repo, package)
     if not (blueprint / "Kptfile").is_file():
         raise FleetError(f"{pvs.where('spec.upstream')}: no blueprint {repo}/{package} "
