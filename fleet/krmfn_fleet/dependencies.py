@@ -25,7 +25,7 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.placement import Placement
 
 __all__ = ["DEPENDENCY_SCOPE", "INJECTED_FROM", "Wanted", "dependencies_of", "inject_configs",
-           "render_order"]
+           "offered", "render_order"]
 
 DEPENDENCY_SCOPE = "fleet.krmfn.io/dependency-scope"
 INJECTED_FROM = "fleet.krmfn.io/injected-from"
@@ -39,6 +39,7 @@ class Wanted:
 
     name: str
     providers: tuple[str, ...]  # placement keys
+    injectors: tuple[dict[str, Any], ...] = ()  # what it takes from each provider
 
 
 def _is_dependency(obj: KubeObject) -> bool:
@@ -63,8 +64,16 @@ def dependencies_of(placement: Placement, items: Sequence[KubeObject],
         providers = tuple(p.key for p in placements
                           if p.package == name and p.key != placement.key
                           and (not scope or p.cluster_labels.get(scope) == own))
-        out.append(Wanted(dep.name, providers))
+        injectors = dep.get("spec.injectors") or []
+        if not isinstance(injectors, list) or not all(isinstance(i, dict) for i in injectors):
+            raise FleetError(f"{where}: spec.injectors: expected a list of maps")
+        out.append(Wanted(dep.name, providers, tuple(injectors)))
     return out
+
+
+def offered(obj: KubeObject, wanted: Sequence[Wanted]) -> bool:
+    """Whether any of these Dependencies takes `obj` from its provider."""
+    return any(_wanted(obj, list(w.injectors)) for w in wanted)
 
 
 def render_order(placements: Sequence[Placement],
@@ -114,7 +123,7 @@ def inject_configs(items: list[KubeObject], placement: Placement,
     out: list[tuple[str, str]] = []
     for dep in [o for o in list(items) if _is_dependency(o)]:
         w = by_name[dep.name]
-        injectors = dep.get("spec.injectors") or []
+        injectors = list(w.injectors)
         namespace = dep.get_annotation("specializer.nephio.org/namespace") or dep.namespace
         injected: list[dict[str, str]] = []
         for key in w.providers:

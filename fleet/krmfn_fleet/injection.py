@@ -26,7 +26,7 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.inputs import FleetObject
 from krmfn_fleet.placement import Placement
 
-__all__ = ["INJECTED", "INJECTION", "apply_variant", "kptfile_of"]
+__all__ = ["INJECTED", "INJECTION", "apply_variant", "check_blueprint", "kptfile_of"]
 
 INJECTION = "kpt.dev/config-injection"
 INJECTED = "kpt.dev/injected-resource"
@@ -37,6 +37,23 @@ def kptfile_of(rl: ResourceList) -> KubeObject:
         if obj.kind == "Kptfile" and obj.path == "Kptfile":
             return obj
     raise FleetError("no Kptfile at the package root")
+
+
+def check_blueprint(items: list[KubeObject], placement: Placement) -> None:
+    """What makes every variant of a blueprint fail, found before anything is written:
+    an injection point of an unknown mode, package context data with no context."""
+    for point in [o for o in items if o.get_annotation(INJECTION) is not None]:
+        mode = point.get_annotation(INJECTION)
+        if mode not in ("required", "optional"):
+            raise FleetError(f"{placement.blueprint / point.path}: {point.kind} {point.name}: "
+                             f"metadata.annotations[{INJECTION}]: {mode!r} is not required "
+                             "or optional")
+    if (placement.context or placement.remove_keys) and not any(
+            o.kind == "ConfigMap" and o.group == "" and o.name == "kptfile.kpt.dev"
+            for o in items):
+        raise FleetError(f"{placement.variant_set.where('spec.targets')}: packageContext "
+                         f"for {placement.key}, but blueprint {placement.blueprint} has no "
+                         "kptfile.kpt.dev ConfigMap (package-context.yaml)")
 
 
 def apply_variant(rl: ResourceList, placement: Placement, objects: list[FleetObject]) -> None:

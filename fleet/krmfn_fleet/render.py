@@ -16,17 +16,16 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from krmfn import KubeObject
 from krmfn._errors import InputError
 from krmfn._package import package_from_texts, read_texts
 from krmfn._pipeline import render_package
 
-from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, render_order
+from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import find_function
-from krmfn_fleet.injection import apply_variant
+from krmfn_fleet.injection import apply_variant, check_blueprint
 from krmfn_fleet.inputs import load_fleet
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
@@ -58,43 +57,54 @@ class PackageOutcome:
 def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                          ledger: str | Path | None = None) -> list[PackageOutcome]:
     """Render every package the fleet's PackageVariantSets place, in dependency order
-    (the order of the outcomes). A FleetError means nothing was written."""
+    (the order of the outcomes). A FleetError means nothing was written.
+
+    Each blueprint is read and parsed once; a package is parsed from its blueprint's
+    texts when its turn comes and dropped once written, and of a package that others
+    depend on only the objects their injectors take are kept: memory follows the
+    blueprints and the dependency edges, not the number of sites."""
     fleet = load_fleet(fleet_dir, exclude=out)
     placements = place(fleet)
-    previous = read_lock(Path(out))
+    base = Path(out)
+    previous = read_lock(base)
     objects = fleet.cluster_objects
     texts: dict[Path, list[tuple[str, str]]] = {}
-    prepared: dict[str, tuple[Any, Any, list[Wanted]]] = {}
+    items: dict[Path, list[KubeObject]] = {}
+    wanted: dict[str, list[Wanted]] = {}
+    takers: dict[str, list[Wanted]] = {}
     for p in placements:  # everything that can fail on the inputs, before writing
         if p.blueprint not in texts:
             try:
-                texts[p.blueprint] = read_texts([str(p.blueprint)])[1]
+                root, texts[p.blueprint] = read_texts([str(p.blueprint)])
+                items[p.blueprint] = package_from_texts(root, texts[p.blueprint])[0].items
             except InputError as exc:
-                raise FleetError(str(exc)) from None
-        root = Path(out) / p.cluster / p.package
-        try:
-            rl, pkg = package_from_texts(root, texts[p.blueprint])
-        except InputError as exc:
-            raise FleetError(f"{p.blueprint}: {exc}") from None
-        apply_variant(rl, p, objects)
-        prepared[p.key] = (rl, pkg, dependencies_of(p, rl.items, placements))
-    order = render_order(placements, {k: [d for w in v[2] for d in w.providers]
-                                      for k, v in prepared.items()})
+                raise FleetError(f"{p.blueprint}: {exc}") from None
+        check_blueprint(items[p.blueprint], p)
+        wanted[p.key] = dependencies_of(p, items[p.blueprint], placements)
+        for w in wanted[p.key]:
+            for provider in w.providers:
+                takers.setdefault(provider, []).append(w)
+    order = render_order(placements, {k: [d for w in v for d in w.providers]
+                                      for k, v in wanted.items()})
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
     overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
-    base = Path(out)
     base.mkdir(parents=True, exist_ok=True)
     rendered: dict[str, list[KubeObject]] = {}
     outcomes: list[PackageOutcome] = []
     for p in order:
-        rl, pkg, wanted = prepared[p.key]
         outcome = PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
         outcomes.append(outcome)
-        failed = [d for w in wanted for d in w.providers if d not in rendered]
+        failed = [d for w in wanted[p.key] for d in w.providers if d not in rendered]
         if failed:
             outcome.messages.append(f"not rendered: its dependency {failed[0]} failed")
             continue
-        outcome.injected = inject_configs(rl.items, p, rendered, wanted)
+        rl, pkg = package_from_texts(base / p.cluster / p.package, texts[p.blueprint])
+        try:
+            apply_variant(rl, p, objects)
+        except FleetError as exc:
+            outcome.messages.append(str(exc))
+            continue
+        outcome.injected = inject_configs(rl.items, p, rendered, wanted[p.key])
         result = render_package(pkg.root, overrides=overrides, write=False,
                                 package_name=p.package, read=(rl, pkg),
                                 resolver=find_function)
@@ -105,11 +115,14 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                                  if r.is_error]
         if not result.ok:
             continue
-        rendered[p.key] = rl.items
+        if p.key in takers:
+            rendered[p.key] = [o.copy() for o in rl.items if offered(o, takers[p.key])]
+        else:
+            rendered[p.key] = []
         outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
                                  texts[p.blueprint])
         outcome.ok = True
-    inputs = fleet_inputs(fleet, placements, {k: v[2] for k, v in prepared.items()})
+    inputs = fleet_inputs(fleet, placements, wanted)
     for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
         cluster, _, package = key.partition("/")
         if LABEL.match(cluster) and LABEL.match(package):
