@@ -105,6 +105,28 @@ def test_cel_fields_name_the_package_and_fill_the_package_context(tmp_path: Path
     assert (pkg / "README.md").read_text() == "# upf\n"  # files the render does not own
 
 
+def test_template_functions_run_before_the_blueprints_own(tmp_path: Path) -> None:
+    app = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata: {}\n"
+    bp = blueprint(tmp_path, "nf", extra={"app.yaml": app})
+    (bp / "Kptfile").write_text((bp / "Kptfile").read_text() + (
+        "pipeline:\n  validators:\n  - image: ghcr.io/krmfn/policy-validate:v0.1.0\n"))
+    template = {"injectors": [{"nameExpr": "target.name"}], "pipeline": {"mutators": [{
+        "image": "ghcr.io/krmfn/set-namespace:v0.1.0",
+        "configMapExprs": [{"key": "namespace",
+                            "valueExpr": "'ran-' + target.labels['region']"}]}]}}
+    write_fleet(tmp_path, [cluster("edge-1", region="west")],
+                [pvs("nf", "nf", [{"objectSelector": SELECT, "template": template}])])
+    [outcome] = render_variant_fleet(tmp_path, tmp_path / "out")
+    assert outcome.ok, outcome.messages
+    pkg = tmp_path / "out" / "edge-1" / "nf"
+    assert yaml.safe_load((pkg / "app.yaml").read_text())["metadata"]["namespace"] == "ran-west"
+    kptfile = yaml.safe_load((pkg / "Kptfile").read_text())
+    assert kptfile["pipeline"] == {
+        "mutators": [{"image": "ghcr.io/krmfn/set-namespace:v0.1.0",
+                      "configMap": {"namespace": "ran-west"}}],
+        "validators": [{"image": "ghcr.io/krmfn/policy-validate:v0.1.0"}]}
+
+
 def test_the_workload_cluster_is_injected_where_the_package_asks(tmp_path: Path) -> None:
     blueprint(tmp_path, "req", mode="required")
     blueprint(tmp_path, "opt", mode="optional")
@@ -221,8 +243,12 @@ def test_a_dependency_cycle_is_an_error_naming_it_and_nothing_is_written(
      r"not give a string"),
     ({"packageContext": {"data": {"name": "other"}}},
      r"spec\.targets\[0\]\.template\.packageContext\.data: the key 'name'"),
-    ({"pipeline": {"mutators": []}},
-     r"spec\.targets\[0\]\.template\.pipeline: not supported offline"),
+    ({"pipeline": {"mutators": [{"configMap": {"a": "b"}}]}},
+     r"spec\.targets\[0\]\.template\.pipeline\.mutators\[0\]: needs image or exec"),
+    ({"pipeline": {"mutators": [{"image": "x", "configMapExprs": [{"value": "v"}]}]}},
+     r"template\.pipeline\.mutators\[0\]\.configMapExprs\[0\]: needs key or keyExpr"),
+    ({"adoptionPolicy": "adoptNone", "repositories": []},
+     r"spec\.targets\[0\]\.template\.repositories: not supported offline"),
     ({"injectors": [{"kind": "WorkloadCluster"}]},
      r"spec\.targets\[0\]\.template\.injectors\[0\]: needs name or nameExpr"),
 ])

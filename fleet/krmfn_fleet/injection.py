@@ -11,8 +11,9 @@ that object's `spec` (a core ConfigMap's `data`) to the point, which gains
 for a required point, the readiness gate of that condition.
 
 The package context is the `kptfile.kpt.dev` ConfigMap: the template's `packageContext`
-data is added to it and its `removeKeys` removed. Offline there is no PackageRevision to
-carry the template's labels and annotations: they go to the Kptfile's metadata.
+data is added to it and its `removeKeys` removed. The template's pipeline functions go
+before the Kptfile's own. Offline there is no PackageRevision to carry the template's
+labels and annotations: they go to the Kptfile's metadata.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def apply_variant(rl: ResourceList, placement: Placement, objects: list[FleetObj
     if conditions:
         _set_conditions(kptfile, conditions, gates)
     _package_context(rl, placement)
+    _prepend_pipeline(kptfile, placement)
     for key, value in sorted(placement.labels.items()):
         kptfile.set_label(key, value)
     for key, value in sorted(placement.annotations.items()):
@@ -118,6 +120,14 @@ def _set_conditions(kptfile: KubeObject, new: list[dict[str, str]], gates: list[
                 if isinstance(g, dict)]
         wanted = sorted({str(g) for g in have if g} | set(gates))
         kptfile.set("info.readinessGates", [{"conditionType": g} for g in wanted])
+
+
+def _prepend_pipeline(kptfile: KubeObject, placement: Placement) -> None:
+    """The template's functions go before the blueprint's own, as Porch adds them."""
+    for part, steps in zip(("mutators", "validators"), placement.pipeline, strict=True):
+        if steps:
+            own = kptfile.get(f"pipeline.{part}") or []
+            kptfile.set(f"pipeline.{part}", [copy.deepcopy(s) for s in steps] + list(own))
 
 
 def _package_context(rl: ResourceList, placement: Placement) -> None:

@@ -25,7 +25,10 @@ __all__ = ["LABEL", "Placement", "labels_match", "place"]
 
 LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _TEMPLATE_KEYS = {"downstream", "labels", "labelExprs", "annotations", "annotationExprs",
-                  "packageContext", "injectors", "adoptionPolicy", "deletionPolicy"}
+                  "packageContext", "injectors", "pipeline", "adoptionPolicy",
+                  "deletionPolicy"}
+_FUNCTION_KEYS = {"image", "exec", "name", "configMap", "configMapExprs", "configPath",
+                  "selectors", "exclude"}
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Placement:
     injectors: list[dict[str, str]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # the template's functions, run before the blueprint's own: (mutators, validators)
+    pipeline: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     @property
     def key(self) -> str:
@@ -238,8 +243,32 @@ def _render_template(pvs: FleetObject, template: dict[str, Any], where: str, blu
                       "labels", "labelExprs")
     annotations = _overlay(pvs, template.get("annotations"), template.get("annotationExprs"),
                            inputs, where, "annotations", "annotationExprs")
+    pipe = _map(template.get("pipeline"), pvs.where(f"{where}.pipeline"))
+    unknown = sorted(set(pipe) - {"mutators", "validators"})
+    if unknown:
+        raise FleetError(f"{pvs.where(f'{where}.pipeline.{unknown[0]}')}: not a pipeline field")
+    steps = tuple([_function(pvs, f, inputs, f"{where}.pipeline.{part}[{i}]")
+                   for i, f in enumerate(_list(pipe.get(part),
+                                               pvs.where(f"{where}.pipeline.{part}")))]
+                  for part in ("mutators", "validators"))
     return Placement(pvs, repo, package, blueprint, obj, data, remove, injectors, labels,
-                     annotations)
+                     annotations, (steps[0], steps[1]))
+
+
+def _function(pvs: FleetObject, fn: Any, inputs: dict[str, Any], where: str) -> dict[str, Any]:
+    """A template function as the Kptfile gets it: `configMapExprs` evaluated into
+    `configMap`, as Porch renders it."""
+    fn = _map(fn, pvs.where(where))
+    unknown = sorted(set(fn) - _FUNCTION_KEYS)
+    if unknown:
+        raise FleetError(f"{pvs.where(f'{where}.{unknown[0]}')}: not a function field")
+    if not fn.get("image") and not fn.get("exec"):
+        raise FleetError(f"{pvs.where(where)}: needs image or exec")
+    out = {k: v for k, v in fn.items() if k != "configMapExprs"}
+    if fn.get("configMap") or fn.get("configMapExprs"):
+        out["configMap"] = _overlay(pvs, fn.get("configMap"), fn.get("configMapExprs"), inputs,
+                                    where, "configMap", "configMapExprs")
+    return out
 
 
 def _overlay(pvs: FleetObject, plain: Any, exprs: Any, inputs: dict[str, Any], where: str,

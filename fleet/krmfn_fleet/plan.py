@@ -86,7 +86,8 @@ def _site(p: Placement, objects: Sequence[FleetObject]) -> str:
 def _variant(p: Placement) -> str:
     return _sha({"package": p.package, "context": p.context, "removeKeys": p.remove_keys,
                  "injectors": p.injectors, "labels": p.labels,
-                 "annotations": p.annotations, "variantSet": p.variant_set.name})
+                 "annotations": p.annotations, "pipeline": p.pipeline,
+                 "variantSet": p.variant_set.name})
 
 
 def fleet_inputs(fleet: Fleet, placements: Sequence[Placement],
