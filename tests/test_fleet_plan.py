@@ -131,3 +131,21 @@ def test_a_package_deleted_from_the_output_is_created_again(fleet: Path) -> None
     shutil.rmtree(fleet / "out" / "edge-bos-01" / "free5gc-upf")
     assert _pending(plan(fleet, fleet / "out")) == {
         "edge-bos-01/free5gc-upf": ("created", ["missing from the output"])}
+
+
+def test_render_skips_what_the_plan_calls_unchanged_and_a_full_render_agrees(
+        fleet: Path) -> None:
+    with (fleet / "clusters.yaml").open("a") as f:
+        f.write("---\n" + yaml.safe_dump(EDGE, sort_keys=False))
+    pending = set(_pending(plan(fleet, fleet / "out")))
+    outcomes = render_variant_fleet(fleet, fleet / "out", ledger=fleet.parent / "ledger.db")
+    assert all(o.ok for o in outcomes)
+    assert {o.key for o in outcomes if not o.skipped} == pending
+    smf = yaml.safe_load((fleet / "out" / "core-eu-west" / "free5gc-smf" /
+                          "dependency-upf-edge-nce-01.yaml").read_text())
+    assert smf["spec"]["config"]["metadata"]["name"] == "upf-edge-nce-01"
+    incremental = tree(fleet / "out")
+    forced = render_variant_fleet(fleet, fleet / "out", ledger=fleet.parent / "ledger.db",
+                                  force=True)
+    assert not any(o.skipped for o in forced)
+    assert tree(fleet / "out") == incremental

@@ -37,6 +37,8 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--ledger", help="shared SQLite allocation ledger for ipam-inject "
                                         "and vlan-assign")
         p.add_argument("--quiet", action="store_true", help="only the last line")
+        p.add_argument("--force", action="store_true",
+                       help="render every package, also those whose inputs did not change")
     else:
         p.add_argument("--detailed-exitcode", action="store_true",
                        help="exit 0 when nothing would change, 2 when something would")
@@ -50,7 +52,8 @@ def summary(outcomes: Sequence[PackageOutcome]) -> list[str]:
     for cluster in sorted({o.cluster for o in outcomes}):
         lines.append(f"{cluster}:")
         for o in sorted((o for o in outcomes if o.cluster == cluster), key=lambda o: o.package):
-            state = " removed" if o.removed else "" if o.ok else "  FAILED"
+            state = (" removed" if o.removed else " unchanged" if o.skipped else ""
+                     if o.ok else "  FAILED")
             lines.append(f"  {o.package} ({o.variant_set or 'no longer placed'}){state}")
             if o.injected:
                 peers = ", ".join(source for _, source in o.injected)
@@ -76,7 +79,8 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _render(opts: argparse.Namespace) -> int:
-    outcomes = render_variant_fleet(opts.fleet, opts.out, ledger=opts.ledger)
+    outcomes = render_variant_fleet(opts.fleet, opts.out, ledger=opts.ledger,
+                                    force=opts.force)
     if not opts.quiet:
         sys.stdout.write("".join(f"{line}\n" for line in summary(outcomes)))
     failed = [o for o in outcomes if not o.ok]
@@ -84,8 +88,10 @@ def _render(opts: argparse.Namespace) -> int:
         for m in o.messages or ["failed"]:
             sys.stderr.write(f"{o.key}: {m}\n")
     placed = [o for o in outcomes if not o.removed]
+    skipped = sum(o.skipped for o in outcomes)
     sys.stdout.write(f"{len(placed) - len(failed)} of {len(placed)} packages rendered "
-                     f"into {opts.out}\n")
+                     f"into {opts.out}" + (f" ({skipped} unchanged, skipped)" if skipped
+                                           else "") + "\n")
     return 1 if failed else 0
 
 

@@ -3,8 +3,10 @@
 Every render records, in `OUT/.krmfn-fleet.lock`, the digests of each package's inputs:
 its blueprint (every file), its site facts (the selected WorkloadCluster and every fleet
 object its injectors name), its variant (package name, package context, injectors,
-labels, annotations) and, for each package it depends on, that package's own digest (so
-a change anywhere upstream reaches its dependents). The plan computes the same digests
+labels, annotations, template functions), the functions installed (names and package
+versions) and, for each package it depends on, that package's own digest (so a change
+anywhere upstream reaches its dependents). Render skips a package whose digest is
+unchanged and whose directory is there. The plan computes the same digests
 for the fleet as it is now and compares: a package is created (not in the lock, or its
 directory is gone), removed (no longer placed), changed (with every reason) or unchanged.
 """
@@ -16,6 +18,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from krmfn._package import package_from_texts, read_texts
 
 from krmfn_fleet.dependencies import Wanted, dependencies_of, render_order
 from krmfn_fleet.errors import FleetError
+from krmfn_fleet.functions import GROUP
 from krmfn_fleet.inputs import Fleet, FleetObject, load_fleet
 from krmfn_fleet.placement import Placement, place
 
@@ -40,11 +44,13 @@ class Inputs:
     blueprint: str
     site: str
     variant: str
+    functions: str
     dependencies: Mapping[str, str]
     digest: str
 
     def to_json(self) -> dict[str, Any]:
         return {"blueprint": self.blueprint, "site": self.site, "variant": self.variant,
+                "functions": self.functions,
                 "dependencies": dict(sorted(self.dependencies.items())),
                 "digest": self.digest}
 
@@ -90,9 +96,20 @@ def _variant(p: Placement) -> str:
                  "variantSet": p.variant_set.name})
 
 
+def _functions() -> str:
+    """The functions a pipeline can find and the versions of the packages that ship them:
+    a new catalog release is a reason to render again."""
+    found = []
+    for ep in entry_points(group=GROUP):
+        dist = getattr(ep, "dist", None)
+        found.append([ep.name, ep.value, dist.name if dist else "", dist.version if dist else ""])
+    return _sha(sorted(found))
+
+
 def fleet_inputs(fleet: Fleet, placements: Sequence[Placement],
                  wanted: Mapping[str, Sequence[Wanted]]) -> dict[str, Inputs]:
     """The Inputs of every placed package, dependencies digested before dependents."""
+    functions = _functions()
     blueprints: dict[Path, str] = {}
     objects = fleet.cluster_objects
     out: dict[str, Inputs] = {}
@@ -103,8 +120,9 @@ def fleet_inputs(fleet: Fleet, placements: Sequence[Placement],
             blueprints[p.blueprint] = _tree_digest(p.blueprint)
         deps = {d: out[d].digest for w in wanted[p.key] for d in w.providers}
         site, variant = _site(p, objects), _variant(p)
-        digest = _sha([blueprints[p.blueprint], site, variant, sorted(deps.items())])
-        out[p.key] = Inputs(blueprints[p.blueprint], site, variant, deps, digest)
+        digest = _sha([blueprints[p.blueprint], site, variant, functions,
+                       sorted(deps.items())])
+        out[p.key] = Inputs(blueprints[p.blueprint], site, variant, functions, deps, digest)
     return out
 
 
@@ -177,6 +195,8 @@ def _compare(key: str, now: Inputs, before: Mapping[str, Any]) -> Change:
         reasons.append("site facts changed")
     if before.get("variant") != now.variant:
         reasons.append("variant changed")
+    if before.get("functions") != now.functions:
+        reasons.append("functions changed")
     old = before.get("dependencies") or {}
     added = sorted(set(now.dependencies) - set(old))
     gone = sorted(set(old) - set(now.dependencies))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from krmfn import KubeObject
 from krmfn._errors import InputError
-from krmfn._package import package_from_texts, read_texts
+from krmfn._package import package_from_texts, read_package, read_texts
 from krmfn._pipeline import render_package
 
 from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
@@ -48,6 +48,7 @@ class PackageOutcome:
     injected: list[tuple[str, str]] = field(default_factory=list)  # (Config, from package)
     written: list[str] = field(default_factory=list)
     removed: bool = False  # no longer placed: its directory was removed
+    skipped: bool = False  # its inputs are those of the last render: left as it is
 
     @property
     def key(self) -> str:
@@ -55,7 +56,8 @@ class PackageOutcome:
 
 
 def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
-                         ledger: str | Path | None = None) -> list[PackageOutcome]:
+                         ledger: str | Path | None = None,
+                         force: bool = False) -> list[PackageOutcome]:
     """Render every package the fleet's PackageVariantSets place, in dependency order
     (the order of the outcomes). A FleetError means nothing was written.
 
@@ -86,6 +88,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                 takers.setdefault(provider, []).append(w)
     order = render_order(placements, {k: [d for w in v for d in w.providers]
                                       for k, v in wanted.items()})
+    inputs = fleet_inputs(fleet, placements, wanted)
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
     overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
     base.mkdir(parents=True, exist_ok=True)
@@ -98,7 +101,22 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         if failed:
             outcome.messages.append(f"not rendered: its dependency {failed[0]} failed")
             continue
-        rl, pkg = package_from_texts(base / p.cluster / p.package, texts[p.blueprint])
+        target = base / p.cluster / p.package
+        if (not force and previous.get(p.key, {}).get("digest") == inputs[p.key].digest
+                and (target / "Kptfile").is_file()):
+            outcome.ok = outcome.skipped = True
+            if p.key in takers:
+                try:
+                    done = read_package([str(target)])[0].items
+                except InputError as exc:
+                    outcome.ok = outcome.skipped = False
+                    outcome.messages.append(f"cannot read the last render: {exc}")
+                    continue
+                rendered[p.key] = [o.copy() for o in done if offered(o, takers[p.key])]
+            else:
+                rendered[p.key] = []
+            continue
+        rl, pkg = package_from_texts(target, texts[p.blueprint])
         try:
             apply_variant(rl, p, objects)
         except FleetError as exc:
@@ -122,7 +140,6 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
                                  texts[p.blueprint])
         outcome.ok = True
-    inputs = fleet_inputs(fleet, placements, wanted)
     for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
         cluster, _, package = key.partition("/")
         if LABEL.match(cluster) and LABEL.match(package):
