@@ -21,6 +21,7 @@ from krmfn_fleet.errors import FleetError
 __all__ = ["PVS_API_VERSION", "REPOSITORIES", "Fleet", "FleetObject", "load_fleet"]
 
 PVS_API_VERSION = "config.porch.kpt.dev/v1alpha2"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when there
 REPOSITORIES = "repositories"
 
 
@@ -107,7 +108,7 @@ def load_fleet(root: str | Path, *, exclude: str | Path | None = None) -> Fleet:
     for path in _files(base, Path(exclude).resolve() if exclude is not None else None):
         rel = str(path.relative_to(base))
         try:
-            docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise FleetError(f"{rel}: cannot read: {first}") from None

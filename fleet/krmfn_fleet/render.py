@@ -74,6 +74,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     items: dict[Path, list[KubeObject]] = {}
     wanted: dict[str, list[Wanted]] = {}
     takers: dict[str, list[Wanted]] = {}
+    consumers: dict[str, set[str]] = {}
     for p in placements:  # everything that can fail on the inputs, before writing
         if p.blueprint not in texts:
             try:
@@ -86,9 +87,13 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         for w in wanted[p.key]:
             for provider in w.providers:
                 takers.setdefault(provider, []).append(w)
+                consumers.setdefault(provider, set()).add(p.key)
     order = render_order(placements, {k: [d for w in v for d in w.providers]
                                       for k, v in wanted.items()})
     inputs = fleet_inputs(fleet, placements, wanted)
+    unchanged = set() if force else {
+        k for k, v in inputs.items() if previous.get(k, {}).get("digest") == v.digest
+        and (base / k / "Kptfile").is_file()}
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
     overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
     base.mkdir(parents=True, exist_ok=True)
@@ -102,10 +107,9 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
             outcome.messages.append(f"not rendered: its dependency {failed[0]} failed")
             continue
         target = base / p.cluster / p.package
-        if (not force and previous.get(p.key, {}).get("digest") == inputs[p.key].digest
-                and (target / "Kptfile").is_file()):
+        if p.key in unchanged:
             outcome.ok = outcome.skipped = True
-            if p.key in takers:
+            if consumers.get(p.key, set()) - unchanged:  # someone will take from it
                 try:
                     done = read_package([str(target)])[0].items
                 except InputError as exc:
