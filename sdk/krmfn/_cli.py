@@ -21,6 +21,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(_HELP)
         return 0
     if args[0] == "catalog":
+        if args[1:] in (["-h"], ["--help"]):
+            sys.stdout.write("usage: krmfn catalog\n")
+            return 0
+        if args[1:]:
+            sys.stderr.write(f"usage: krmfn catalog\nkrmfn catalog: error: unexpected "
+                             f"argument {args[1]!r}\n")
+            return 2
         from krmfn_catalog import CATALOG
 
         width = max(len(f.name) for f in CATALOG)
@@ -31,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from krmfn._fleet_cli import fleet_main
 
         return fleet_main(args[1:])
-    sys.stderr.write(f"krmfn: unknown command {args[0]!r}\n{_HELP}")
+    sys.stderr.write(f"{_HELP.splitlines()[0]}\nkrmfn: error: unknown command {args[0]!r} "
+                     "(see `krmfn --help`)\n")
     return 2
 
 
