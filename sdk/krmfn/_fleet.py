@@ -3,7 +3,10 @@
 Each site gets its own copy of the blueprint (`OUT/<site>`), named after the site so the
 package context (and with it set-namespace) follows; then the package's own Kptfile
 pipeline runs in process with the site's facts and one shared allocation ledger. Worker
-processes share nothing but the ledger, whose transactions keep allocations unique.
+processes share nothing but the ledger, whose transactions keep allocations unique, and a
+turnstile that keeps them in the inventory's order: a site's allocating steps start only
+once every site before it is done with its own (see `_SiteTurn`), so any number of jobs
+gives the tree one job gives.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +78,62 @@ def _blueprint(path: str) -> _Blueprint:
     return found
 
 
-def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
+class _Turnstile:
+    """The number of the site whose turn it is to allocate, shared by the worker processes."""
+
+    def __init__(self, context: BaseContext) -> None:
+        self.changed = context.Condition()
+        self.next = context.Value("q", 0, lock=False)
+
+
+_TURNSTILE: _Turnstile | None = None  # set in the parent before the workers fork
+
+
+class _SiteTurn:
+    """Site `index`'s pass through the turnstile (a `Serial` for its pipeline).
+
+    The allocating steps (ipam-inject, vlan-assign) of site i run only after those of
+    sites 0..i-1: each site waits for its number, and passes the turn on when its last
+    allocating step is done. Every site passes exactly once, in order, even one that fails
+    or allocates nothing, so the next never waits for ever. Steps before and after (site
+    facts, namespaces, validation, writing files) still run side by side."""
+
+    functions = _LEDGER_FUNCTIONS
+
+    def __init__(self, turnstile: _Turnstile, index: int) -> None:
+        self._turnstile, self._index = turnstile, index
+        self._entered = self._left = False
+
+    def enter(self) -> None:
+        if not self._entered:
+            turnstile = self._turnstile
+            with turnstile.changed:
+                turnstile.changed.wait_for(lambda: turnstile.next.value == self._index)
+            self._entered = True
+
+    def leave(self) -> None:
+        if not self._left:
+            self.enter()
+            with self._turnstile.changed:
+                self._turnstile.next.value = self._index + 1
+                self._turnstile.changed.notify_all()
+            self._left = True
+
+
+def _render_site(args: tuple[int, str, str, str, dict[str, Any], dict[str, Any], str]
                  ) -> SiteOutcome:
-    blueprint, out, name, facts, values, ledger = args
+    index, blueprint, out, name, facts, values, ledger = args
+    turn = _SiteTurn(_TURNSTILE, index) if _TURNSTILE is not None else None
+    try:
+        return _render_site_in_turn(blueprint, out, name, facts, values, ledger, turn)
+    finally:
+        if turn is not None:
+            turn.leave()
+
+
+def _render_site_in_turn(blueprint: str, out: str, name: str, facts: dict[str, Any],
+                         values: dict[str, Any], ledger: str, turn: _SiteTurn | None
+                         ) -> SiteOutcome:
     start = time.perf_counter()
     target = Path(out) / name
     site: dict[str, Any] = {"kind": "SiteSpecialize", "site": facts}
@@ -89,9 +146,9 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
     try:
         _check_target(Path(out), target)
         if target.exists():  # rendered before: render it again, in place
-            result = _render_again(target, overrides, name)
+            result = _render_again(target, overrides, name, turn)
         else:
-            result = _render_new(_blueprint(blueprint), target, overrides, name)
+            result = _render_new(_blueprint(blueprint), target, overrides, name, turn)
     except (OSError, InputError) as exc:  # one broken site must not stop the fleet
         return SiteOutcome(name, False, time.perf_counter() - start, [f"write failed: {exc}"])
     messages = [result.error] if result.error else []
@@ -138,8 +195,8 @@ def _escape_error(holders: dict[str, KubeObject], name: str) -> str:
            "nothing written"
 
 
-def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str
-                  ) -> RenderResult:
+def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str,
+                  turn: _SiteTurn | None) -> RenderResult:
     """Render a site rendered before, in place; its files are written back only if every
     one of them stays inside the site's directory."""
     try:
@@ -147,7 +204,7 @@ def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str
     except InputError as exc:
         return RenderResult(target, error=str(exc))
     result = render_package(target, overrides=overrides, write=False, package_name=name,
-                            read=(rl, pkg))
+                            read=(rl, pkg), serial=turn)
     if result.ok:
         holders = _new_paths(rl)
         escaped = _outside(target, pkg.render_files(rl))
@@ -159,7 +216,7 @@ def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str
 
 
 def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any]],
-                name: str) -> RenderResult:
+                name: str, turn: _SiteTurn | None) -> RenderResult:
     """Render a site's first copy from the blueprint in memory, and write the copy as a
     new directory renamed into place: no per-file temporary files, nothing read back. A
     render that fails leaves the blueprint's copy, as a re-render in place expects."""
@@ -170,7 +227,7 @@ def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any
         result = RenderResult(target, error=str(exc))
     else:
         result = render_package(target, overrides=overrides, write=False, package_name=name,
-                                read=(rl, pkg))
+                                read=(rl, pkg), serial=turn)
     holders = _new_paths(rl) if result.ok else {}
     contents = pkg.render_files(rl) if result.ok else {}
     escaped = _outside(target, contents)
@@ -224,17 +281,24 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
     if ledger:
         _check_ledger(Path(ledger))
     out = _output_directory(Path(out))
+    global _TURNSTILE
     _BLUEPRINTS.clear()  # read afresh by each run (and each worker)
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
-    work = [(str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
-             dict(s.values), ledger_path) for s in sites]
+    work = [(i, str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
+             dict(s.values), ledger_path) for i, s in enumerate(sites)]
     if jobs <= 1:
         stream: Iterator[SiteOutcome] = map(_render_site, work)
         results = list(progress(stream, len(work)) if progress else stream)
     else:
-        with get_context("fork").Pool(jobs) as pool:
-            stream = pool.imap_unordered(_render_site, work, chunksize=4)
-            results = list(progress(stream, len(work)) if progress else stream)
+        context = get_context("fork")
+        _TURNSTILE = _Turnstile(context) if ledger_path else None
+        try:
+            with context.Pool(jobs) as pool:
+                # one site at a time, handed out in order: the turnstile relies on it
+                stream = pool.imap_unordered(_render_site, work, chunksize=1)
+                results = list(progress(stream, len(work)) if progress else stream)
+        finally:
+            _TURNSTILE = None
     if ledger_path:
         _checkpoint(ledger_path)
     os.sync()  # the packages were written without a sync per file: one for all of them
