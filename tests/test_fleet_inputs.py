@@ -250,6 +250,18 @@ def test_an_out_in_a_read_only_directory(scratch: Path,
     assert code == 1 and "cannot create the directory" in _one_error_line(code, err)
 
 
+def test_a_ledger_in_the_output_directory_the_run_creates(
+        scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = scratch / "sites.yaml"
+    inventory.write_text(yaml.safe_dump([{"name": "edge-a"}]))
+    out = scratch / "out"
+    code, err = _run(capsys, "fleet", "render", str(_blueprint(scratch)), "--sites",
+                     str(inventory), "--out", str(out), "--ledger", str(out / "l.sqlite"),
+                     "--jobs", "1", "--no-progress")
+    assert code == 0, err
+    assert (out / "edge-a" / "cm.yaml").read_text() == CONFIGMAP
+
+
 def test_a_site_directory_that_is_a_link_out_of_out_is_not_written_through(
         scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bp = _blueprint(scratch)

@@ -279,7 +279,7 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
     check_site_names(sites)
     _check_blueprint(Path(blueprint))
     if ledger:
-        _check_ledger(Path(ledger))
+        _check_ledger(Path(ledger), Path(out))
     out = _output_directory(Path(out))
     global _TURNSTILE
     _BLUEPRINTS.clear()  # read afresh by each run (and each worker)
@@ -327,11 +327,12 @@ def _check_blueprint(blueprint: Path) -> None:
         raise FleetError(f"blueprint {blueprint}: no Kptfile (a blueprint is a kpt package)")
 
 
-def _check_ledger(ledger: Path) -> None:
-    """What can be known of the ledger file without opening it (the functions open it)."""
+def _check_ledger(ledger: Path, out: Path) -> None:
+    """What can be known of the ledger file without opening it (the functions open it);
+    its directory may be `out`, which the run creates."""
     if ledger.is_dir():
         raise FleetError(f"--ledger {ledger}: is a directory")
-    if not ledger.parent.is_dir():
+    if not ledger.parent.is_dir() and ledger.parent.absolute() != out.absolute():
         raise FleetError(f"--ledger {ledger}: directory {ledger.parent} does not exist")
 
 
