@@ -3,9 +3,10 @@ nad-fn works on, run through ipam-inject, vlan-assign and policy-validate in tha
 (as a Kptfile pipeline runs them, stopping at the first failure), must come out with the
 claims and the NetworkAttachmentDefinitions Nephio's functions give it.
 
-The data (tests/conformance/nephio-fn, see tests/conformance/README.md) is Nephio's, unchanged. Nephio
-takes addresses and VLANs from a mock, so what is compared is names, labels, owners, the
-shape of statuses, and the NAD JSON with each claim's status put in place of the mock's.
+The data (tests/conformance/nephio-fn, see tests/conformance/README.md) is Nephio's,
+unchanged. Nephio takes addresses and VLANs from a mock, so what is compared is names,
+labels, owners, the shape of statuses, and the NAD JSON with each claim's status put in
+place of the mock's.
 Where we deliberately differ, the case's entry below says why and checks what we do.
 """
 

@@ -188,7 +188,7 @@ class Doc(DocText):
             for i, v in enumerate(value[: len(old.value)]):
                 self._assign(old, i, old.value[i], v)
             for v in value[len(old.value) :]:
-                self._append(old, v)
+                old = self._append(old, v)  # (a flow list may become a new block list)
             for idx in range(len(old.value) - 1, len(value) - 1, -1):
                 self._remove(old, idx)
             return
@@ -278,24 +278,29 @@ class Doc(DocText):
         self._edits.append(Edit("insert", pos, pos, len(self._edits), pair[1],
                                  (*ctx, pair[0], mapping)))
 
-    def _append(self, seq: SequenceNode, value: Any) -> None:
+    def _append(self, seq: SequenceNode, value: Any) -> SequenceNode:
+        """Append `value` to `seq`; the node that holds the list afterwards: `seq`, or the
+        block list that replaced a flow list grown too long (appends that follow go there)."""
         node = to_node(value)
         if is_synthetic(seq):
             seq.value.append(node)
-            return
+            return seq
         ctx: tuple[Any, ...]
         if seq.flow_style and self._outgrows_its_line(seq, node):
             holder, seg = self._parent_of(seq)
             assert holder is not None and seg is not None
             seq.value.append(node)
-            self._replace(holder, seg, seq, to_node(construct(seq)))  # now a block list
-            return
+            block = to_node(construct(seq))  # now a block list
+            assert isinstance(block, SequenceNode)
+            self._replace(holder, seg, seq, block)
+            return block
         if seq.flow_style:
             pos, ctx = self._flow_insert_at(seq)
         else:
             pos, ctx = self._block_insert_pos(seq), ("seq", self._block_column(seq))
         seq.value.append(node)
         self._edits.append(Edit("insert", pos, pos, len(self._edits), node, (*ctx, None, seq)))
+        return seq
 
     def _outgrows_its_line(self, seq: SequenceNode, node: Node) -> bool:
         """A one-line flow list under a block map's key that appending `node` takes past

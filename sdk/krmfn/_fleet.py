@@ -3,7 +3,10 @@
 Each site gets its own copy of the blueprint (`OUT/<site>`), named after the site so the
 package context (and with it set-namespace) follows; then the package's own Kptfile
 pipeline runs in process with the site's facts and one shared allocation ledger. Worker
-processes share nothing but the ledger, whose transactions keep allocations unique.
+processes share nothing but the ledger, whose transactions keep allocations unique, and a
+turnstile that keeps them in the inventory's order: a site's allocating steps start only
+once every site before it is done with its own (see `_SiteTurn`), so any number of jobs
+gives the tree one job gives.
 """
 
 from __future__ import annotations
@@ -12,27 +15,24 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
 from krmfn._errors import InputError
-from krmfn._package import package_from_texts, read_texts
+from krmfn._fleet_inventory import FleetError, FleetSite, check_site_names, load_sites
+from krmfn._object import KubeObject
+from krmfn._package import package_from_texts, read_package, read_texts
 from krmfn._pipeline import RenderResult, render_package
+from krmfn._resource_list import ResourceList
 
-__all__ = ["FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
+__all__ = ["FleetError", "FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
 
 _LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
 _SITE_FUNCTION = "site-specialize"
-
-
-@dataclass(frozen=True)
-class FleetSite:
-    name: str
-    facts: Mapping[str, Any]
-    values: Mapping[str, Any] = field(default_factory=dict)  # setter values for this site
 
 
 @dataclass
@@ -42,41 +42,6 @@ class SiteOutcome:
     seconds: float
     messages: list[str] = field(default_factory=list)
     written: int = 0
-
-
-def load_sites(path: str | Path) -> list[FleetSite]:
-    """An inventory: a YAML list of sites (or `{sites: [...]}`, or a SiteSpecialize-shaped
-    list with a `site:` map per entry); each needs a `name` or a `clusterName`."""
-    import yaml
-
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    if isinstance(data, dict):
-        data = data.get("sites", data.get("items"))
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a list of sites")
-    sites = []
-    for i, entry in enumerate(data):
-        if not isinstance(entry, dict):
-            raise ValueError(f"{path}: site {i} is not a map")
-        values = entry.get("values") or {}
-        if isinstance(entry.get("site"), dict):  # a SiteSpecialize config per site
-            meta = entry.get("metadata")
-            name = (meta.get("name") if isinstance(meta, dict) else None) or entry["site"].get(
-                "clusterName")
-            facts = dict(entry["site"])
-        else:
-            name = entry.get("name") or entry.get("clusterName")
-            facts = {k: v for k, v in entry.items() if k not in ("name", "values")}
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"{path}: site {i} has no name or clusterName")
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: site {name}: values must be a map")
-        facts.setdefault("clusterName", name)
-        sites.append(FleetSite(name, facts, values))
-    names = [s.name for s in sites]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{path}: site names must be unique")
-    return sites
 
 
 @dataclass
@@ -113,9 +78,62 @@ def _blueprint(path: str) -> _Blueprint:
     return found
 
 
-def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
+class _Turnstile:
+    """The number of the site whose turn it is to allocate, shared by the worker processes."""
+
+    def __init__(self, context: BaseContext) -> None:
+        self.changed = context.Condition()
+        self.next = context.Value("q", 0, lock=False)
+
+
+_TURNSTILE: _Turnstile | None = None  # set in the parent before the workers fork
+
+
+class _SiteTurn:
+    """Site `index`'s pass through the turnstile (a `Serial` for its pipeline).
+
+    The allocating steps (ipam-inject, vlan-assign) of site i run only after those of
+    sites 0..i-1: each site waits for its number, and passes the turn on when its last
+    allocating step is done. Every site passes exactly once, in order, even one that fails
+    or allocates nothing, so the next never waits for ever. Steps before and after (site
+    facts, namespaces, validation, writing files) still run side by side."""
+
+    functions = _LEDGER_FUNCTIONS
+
+    def __init__(self, turnstile: _Turnstile, index: int) -> None:
+        self._turnstile, self._index = turnstile, index
+        self._entered = self._left = False
+
+    def enter(self) -> None:
+        if not self._entered:
+            turnstile = self._turnstile
+            with turnstile.changed:
+                turnstile.changed.wait_for(lambda: turnstile.next.value == self._index)
+            self._entered = True
+
+    def leave(self) -> None:
+        if not self._left:
+            self.enter()
+            with self._turnstile.changed:
+                self._turnstile.next.value = self._index + 1
+                self._turnstile.changed.notify_all()
+            self._left = True
+
+
+def _render_site(args: tuple[int, str, str, str, dict[str, Any], dict[str, Any], str]
                  ) -> SiteOutcome:
-    blueprint, out, name, facts, values, ledger = args
+    index, blueprint, out, name, facts, values, ledger = args
+    turn = _SiteTurn(_TURNSTILE, index) if _TURNSTILE is not None else None
+    try:
+        return _render_site_in_turn(blueprint, out, name, facts, values, ledger, turn)
+    finally:
+        if turn is not None:
+            turn.leave()
+
+
+def _render_site_in_turn(blueprint: str, out: str, name: str, facts: dict[str, Any],
+                         values: dict[str, Any], ledger: str, turn: _SiteTurn | None
+                         ) -> SiteOutcome:
     start = time.perf_counter()
     target = Path(out) / name
     site: dict[str, Any] = {"kind": "SiteSpecialize", "site": facts}
@@ -126,11 +144,11 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
         for fn in _LEDGER_FUNCTIONS:
             overrides[fn] = {"ledger": ledger}
     try:
+        _check_target(Path(out), target)
         if target.exists():  # rendered before: render it again, in place
-            result = render_package(target, overrides=overrides, durable=False,
-                                    package_name=name)
+            result = _render_again(target, overrides, name, turn)
         else:
-            result = _render_new(_blueprint(blueprint), target, overrides, name)
+            result = _render_new(_blueprint(blueprint), target, overrides, name, turn)
     except (OSError, InputError) as exc:  # one broken site must not stop the fleet
         return SiteOutcome(name, False, time.perf_counter() - start, [f"write failed: {exc}"])
     messages = [result.error] if result.error else []
@@ -140,8 +158,65 @@ def _render_site(args: tuple[str, str, str, dict[str, Any], dict[str, Any], str]
                        len(result.written))
 
 
+def _check_target(out: Path, target: Path) -> None:
+    """A site's directory is a direct child of OUT, and a directory of its own (not a
+    link to somewhere else, not a file): what the fleet writes stays under OUT."""
+    if target.parent != out or target.name in ("", ".", ".."):
+        raise InputError(f"{target}: not a directory directly under {out}")
+    if target.is_symlink():
+        raise InputError(f"{target}: is a symbolic link; the fleet writes only under {out}")
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target}: exists and is not a directory")
+
+
+def _outside(root: Path, names: Iterable[str]) -> str | None:
+    """The first file name that would be written outside `root`, if any: absolute, climbing
+    out with `..`, or through a link in an existing directory."""
+    top = root.resolve() if root.exists() else None
+    for name in names:
+        path = Path(name)
+        if path.is_absolute() or ".." in path.parts or not path.parts:
+            return name
+        if top is not None and not (root / path).resolve().is_relative_to(top):
+            return name
+    return None
+
+
+def _new_paths(rl: ResourceList) -> dict[str, KubeObject]:
+    """The files the run's new resources ask for (read before writing drops the request),
+    to name the resource when one leads outside the package."""
+    return {o.path: o for o in rl.items if o._origin is None and o.path}
+
+
+def _escape_error(holders: dict[str, KubeObject], name: str) -> str:
+    holder = holders.get(name)
+    who = f"{holder.kind} {holder.name}: " if holder is not None else ""
+    return f"{who}path {name!r} (config.kubernetes.io/path) is outside the package: " \
+           "nothing written"
+
+
+def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str,
+                  turn: _SiteTurn | None) -> RenderResult:
+    """Render a site rendered before, in place; its files are written back only if every
+    one of them stays inside the site's directory."""
+    try:
+        rl, pkg = read_package([str(target)])
+    except InputError as exc:
+        return RenderResult(target, error=str(exc))
+    result = render_package(target, overrides=overrides, write=False, package_name=name,
+                            read=(rl, pkg), serial=turn)
+    if result.ok:
+        holders = _new_paths(rl)
+        escaped = _outside(target, pkg.render_files(rl))
+        if escaped is not None:
+            result.error = _escape_error(holders, escaped)
+        else:
+            result.written = pkg.write(rl, durable=False)
+    return result
+
+
 def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any]],
-                name: str) -> RenderResult:
+                name: str, turn: _SiteTurn | None) -> RenderResult:
     """Render a site's first copy from the blueprint in memory, and write the copy as a
     new directory renamed into place: no per-file temporary files, nothing read back. A
     render that fails leaves the blueprint's copy, as a re-render in place expects."""
@@ -152,9 +227,13 @@ def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any
         result = RenderResult(target, error=str(exc))
     else:
         result = render_package(target, overrides=overrides, write=False, package_name=name,
-                                read=(rl, pkg))
-    if result.ok:
-        contents = pkg.render_files(rl)
+                                read=(rl, pkg), serial=turn)
+    holders = _new_paths(rl) if result.ok else {}
+    contents = pkg.render_files(rl) if result.ok else {}
+    escaped = _outside(target, contents)
+    if escaped is not None:
+        result.error = _escape_error(holders, escaped)
+    elif result.ok:
         rendered = {n for n, _ in bp.texts}
         for n in rendered - set(contents):  # every resource of the file is gone
             files.pop(n, None)
@@ -193,25 +272,68 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
                  ledger: str | Path | None = None, jobs: int = 1,
                  progress: Callable[[Iterator[SiteOutcome], int], Iterator[SiteOutcome]]
                  | None = None) -> list[SiteOutcome]:
-    """Render every site; outcomes in inventory order."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Render every site; outcomes in inventory order.
+
+    Raises `FleetError` before anything is written when a site's name is unusable, the
+    blueprint is not a package, or `out` cannot be a directory."""
+    check_site_names(sites)
+    _check_blueprint(Path(blueprint))
+    if ledger:
+        _check_ledger(Path(ledger), Path(out))
+    out = _output_directory(Path(out))
+    global _TURNSTILE
     _BLUEPRINTS.clear()  # read afresh by each run (and each worker)
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
-    work = [(str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
-             dict(s.values), ledger_path) for s in sites]
+    work = [(i, str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
+             dict(s.values), ledger_path) for i, s in enumerate(sites)]
     if jobs <= 1:
         stream: Iterator[SiteOutcome] = map(_render_site, work)
         results = list(progress(stream, len(work)) if progress else stream)
     else:
-        with get_context("fork").Pool(jobs) as pool:
-            stream = pool.imap_unordered(_render_site, work, chunksize=4)
-            results = list(progress(stream, len(work)) if progress else stream)
+        context = get_context("fork")
+        _TURNSTILE = _Turnstile(context) if ledger_path else None
+        try:
+            with context.Pool(jobs) as pool:
+                # one site at a time, handed out in order: the turnstile relies on it
+                stream = pool.imap_unordered(_render_site, work, chunksize=1)
+                results = list(progress(stream, len(work)) if progress else stream)
+        finally:
+            _TURNSTILE = None
     if ledger_path:
         _checkpoint(ledger_path)
     os.sync()  # the packages were written without a sync per file: one for all of them
     order = {s.name: i for i, s in enumerate(sites)}
     return sorted(results, key=lambda r: order[r.site])
+
+
+def _output_directory(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise FleetError(f"--out {out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FleetError(f"--out {out}: cannot create the directory: "
+                         f"{exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise FleetError(f"--out {out}: the directory is not writable")
+    return out
+
+
+def _check_blueprint(blueprint: Path) -> None:
+    if not blueprint.is_dir():
+        what = "is not a directory" if blueprint.exists() else "no such directory"
+        raise FleetError(f"blueprint {blueprint}: {what}")
+    if not (blueprint / "Kptfile").is_file():
+        raise FleetError(f"blueprint {blueprint}: no Kptfile (a blueprint is a kpt package)")
+
+
+def _check_ledger(ledger: Path, out: Path) -> None:
+    """What can be known of the ledger file without opening it (the functions open it);
+    its directory may be `out`, which the run creates."""
+    if ledger.is_dir():
+        raise FleetError(f"--ledger {ledger}: is a directory")
+    if not ledger.parent.is_dir() and ledger.parent.absolute() != out.absolute():
+        raise FleetError(f"--ledger {ledger}: directory {ledger.parent} does not exist")
 
 
 def _checkpoint(path: str) -> None:

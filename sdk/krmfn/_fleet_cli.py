@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from krmfn._fleet import SiteOutcome, load_sites, render_fleet
+from krmfn._fleet import FleetError, SiteOutcome, load_sites, render_fleet
 
 __all__ = ["fleet_main"]
 
@@ -22,25 +22,42 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="where the site packages go (OUT/<site>)")
     p.add_argument("--ledger", help="shared SQLite allocation ledger for ipam-inject and "
                                     "vlan-assign")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    p.add_argument("--jobs", type=_count(1), default=os.cpu_count() or 1,
                    help="worker processes (default: number of CPUs)")
-    p.add_argument("--limit", type=int, default=0, help="render only the first N sites")
+    p.add_argument("--limit", type=_count(0), default=0,
+                   help="render only the first N sites (0: all)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+def _count(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is less than {least}")
+        return value
+
+    return parse
+
+
 def fleet_main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help"):
-        sys.stdout.write("usage: krmfn fleet render BLUEPRINT --sites FILE --out DIR "
-                         "[--ledger DB] [--jobs N]\n")
+    usage = "usage: krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] [--jobs N]\n"
+    if argv and argv[0] in ("-h", "--help"):
+        sys.stdout.write(usage)
         return 0
+    if not argv:
+        sys.stderr.write(f"{usage}krmfn fleet: error: a command is required (render)\n")
+        return 2
     if argv[0] != "render":
         sys.stderr.write(f"krmfn fleet: unknown command {argv[0]!r}\n")
         return 2
     args = _parser().parse_args(argv[1:])
     try:
         sites = load_sites(args.sites)
-    except (OSError, ValueError) as exc:
+    except FleetError as exc:
         sys.stderr.write(f"krmfn fleet: error: {exc}\n")
         return 1
     if args.limit:
@@ -55,8 +72,12 @@ def fleet_main(argv: list[str]) -> int:
         yield from tqdm(stream, total=total, unit="site", file=sys.stderr, smoothing=0.1)
 
     start = time.perf_counter()
-    outcomes = render_fleet(args.blueprint, sites, args.out, ledger=args.ledger,
-                            jobs=max(1, args.jobs), progress=progress)
+    try:
+        outcomes = render_fleet(args.blueprint, sites, args.out, ledger=args.ledger,
+                                jobs=args.jobs, progress=progress)
+    except FleetError as exc:
+        sys.stderr.write(f"krmfn fleet: error: {exc}\n")
+        return 1
     elapsed = time.perf_counter() - start
     failed = [o for o in outcomes if not o.ok]
     for o in failed:

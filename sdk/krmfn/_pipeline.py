@@ -11,10 +11,10 @@ written back only when every step succeeded, atomically.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from krmfn._errors import ConfigError, InputError, KrmfnError
 from krmfn._function import Function, _results_for
@@ -24,9 +24,23 @@ from krmfn._resource_list import ResourceList
 from krmfn._results import Field, Result
 from krmfn._selector import Selector
 
-__all__ = ["RenderResult", "StepResult", "render_package", "resolve_function"]
+__all__ = ["RenderResult", "Serial", "StepResult", "render_package", "resolve_function"]
 
 Resolver = Callable[[str], Function | None]
+
+
+class Serial(Protocol):
+    """A turn some steps must take before they run (the fleet's allocation order).
+
+    `enter` is called before the first step whose function is one of `functions`, `leave`
+    once the last of them is done (or the render stops); the caller makes both idempotent."""
+
+    @property
+    def functions(self) -> Collection[str]: ...
+
+    def enter(self) -> None: ...
+
+    def leave(self) -> None: ...
 
 
 @dataclass
@@ -67,12 +81,14 @@ def resolve_function(ref: str) -> Function | None:
 def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
                    resolver: Resolver = resolve_function, write: bool = True,
                    durable: bool = True, package_name: str | None = None,
-                   read: tuple[ResourceList, Package] | None = None) -> RenderResult:
+                   read: tuple[ResourceList, Package] | None = None,
+                   serial: Serial | None = None) -> RenderResult:
     """Render one package. `overrides` maps a function name to config fields merged into
     that step's functionConfig (the fleet uses it for site facts and the shared ledger);
     `package_name` names the package first, in its Kptfile and package context, as
     `kpt pkg get` does for a new copy; `durable=False` skips the per-file fsync; `read`
-    is the package when the caller read it already (`package_from_texts`)."""
+    is the package when the caller read it already (`package_from_texts`); `serial` is a
+    turn the steps it names wait for (see `Serial`)."""
     root = Path(path)
     out = RenderResult(root)
     try:
@@ -89,11 +105,22 @@ def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any
     pipeline = kptfile.get("pipeline") or {}
     steps = [(s, False) for s in pipeline.get("mutators") or []] + [
         (s, True) for s in pipeline.get("validators") or []]
-    for step, validator in steps:
-        result = _run_step(rl, pkg, step, validator, resolver, overrides or {})
-        out.steps.append(result)
-        if not result.ok:
-            return out
+    functions = [_resolve(step, resolver) for step, _ in steps]
+    turns = [i for i, fn in enumerate(functions)
+             if serial is not None and fn is not None and fn.name in serial.functions]
+    try:
+        for i, ((step, validator), fn) in enumerate(zip(steps, functions, strict=True)):
+            if serial is not None and turns and i == turns[0]:
+                serial.enter()
+            result = _run_step(rl, pkg, step, validator, fn, overrides or {})
+            if serial is not None and turns and i == turns[-1]:
+                serial.leave()
+            out.steps.append(result)
+            if not result.ok:
+                return out
+    finally:
+        if serial is not None and turns:
+            serial.leave()
     if write:
         try:
             out.written = pkg.write(rl, durable=durable)
@@ -109,10 +136,14 @@ def _name_package(rl: ResourceList, kptfile: KubeObject, name: str) -> None:
             obj.set("data.name", name)
 
 
-def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator: bool,
-              resolver: Resolver, overrides: Mapping[str, Mapping[str, Any]]) -> StepResult:
+def _resolve(step: Mapping[str, Any], resolver: Resolver) -> Function | None:
     ref = str(step.get("image") or step.get("exec") or "")
-    fn = resolver(ref) if ref else None
+    return resolver(ref) if ref else None
+
+
+def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator: bool,
+              fn: Function | None, overrides: Mapping[str, Mapping[str, Any]]) -> StepResult:
+    ref = str(step.get("image") or step.get("exec") or "")
     name = str(step.get("name") or ref)
     if fn is None:
         return StepResult(name, [Result(f"unknown function {ref!r}: not in the catalog")], False)

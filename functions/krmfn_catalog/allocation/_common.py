@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from .ledger import Ledger, LedgerSession, PackageLedger
+from .ledger import IPRecord, Ledger, LedgerSession, PackageLedger, VLANRecord
 from .results import AllocationError, AllocationResult
 
 # A claim is served from the first of these that fits, then gets something new.
@@ -107,12 +108,14 @@ class Solver(Generic[C, V, A]):
 
     claims: list[C]
     errors: list[tuple[int, AllocationError]]
+    released: list[IPRecord | VLANRecord]
 
     def answer(self, ledger: Ledger | None,
                put: Callable[[LedgerSession, list[Any]], None]) -> AllocationResult[A]:
         """Answer every claim; record the answers in the ledger (with `put`) only when none
         failed. Without a ledger the package's claims are the only record: nothing is
-        written."""
+        written. What `load` released is released only when the answers are recorded."""
+        self.released = []
         with suppress(Discard), (ledger or PackageLedger()).session() as session:
             self.load(session)
             result = self.solve()
@@ -120,10 +123,12 @@ class Solver(Generic[C, V, A]):
                 raise Discard  # and with it the records load() took out
             if ledger is not None:
                 put(session, self.records())
+                return dataclasses.replace(result, released=list(self.released))
         return result
 
     def load(self, session: LedgerSession) -> None:
-        """Take this run's records out of the ledger session (each allocator's own)."""
+        """Take this run's records out of the ledger session (each allocator's own), and
+        release its package's records no claim of the run asks for (into `released`)."""
         raise NotImplementedError
 
     def records(self) -> list[Any]:

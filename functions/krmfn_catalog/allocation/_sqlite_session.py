@@ -23,7 +23,8 @@ __all__ = ["SqliteSession"]
 Describe = Callable[[Path, sqlite3.Error], LedgerError]
 
 _BITS = {4: 32, 6: 128}
-_IP_COLUMNS = "owner, instance, kind, prefix, gateway"
+_IP_COLUMNS = "owner, instance, kind, prefix, gateway, cluster, package, claim"
+_VLAN_COLUMNS = "owner, vlan_index, vlan_id, cluster, package, claim"
 _ORDER = "ORDER BY first, last DESC, owner"
 
 
@@ -37,11 +38,21 @@ def _vlan_space(index: str) -> str:
 
 def _ip_record(row: tuple[object, ...]) -> IPRecord:
     gateway = None if row[4] is None else str(row[4])
-    return IPRecord(str(row[0]), str(row[1]), str(row[2]), str(row[3]), gateway)
+    return IPRecord(str(row[0]), str(row[1]), str(row[2]), str(row[3]), gateway,
+                    str(row[5]), str(row[6]), str(row[7]))
 
 
 def _vlan_record(row: tuple[object, ...]) -> VLANRecord:
-    return VLANRecord(str(row[0]), str(row[1]), int(str(row[2])))
+    return VLANRecord(str(row[0]), str(row[1]), int(str(row[2])), str(row[3]), str(row[4]),
+                      str(row[5]))
+
+
+def _filters(cluster: str | None, package: str | None) -> tuple[str, tuple[str, ...]]:
+    found = [(column, value) for column, value in (("cluster", cluster), ("package", package))
+             if value is not None]
+    if not found:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{c} = ?" for c, _ in found), tuple(v for _, v in found)
 
 
 class SqliteSession:
@@ -66,9 +77,46 @@ class SqliteSession:
     def vlan_records(self, index: str) -> list[VLANRecord]:
         with self._errors():
             rows = self._db.execute(
-                "SELECT owner, vlan_index, vlan_id FROM vlan_allocations"
-                " WHERE vlan_index = ? ORDER BY owner",
+                f"SELECT {_VLAN_COLUMNS} FROM vlan_allocations WHERE vlan_index = ? ORDER BY owner",
                 (index,),
+            ).fetchall()
+        return [_vlan_record(row) for row in rows]
+
+    def ip_owned(self, cluster: str, package: str) -> list[IPRecord]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_IP_COLUMNS} FROM ip_allocations WHERE package = ? AND cluster = ?"
+                " ORDER BY owner",
+                (package, cluster),
+            ).fetchall()
+        return [_ip_record(row) for row in rows]
+
+    def vlan_owned(self, cluster: str, package: str) -> list[VLANRecord]:
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_VLAN_COLUMNS} FROM vlan_allocations WHERE package = ? AND cluster = ?"
+                " ORDER BY owner",
+                (package, cluster),
+            ).fetchall()
+        return [_vlan_record(row) for row in rows]
+
+    def ip_where(self, cluster: str | None = None, package: str | None = None
+                 ) -> list[IPRecord]:
+        """Every record, or those of a cluster and/or a package (for `krmfn ledger`)."""
+        where, values = _filters(cluster, package)
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_IP_COLUMNS} FROM ip_allocations{where} ORDER BY owner", values
+            ).fetchall()
+        return [_ip_record(row) for row in rows]
+
+    def vlan_where(self, cluster: str | None = None, package: str | None = None
+                   ) -> list[VLANRecord]:
+        """Every record, or those of a cluster and/or a package (for `krmfn ledger`)."""
+        where, values = _filters(cluster, package)
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_VLAN_COLUMNS} FROM vlan_allocations{where} ORDER BY owner", values
             ).fetchall()
         return [_vlan_record(row) for row in rows]
 
@@ -91,8 +139,9 @@ class SqliteSession:
                 self._delete_vlan(record.key)
             for record in records:
                 self._db.execute(
-                    "INSERT INTO vlan_allocations VALUES (?, ?, ?)",
-                    (record.key, record.index, record.vlan_id),
+                    f"INSERT INTO vlan_allocations ({_VLAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.key, record.index, record.vlan_id, record.cluster, record.package,
+                     record.claim),
                 )
                 if 0 <= record.vlan_id <= TOP:
                     space = _vlan_space(record.index)
@@ -133,7 +182,7 @@ class SqliteSession:
     def vlan_holder(self, index: str, vlan_id: int) -> VLANRecord | None:
         with self._errors():
             row = self._db.execute(
-                "SELECT owner, vlan_index, vlan_id FROM vlan_allocations"
+                f"SELECT {_VLAN_COLUMNS} FROM vlan_allocations"
                 " WHERE vlan_index = ? AND vlan_id = ? ORDER BY owner LIMIT 1",
                 (index, vlan_id),
             ).fetchone()
@@ -183,7 +232,8 @@ class SqliteSession:
         extent = ip_extent(record)
         version, first, last = (None, None, None) if extent is None else extent
         self._db.execute(
-            "INSERT INTO ip_allocations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ip_allocations (owner, instance, kind, prefix, gateway, version, host,"
+            " first, last, cluster, package, claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.key,
                 record.instance,
@@ -194,6 +244,9 @@ class SqliteSession:
                 record.kind == HOST_KIND,
                 None if first is None else pack(first),
                 None if last is None else pack(last),
+                record.cluster,
+                record.package,
+                record.claim,
             ),
         )
         if version is not None and first is not None and last is not None:
@@ -207,9 +260,9 @@ class SqliteSession:
         if row is None:
             return None
         self._db.execute("DELETE FROM ip_allocations WHERE owner = ?", (key,))
-        record, version = _ip_record(row), row[5]
+        record, version = _ip_record(row), row[8]
         if isinstance(version, int):
-            first, last = unpack(row[6]), unpack(row[7])
+            first, last = unpack(row[9]), unpack(row[10])
             still = [
                 (unpack(other[0]), unpack(other[1]))
                 for host in (False, True)
@@ -222,7 +275,7 @@ class SqliteSession:
 
     def _delete_vlan(self, key: str) -> VLANRecord | None:
         row = self._db.execute(
-            "SELECT owner, vlan_index, vlan_id FROM vlan_allocations WHERE owner = ?", (key,)
+            f"SELECT {_VLAN_COLUMNS} FROM vlan_allocations WHERE owner = ?", (key,)
         ).fetchone()
         if row is None:
             return None

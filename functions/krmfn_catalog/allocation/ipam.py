@@ -5,6 +5,10 @@ requests first, then statuses that are still valid, then what the ledger remembe
 same owner, then new allocations (by namespace/name, lowest free first). A `network` claim
 gets a host address in the subnet shared by its (cluster, instance, network, family); the
 subnet's first usable address is the gateway.
+
+With a ledger and a known package (`owner`), what the ledger holds for that package and no
+claim of the run asks for is released first, so a claim removed from a package frees its
+address for the next one; a subnet left without hosts goes with it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from ._ip_space import (
     select_pools,
 )
 from ._prefix import MAX_LENGTH, PoolSet, Prefix, parse_network
-from .ledger import IPRecord, Ledger, LedgerSession
+from .ledger import HOST_KIND, IPRecord, Ledger, LedgerSession, VLANRecord, ip_extent
+from .owner import PackageOwner, owner_key
 from .results import AllocationError, AllocationResult
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "PoolPrefix",
     "Prefix",
     "allocate_ips",
+    "free_empty_subnets",
     "parse_network",
     "subnet_key",
 ]
@@ -66,7 +72,8 @@ class IPClaimRequest:
     """One IPClaim as the allocator needs it; its strings are checked, not trusted.
 
     `kind` is one of CLAIM_KINDS, `family` one of ADDRESS_FAMILIES, `key` the stable owner
-    key the ledger files the answer under (e.g. "edge-01/default/n3-ipv4").
+    key the ledger files the answer under (`owner.owner_key`, e.g.
+    "edge-01/upf/default/n3-ipv4"); `package` the package holding the claim, if known.
     `current_gateway` is informative only: the gateway always follows from the subnet.
     """
 
@@ -82,6 +89,7 @@ class IPClaimRequest:
     static_prefix: str | None = None
     current_prefix: str | None = None
     current_gateway: str | None = None
+    package: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,9 +113,15 @@ def allocate_ips(
     instances: Mapping[str, Sequence[PoolPrefix]],
     claims: Sequence[IPClaimRequest],
     ledger: Ledger | None = None,
+    *,
+    owner: PackageOwner | None = None,
 ) -> AllocationResult[IPAllocation]:
-    """Answer every claim; record the answers in the ledger only when none failed."""
+    """Answer every claim; record the answers in the ledger only when none failed.
+
+    `owner`, when it names a package, is the package the claims are all of: its other
+    records in the ledger are released."""
     run = _Run(instances, claims)
+    run.owner = owner
     return run.answer(ledger, lambda session, records: session.put_ip(records))
 
 
@@ -153,6 +167,8 @@ class _Run(Solver[_Claim, Prefix, IPAllocation]):
         self.claims: list[_Claim] = []
         self.errors: list[tuple[int, AllocationError]] = []
         self.own: dict[str, IPRecord] = {}
+        self.owner: PackageOwner | None = None
+        self.released: list[IPRecord | VLANRecord] = []
         owners: dict[str, str] = {}
         for position, request in enumerate(in_claim_order(requests)):
             label = f"{request.namespace}/{request.name}"
@@ -216,14 +232,30 @@ class _Run(Solver[_Claim, Prefix, IPAllocation]):
         session is then discarded).
         """
         keys = {claim.request.key for claim in self.claims}
+        # A record filed before the package was part of the key (`<cluster>/<ns>/<name>`)
+        # is adopted by the first package that asks for a claim of that name.
+        legacy = {owner_key(r.cluster, None, r.namespace, r.name): r.key
+                  for r in (claim.request for claim in self.claims) if r.package}
+        legacy = {old: new for old, new in legacy.items() if old not in keys}
         groups: dict[str, _Claim] = {}
         for claim in self.claims:
             if claim.group:
                 groups.setdefault(claim.group, claim)
-        self.spaces = {instance: Space(session, instance) for instance in sorted(self.used)}
-        for record in session.pop_ip(keys | set(groups)):
+        popped = session.pop_ip(keys | set(legacy) | set(groups))
+        for record in popped:
             if record.key in keys:
                 self.own[record.key] = record
+        for record in popped:
+            if record.key in legacy:
+                new = legacy[record.key]
+                if new in self.own or record.package:
+                    session.put_ip([record])  # not ours to take: leave it as it was
+                else:
+                    self.own[new] = record
+        self._release(session, keys)
+        self.spaces = {instance: Space(session, instance) for instance in sorted(self.used)}
+        for record in popped:
+            if record.key in keys or record.key in legacy:
                 continue
             member = groups[record.key]
             net = parse_network(record.prefix)  # written by us: no need to be strict
@@ -239,16 +271,29 @@ class _Run(Solver[_Claim, Prefix, IPAllocation]):
                 space.subnets[record.key] = subnet
                 space.reserve(subnet, member.subnet_holder(in_package=False))
 
+    def _release(self, session: LedgerSession, keys: set[str]) -> None:
+        """Free what the run's package holds and none of its claims asks for; then every
+        subnet those addresses were in that no address is left in."""
+        owner = self.owner
+        if owner is None or not owner.known:
+            return
+        stale = [r.key for r in session.ip_owned(owner.cluster, owner.package)
+                 if r.key not in keys and r.kind != SUBNET_RECORD_KIND]
+        released = session.pop_ip(stale)
+        self.released = [*released, *free_empty_subnets(session, released)]
+
     def records(self) -> list[IPRecord]:
         records: set[IPRecord] = set()
         for claim in self.claims:
             r, answer = claim.request, claim.allocation
             if answer is None:
                 continue
-            records.add(IPRecord(r.key, r.instance, r.kind, answer.prefix, answer.gateway))
+            records.add(IPRecord(r.key, r.instance, r.kind, answer.prefix, answer.gateway,
+                                 r.cluster or "", r.package or "", f"{r.namespace}/{r.name}"))
             if claim.group:
                 subnet = str(self.spaces[r.instance].subnets[claim.group])
-                records.add(IPRecord(claim.group, r.instance, SUBNET_RECORD_KIND, subnet))
+                records.add(IPRecord(claim.group, r.instance, SUBNET_RECORD_KIND, subnet,
+                                     cluster=r.cluster or ""))
         return sorted(records, key=lambda record: record.key)
 
     def _candidate(self, claim: _Claim, source: str) -> Prefix | None:
@@ -339,6 +384,26 @@ class _Run(Solver[_Claim, Prefix, IPAllocation]):
         space.subnets[claim.group] = subnet
         space.reserve(subnet, claim.subnet_holder(in_package=True))
         return subnet
+
+
+def free_empty_subnets(session: LedgerSession, released: Sequence[IPRecord]
+                       ) -> list[IPRecord]:
+    """Release the shared subnets that `released` addresses were in and that no address
+    is left in (no claim of any package uses them any more); the subnet records freed."""
+    freed: list[IPRecord] = []
+    for record in released:
+        net = parse_network(record.prefix) if record.kind == HOST_KIND else None
+        extent = ip_extent(IPRecord("", record.instance, SUBNET_RECORD_KIND, str(net.cidr))) \
+            if net is not None else None
+        if extent is None:
+            continue
+        version, first, last = extent
+        if session.ip_hosts(record.instance, version, first, last, limit=1):
+            continue
+        empty = [b.key for b in session.ip_blocks(record.instance, version, first, last)
+                 if b.kind == SUBNET_RECORD_KIND and ip_extent(b) == extent]
+        freed += session.pop_ip(empty)
+    return freed
 
 
 def _length(request: IPClaimRequest, version: int) -> int | None:

@@ -1,7 +1,8 @@
 """Where allocations are remembered beyond one package.
 
 A package only knows its own claims, so many sites drawing on one pool would hand out the
-same addresses. A ledger records every allocation under a stable owner key (site + claim):
+same addresses. A ledger records every allocation under a stable owner key (cluster,
+package and claim, see `owner`), with the cluster, package and claim beside it:
 the allocators take out their own records, ask what others hold around the candidates,
 allocate, and record, all inside one session, so concurrent renders never collide and a
 re-rendered site gets its own allocations back.
@@ -48,6 +49,8 @@ class IPRecord:
 
     `kind` is the claim kind (`pool`, `loopback`, `network`) or `subnet` for the subnet a
     (cluster, instance, network) shares; `prefix` is what the claim's status carries.
+    `cluster`, `package` and `claim` (`namespace/name`) say who holds it ("" where unknown;
+    a subnet has only its cluster): what `owned` and `krmfn ledger` select by.
     """
 
     key: str
@@ -55,15 +58,21 @@ class IPRecord:
     kind: str
     prefix: str
     gateway: str | None = None
+    cluster: str = ""
+    package: str = ""
+    claim: str = ""
 
 
 @dataclass(frozen=True)
 class VLANRecord:
-    """One VLAN ID held by `key` in a VLAN index."""
+    """One VLAN ID held by `key` in a VLAN index; who holds it as in `IPRecord`."""
 
     key: str
     index: str
     vlan_id: int
+    cluster: str = ""
+    package: str = ""
+    claim: str = ""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -104,6 +113,12 @@ class LedgerSession(Protocol):
 
     def vlan_records(self, index: str) -> list[VLANRecord]:
         """Every record of a VLAN index."""
+
+    def ip_owned(self, cluster: str, package: str) -> list[IPRecord]:
+        """Every record a package on a cluster holds, in any instance."""
+
+    def vlan_owned(self, cluster: str, package: str) -> list[VLANRecord]:
+        """Every record a package on a cluster holds, in any index."""
 
     def put_ip(self, records: Iterable[IPRecord]) -> None:
         """Record allocations, replacing whatever each key held before."""
@@ -170,6 +185,14 @@ class _PackageSession:
 
     def vlan_records(self, index: str) -> list[VLANRecord]:
         return sorted((r for r in self.vlan.values() if r.index == index), key=_by_key)
+
+    def ip_owned(self, cluster: str, package: str) -> list[IPRecord]:
+        return sorted((r for r in self.ip.values()
+                       if (r.cluster, r.package) == (cluster, package)), key=_by_key)
+
+    def vlan_owned(self, cluster: str, package: str) -> list[VLANRecord]:
+        return sorted((r for r in self.vlan.values()
+                       if (r.cluster, r.package) == (cluster, package)), key=_by_key)
 
     def put_ip(self, records: Iterable[IPRecord]) -> None:
         for record in records:

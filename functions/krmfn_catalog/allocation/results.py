@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from .ledger import IPRecord, VLANRecord
+
 __all__ = ["AllocationError", "AllocationResult"]
 
 T = TypeVar("T")
@@ -24,14 +26,17 @@ class AllocationError:
 
 @dataclass(frozen=True)
 class AllocationResult(Generic[T]):
-    """Allocations by owner key, plus per-claim errors.
+    """Allocations by owner key, plus per-claim errors, and what the ledger released.
 
     When `errors` is not empty the ledger was left untouched, so the caller should write
     nothing back either: the allocations present are answers, not reservations.
+    `released` holds the records of the run's package that no claim of the run asked for
+    any more (and subnets left without a host), now free.
     """
 
     allocations: dict[str, T] = field(default_factory=dict)
     errors: list[AllocationError] = field(default_factory=list)
+    released: list[IPRecord | VLANRecord] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

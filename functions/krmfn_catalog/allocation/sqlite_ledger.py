@@ -12,7 +12,8 @@ writer killed mid-transaction loses only its own uncommitted work. Recent commit
 move the ledger together with that file, never the main file alone.
 
 The file is marked with an application id and a schema version, so a foreign database or
-another layout is refused instead of being written into.
+another layout is refused instead of being written into. A ledger of the previous version
+is migrated in place, in the first session that opens it (see `_migrate`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from .ledger import LedgerError, LedgerSession
 __all__ = ["SCHEMA_VERSION", "SqliteLedger"]
 
 # 2: what each row takes stored as numbers and indexed, and the taken runs.
-SCHEMA_VERSION = 2
+# 3: who holds each row (cluster, package, claim), indexed by package.
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x6B726D66  # "krmf"
 
 _TABLES = {"ip_allocations", "vlan_allocations", "taken_runs"}
@@ -49,6 +51,9 @@ _SCHEMA = (
         host INTEGER NOT NULL,
         first BLOB,
         last BLOB,
+        cluster TEXT NOT NULL DEFAULT '',
+        package TEXT NOT NULL DEFAULT '',
+        claim TEXT NOT NULL DEFAULT '',
         UNIQUE (instance, prefix)
     )""",
     "CREATE INDEX ip_allocations_by_place ON ip_allocations (instance, version, host, first)",
@@ -56,10 +61,16 @@ _SCHEMA = (
         owner TEXT PRIMARY KEY,
         vlan_index TEXT NOT NULL,
         vlan_id INTEGER NOT NULL,
+        cluster TEXT NOT NULL DEFAULT '',
+        package TEXT NOT NULL DEFAULT '',
+        claim TEXT NOT NULL DEFAULT '',
         UNIQUE (vlan_index, vlan_id)
     )""",
     RUNS_SCHEMA,
+    *(f"CREATE INDEX {table}_by_package ON {table} (package, cluster)"
+      for table in ("ip_allocations", "vlan_allocations")),
 )
+_OWNER_COLUMNS = ("cluster", "package", "claim")
 
 _REASONS = {
     "SQLITE_NOTADB": "not an SQLite database",
@@ -78,6 +89,28 @@ def _describe(path: Path, exc: sqlite3.Error) -> LedgerError:
     primary = "_".join(name.split("_")[:2])
     detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return LedgerError(f"ledger {path}: {_REASONS.get(primary, detail)}")
+
+
+def _holder(key: str, kind: str, *, vlan: bool) -> tuple[str, str, str]:
+    """(cluster, package, claim) of a version-2 row, from its owner key.
+
+    A subnet's key is `subnet|instance|cluster|network|family`; an IP claim's was
+    `<cluster>/<namespace>/<claim>`; a VLAN claim's `<owner>/<namespace>/<claim>`, its owner
+    `<cluster>/<package>`, or one of the two, or what the `owner` option said: a lone part
+    is taken for the package, as a run naming that owner files it now.
+    """
+    if kind == "subnet" and key.startswith("subnet|"):
+        parts = key.split("|")
+        return (parts[2] if len(parts) > 2 else ""), "", ""
+    parts = key.split("/")
+    if len(parts) < 3:
+        return "", "", ""
+    owner, claim = parts[:-2], "/".join(parts[-2:])
+    if not vlan:
+        return "/".join(owner), "", claim
+    if len(owner) == 1:
+        return "", owner[0], claim
+    return owner[0], "/".join(owner[1:]), claim
 
 
 class SqliteLedger:
@@ -176,7 +209,7 @@ class SqliteLedger:
                 f"ledger {self.path}: a foreign SQLite database, not a krmfn ledger"
                 f" (tables: {listed})"
             )
-        if version != SCHEMA_VERSION:
+        if version not in (SCHEMA_VERSION, SCHEMA_VERSION - 1):
             older = " (written by an older krmfn, which did not index it)"
             raise LedgerError(
                 f"ledger {self.path}: schema version {version}, this krmfn reads"
@@ -185,6 +218,33 @@ class SqliteLedger:
         if not names >= _TABLES:
             missing = ", ".join(sorted(_TABLES - names))
             raise LedgerError(f"ledger {self.path}: damaged, missing tables: {missing}")
+        if version == SCHEMA_VERSION - 1:
+            self._migrate(connection)
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        """Version 2 to 3, inside the session's transaction (all or nothing): add who holds
+        each row, read from its owner key. Keys stay as they were, so every answer stays:
+        VLAN keys already were `<cluster>/<package>/<namespace>/<claim>`; IP keys were
+        `<cluster>/<namespace>/<claim>`, and a run that knows its package adopts such a
+        record for its claim of that name (see `ipam`)."""
+        for table in ("ip_allocations", "vlan_allocations"):
+            for column in _OWNER_COLUMNS:
+                self._execute(connection, f"ALTER TABLE {table} ADD COLUMN {column} TEXT"
+                                          " NOT NULL DEFAULT ''")
+            self._execute(connection, f"CREATE INDEX {table}_by_package ON {table}"
+                                      " (package, cluster)")
+        try:
+            ip = connection.execute("SELECT owner, kind FROM ip_allocations").fetchall()
+            vlan = connection.execute("SELECT owner FROM vlan_allocations").fetchall()
+            update = "UPDATE {} SET cluster = ?, package = ?, claim = ? WHERE owner = ?"
+            connection.executemany(update.format("ip_allocations"),
+                                   [(*_holder(str(key), str(kind), vlan=False), key)
+                                    for key, kind in ip])
+            connection.executemany(update.format("vlan_allocations"),
+                                   [(*_holder(str(key), "", vlan=True), key) for key, in vlan])
+        except sqlite3.Error as exc:
+            raise _describe(self.path, exc) from exc
+        self._execute(connection, f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _scalar(self, connection: sqlite3.Connection, sql: str) -> int:
         rows = self._execute(connection, sql)

@@ -1,7 +1,8 @@
 """VLAN ID allocation for VLANClaims: unique within a VLAN index, 1..4094.
 
 Same order as for IPs: static requests, then valid statuses, then what the ledger
-remembers for the owner, then the lowest free ID, claims taken by namespace/name.
+remembers for the owner, then the lowest free ID, claims taken by namespace/name; and, with
+a known package (`owner`), what the ledger holds for it and no claim asks for is released.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ._common import Holder, Rejected, Solver, in_claim_order, is_hard
-from .ledger import Ledger, LedgerSession, VLANRecord
+from .ledger import IPRecord, Ledger, LedgerSession, VLANRecord
+from .owner import PackageOwner
 from .results import AllocationError, AllocationResult
 
 __all__ = [
@@ -40,7 +42,8 @@ class VLANIndex:
 
 @dataclass(frozen=True)
 class VLANClaimRequest:
-    """One VLANClaim as the allocator needs it; `key` is its stable owner key."""
+    """One VLANClaim as the allocator needs it; `key` is its stable owner key
+    (`owner.owner_key`), `cluster` and `package` who holds it, where known."""
 
     key: str
     namespace: str
@@ -48,6 +51,8 @@ class VLANClaimRequest:
     index: str
     static_id: int | None = None
     current_id: int | None = None
+    cluster: str | None = None
+    package: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,15 @@ def allocate_vlans(
     indexes: Mapping[str, VLANIndex],
     claims: Sequence[VLANClaimRequest],
     ledger: Ledger | None = None,
+    *,
+    owner: PackageOwner | None = None,
 ) -> AllocationResult[VLANAllocation]:
-    """Answer every claim; record the answers in the ledger only when none failed."""
+    """Answer every claim; record the answers in the ledger only when none failed.
+
+    `owner`, when it names a package, is the package the claims are all of: its other
+    records in the ledger are released."""
     run = _Run(indexes, claims)
+    run.owner = owner
     return run.answer(ledger, lambda session, records: session.put_vlan(records))
 
 
@@ -156,6 +167,8 @@ class _Run(Solver[_Claim, int, VLANAllocation]):
         self.taken: dict[str, dict[int, Holder]] = {}  # what this run handed out
         self._cursor: dict[tuple[str, int], int] = {}  # where lowest-free searches resume
         self.own: dict[str, VLANRecord] = {}
+        self.owner: PackageOwner | None = None
+        self.released: list[IPRecord | VLANRecord] = []
         self.session: LedgerSession | None = None
         allowed: dict[str, _Allowed | Rejected] = {}
         owners: dict[str, str] = {}
@@ -190,12 +203,19 @@ class _Run(Solver[_Claim, int, VLANAllocation]):
         discarded); what others hold is asked for ID by ID while solving.
         """
         self.session = session
-        for record in session.pop_vlan({claim.request.key for claim in self.claims}):
+        keys = {claim.request.key for claim in self.claims}
+        for record in session.pop_vlan(keys):
             self.own[record.key] = record
+        owner = self.owner
+        if owner is not None and owner.known:  # what the package no longer asks for
+            held = session.vlan_owned(owner.cluster, owner.package)
+            self.released = list(session.pop_vlan(r.key for r in held if r.key not in keys))
 
     def records(self) -> list[VLANRecord]:
         return [
-            VLANRecord(c.request.key, c.request.index, c.allocation.vlan_id)
+            VLANRecord(c.request.key, c.request.index, c.allocation.vlan_id,
+                       c.request.cluster or "", c.request.package or "",
+                       f"{c.request.namespace}/{c.request.name}")
             for c in self.claims
             if c.allocation is not None
         ]

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from krmfn import Field, FunctionError, ResourceList, Result
 
+from krmfn_catalog.allocation.owner import PackageOwner, owner_key
+
 from .claims import CLUSTER_LABEL, Claim
 from .site import Pools
 
@@ -49,40 +51,51 @@ def check_ledger_keys(rl: ResourceList, claims: Sequence[Claim]) -> None:
 
 
 def allocate(rl: ResourceList, claims: Sequence[Claim], pools: Pools,
-             ledger_path: str) -> Answers | None:
-    """Answer every claim, or report each failure on its claim and return None."""
+             ledger_path: str, owner: PackageOwner | None = None) -> Answers | None:
+    """Answer every claim, or report each failure on its claim and return None.
+
+    In the ledger a claim is filed under `owner_key(cluster, package, namespace, name)`;
+    with a known package (`owner`), what the ledger holds for it and no claim asks for is
+    released, and said so in an info result."""
     from krmfn_catalog.allocation.ipam import IPClaimRequest, PoolPrefix, allocate_ips
-    from krmfn_catalog.allocation.ledger import LedgerError
+    from krmfn_catalog.allocation.ledger import IPRecord, LedgerError
 
     given = _given(rl, claims, pools)
     if given is None:
         return None
     claims = [c for c in claims if c.key not in given]
+    package = owner.package if owner is not None else ""
     instances = {name: [PoolPrefix(prefix, labels) for prefix, labels in prefixes]
                  for name, prefixes in pools.items()}
+    keys = {owner_key(c.cluster, package, c.namespace, c.name): c for c in claims}
     requests = [
-        IPClaimRequest(key=c.key, namespace=c.namespace, name=c.name, instance=c.instance,
+        IPClaimRequest(key=key, namespace=c.namespace, name=c.name, instance=c.instance,
                        kind=c.kind, family=c.family, prefix_length=c.prefix_length,
                        cluster=c.cluster or None, network_name=c.network_name,
                        static_prefix=c.static_prefix, current_prefix=c.current_prefix,
-                       current_gateway=c.current_gateway)
-        for c in claims
+                       current_gateway=c.current_gateway, package=package or None)
+        for key, c in keys.items()
     ]
     try:
         if ledger_path:
             from krmfn_catalog.allocation.sqlite_ledger import SqliteLedger
 
-            result = allocate_ips(instances, requests, SqliteLedger(_resolve(ledger_path)))
+            result = allocate_ips(instances, requests, SqliteLedger(_resolve(ledger_path)),
+                                  owner=owner)
         else:
             result = allocate_ips(instances, requests)
     except LedgerError as exc:
         raise LedgerUnusable(str(exc)) from None
     if result.ok:
-        return {**given, **{key: (answer.prefix, answer.gateway)
+        for record in result.released:
+            if isinstance(record, IPRecord):
+                what = f"IPClaim {record.claim}" if record.claim else f"subnet of {record.key}"
+                rl.info(f"ledger: released {record.prefix} in network instance "
+                        f"{record.instance!r} of {what} (no longer in the package)")
+        return {**given, **{keys[key].key: (answer.prefix, answer.gateway)
                             for key, answer in result.allocations.items()}}
-    by_key = {c.key: c for c in claims}
     for error in result.errors:
-        claim = by_key[error.key]
+        claim = keys[error.key]
         message = error.message.removeprefix(f"{claim.namespace}/{claim.name}: ")
         if claim.new and claim.source is not None:
             message += f" (IPClaim {claim.name} to be created for {claim.source.kind} " \

@@ -51,7 +51,8 @@ class Claim(ObjectClaim):
 
     @cached_property
     def key(self) -> str:
-        """The owner key a ledger files the answer under: site, then claim identity."""
+        """The claim within this run (answers are found by it); the ledger's owner key
+        adds the package (`allocate`)."""
         return f"{self.cluster}/{self.namespace}/{self.name}"
 
     @property

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from krmfn import KubeObject, ResourceList, function
 
+from krmfn_catalog._ledger_owner import package_name
+from krmfn_catalog.allocation.owner import PackageOwner
 from krmfn_catalog.nephio_nad import Workloads
 
 from .allocate import Answers, allocate, check_ledger_keys
@@ -42,10 +44,13 @@ def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
                               [*rl.items, *plan.created, *sketches])
     if rl.has_errors:
         return
+    owner = PackageOwner(site.cluster, package_name(rl.items))
     if not claims:
+        if config.ledger and owner.known:  # what the package held before is free now
+            allocate(rl, claims, pools, config.ledger, owner)
         rl.info("no IPClaims, Interfaces or DataNetworks to allocate for: nothing to change")
         return
-    answers = allocate(rl, claims, pools, config.ledger)
+    answers = allocate(rl, claims, pools, config.ledger, owner)
     if answers is None:
         return
     for claim in claims:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function
 
-from krmfn_catalog.allocation.ledger import Ledger, LedgerError
+from krmfn_catalog._ledger_owner import package_name
+from krmfn_catalog.allocation.ledger import Ledger, LedgerError, VLANRecord
+from krmfn_catalog.allocation.owner import PackageOwner
 from krmfn_catalog.allocation.results import AllocationError, AllocationResult
 from krmfn_catalog.allocation.vlan import VLANAllocation, VLANClaimRequest, allocate_vlans
 from krmfn_catalog.nephio_nad import OWNER_ANNOTATION, edit_plugin, owner_value
@@ -32,9 +34,6 @@ from .model import (
 
 __all__ = ["package_owner", "vlan_assign"]
 
-PACKAGE_CONTEXT = "kptfile.kpt.dev"
-
-
 @function(name="vlan-assign", config=VlanAssignConfig, config_kind="VlanAssign")
 def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
     """Allocate VLAN IDs for claims and attachments, unique per index."""
@@ -47,15 +46,15 @@ def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
     attachments, found = plan_attachments(items, interfaces, site, claims)
     problems += found
     problems += check_claims(claims, book)
-    owner = cfg.owner or package_owner(items, site)
-    if cfg.ledger and not owner:
+    owner = package_owner(items, site, cfg.owner)
+    if cfg.ledger and not (owner.cluster or owner.package):
         raise ConfigError([("owner", "is required with a ledger when the package has neither"
                                      " a Kptfile nor a WorkloadCluster to name it by")])
-    keys = {id(entry): f"{owner}/{entry.namespace}/{entry.name}" for entry in claims}
+    keys = {id(entry): owner.key(entry.namespace, entry.name) for entry in claims}
     live = [entry for entry in claims if not entry.failed]
     # No ledger file (or a run that will write nothing): the package is the only record.
     ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else None
-    result = _allocate(book, live, keys, ledger)
+    result = _allocate(book, live, keys, ledger, owner)
     by_key = {keys[id(entry)]: entry for entry in live}
     for error in result.errors:
         entry = by_key[error.key]
@@ -65,26 +64,23 @@ def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
             rl.error(problem.message, problem.obj, field=problem.field)
         return
     vlan_ids = {id(entry): result.allocations[keys[id(entry)]].vlan_id for entry in claims}
+    for record in result.released:
+        if isinstance(record, VLANRecord):
+            rl.info(f"ledger: released VLAN ID {record.vlan_id} in VLAN index {record.index!r}"
+                    f" of VLANClaim {record.claim or record.key} (no longer in the package)")
     _write(rl, claims, attachments, vlan_ids)
 
 
-def package_owner(items: list[KubeObject], site: Site) -> str:
-    """The name this package's claims are filed under in a ledger: cluster and package.
+def package_owner(items: list[KubeObject], site: Site, owner: str = "") -> PackageOwner:
+    """Who this package's claims are filed under in a ledger: cluster and package.
 
     Both parts, so neither two packages of one cluster nor copies of one package on two
     clusters share an owner; re-rendering the same package finds its own records again.
+    The `owner` option names the package instead (with no cluster beside it).
     """
-    package = ""
-    for obj in items:
-        if obj.kind == "Kptfile" and obj.group == "kpt.dev" and obj.path in ("", "Kptfile"):
-            package = obj.name
-            break
-    if not package:
-        for obj in items:
-            if obj.kind == "ConfigMap" and obj.group == "" and obj.name == PACKAGE_CONTEXT:
-                name = obj.get("data.name")
-                package = name if isinstance(name, str) else ""
-    return "/".join(part for part in (site.cluster, package) if part)
+    if owner:
+        return PackageOwner("", owner)
+    return PackageOwner(site.cluster or "", package_name(items))
 
 
 def _open_ledger(path: str) -> Ledger:
@@ -97,7 +93,7 @@ def _open_ledger(path: str) -> Ledger:
 
 
 def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
-              ledger: Ledger | None) -> AllocationResult[VLANAllocation]:
+              ledger: Ledger | None, owner: PackageOwner) -> AllocationResult[VLANAllocation]:
     requests = []
     indexes = {}
     for entry in live:
@@ -107,9 +103,10 @@ def _allocate(book: IndexBook, live: list[ClaimEntry], keys: dict[int, str],
         indexes[entry.index] = index
         requests.append(VLANClaimRequest(
             key=keys[id(entry)], namespace=entry.namespace, name=entry.name,
-            index=entry.index, static_id=entry.static_id, current_id=entry.current_id))
+            index=entry.index, static_id=entry.static_id, current_id=entry.current_id,
+            cluster=owner.cluster, package=owner.package))
     try:
-        return allocate_vlans(indexes, requests, ledger)
+        return allocate_vlans(indexes, requests, ledger, owner=owner)
     except LedgerError as exc:
         raise FunctionError(str(exc)) from None
 
