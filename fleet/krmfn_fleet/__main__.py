@@ -1,11 +1,10 @@
-"""`python -m krmfn_fleet render|plan FLEET --out OUT` (what `krmfn fleet` runs for a
-fleet directory)."""
+"""`python -m krmfn_fleet ...`: the same as `krmfn fleet ...`."""
 
 from __future__ import annotations
 
 import sys
 
-from krmfn_fleet.cli import main
+from krmfn_fleet.cli import fleet_main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(fleet_main(sys.argv[1:]))

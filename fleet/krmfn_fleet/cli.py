@@ -1,5 +1,6 @@
-"""`krmfn fleet render FLEET --out OUT` and `krmfn fleet plan FLEET --out OUT`: the
-command line over `krmfn_fleet.render` and `krmfn_fleet.plan`.
+"""`krmfn fleet`: `render FLEET --out OUT` and `plan FLEET --out OUT` over
+`krmfn_fleet.render` and `krmfn_fleet.plan`; `render BLUEPRINT --sites FILE` (the
+one-blueprint shortcut) goes to `krmfn_fleet.sites_cli`.
 
 render prints, per cluster, the packages placed there and, for a package that depends on
 others, the peers it was given. plan prints each package as created, changed, removed or
@@ -18,10 +19,11 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.plan import plan
 from krmfn_fleet.render import PackageOutcome, render_variant_fleet
 
-__all__ = ["main", "summary"]
+__all__ = ["fleet_main", "main", "summary"]
 
-USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB]\n"
-         "       krmfn fleet plan FLEET --out OUT [--detailed-exitcode]\n")
+USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force]\n"
+         "       krmfn fleet plan FLEET --out OUT [--detailed-exitcode] [--all]\n"
+         "       krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] [--jobs N]\n")
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
@@ -61,13 +63,27 @@ def summary(outcomes: Sequence[PackageOutcome]) -> list[str]:
     return lines
 
 
+def fleet_main(argv: Sequence[str]) -> int:
+    """`krmfn fleet ...` (registered in the `krmfn.commands` entry-point group)."""
+    args = list(argv)
+    if args[:1] == ["render"] and any(a == "--sites" or a.startswith("--sites=")
+                                      for a in args[1:]):
+        from krmfn_fleet.sites_cli import fleet_main as sites_main
+
+        return sites_main(args)
+    return main(args)
+
+
 def main(argv: Sequence[str]) -> int:
     args = list(argv)
-    if not args or args[0] in ("-h", "--help"):
+    if args[:1] in (["-h"], ["--help"]):
         sys.stdout.write(USAGE)
         return 0
+    if not args:
+        sys.stderr.write(f"{USAGE}krmfn fleet: error: a command is required (render, plan)\n")
+        return 2
     if args[0] not in ("render", "plan"):
-        sys.stderr.write(f"krmfn fleet: unknown command {args[0]!r}\n{USAGE}")
+        sys.stderr.write(f"{USAGE}krmfn fleet: error: unknown command {args[0]!r}\n")
         return 2
     command = args[0]
     opts = _parser(command).parse_args(args[1:])

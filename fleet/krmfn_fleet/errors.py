@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["FleetError"]
 
 
-class FleetError(Exception):
-    """The fleet's inputs cannot be rendered: a PackageVariantSet, a WorkloadCluster or a
-    blueprint is malformed, or the packages' dependencies form a cycle."""
+class FleetError(ValueError):
+    """The fleet cannot be rendered: an inventory, a PackageVariantSet, a WorkloadCluster,
+    a blueprint or the output directory is unusable, or the packages' dependencies form a
+    cycle. One line, naming the file and field."""

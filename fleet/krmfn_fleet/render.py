@@ -20,13 +20,13 @@ from pathlib import Path
 from krmfn import KubeObject
 from krmfn._errors import InputError
 from krmfn._package import package_from_texts, read_package, read_texts
-from krmfn._pipeline import render_package
 
 from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import find_function
 from krmfn_fleet.injection import apply_variant, check_blueprint
 from krmfn_fleet.inputs import load_fleet
+from krmfn_fleet.pipeline import render_package
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
 
