@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make demo`: one blueprint, many sites, one command.
+"""`make demo-sites`: one blueprint, many sites, one command.
 
 Each site of the inventory gets its own copy of the blueprint, fetched with `kpt pkg get`
 from a local git repository made from it, so the copy records its upstream and `kpt pkg

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make demo-fleet`: a fleet of interconnected workloads from PackageVariantSets.
+"""`make demo`: a fleet of interconnected workloads from PackageVariantSets.
 
 examples/fleet holds WorkloadClusters (three regions, a core site and a few edge sites
 each), PackageVariantSets (a UPF on every edge site, an SMF and an AMF on every core
