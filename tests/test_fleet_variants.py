@@ -303,7 +303,10 @@ def test_two_sets_placing_one_package_is_an_error_naming_both(tmp_path: Path) ->
 
 def test_rendering_twice_gives_the_same_tree(tmp_path: Path) -> None:
     _interconnected(tmp_path)
+    fleet = tree(tmp_path)
     render_variant_fleet(tmp_path, tmp_path / "one")
+    outside = {k: v for k, v in tree(tmp_path).items() if not k.startswith("one/")}
+    assert outside == fleet  # nothing written outside OUT
     render_variant_fleet(tmp_path, tmp_path / "two")
     first = tree(tmp_path / "one")
     assert first and first == tree(tmp_path / "two")
