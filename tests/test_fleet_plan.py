@@ -99,8 +99,17 @@ def test_a_site_that_loses_its_label_is_removed_with_its_package(fleet: Path) ->
         "core-eu-west/free5gc-smf": ("changed", ["dependency gone edge-lyo-01/free5gc-upf"]),
         "edge-lyo-01/free5gc-upf": ("removed", ["no longer placed"]),
     }
+    ledger = fleet.parent / "ledger.db"
+    held = subprocess.run([sys.executable, "-m", "krmfn._cli", "ledger", "list", "--ledger",
+                           str(ledger), "--cluster", "edge-lyo-01", "--package", "free5gc-upf"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "upf-edge-lyo-01-n4-ipv4" in held
     _check_render_agrees(fleet, changes)
     assert not (fleet / "out" / "edge-lyo-01").exists()
+    held = subprocess.run([sys.executable, "-m", "krmfn._cli", "ledger", "list", "--ledger",
+                           str(ledger), "--cluster", "edge-lyo-01", "--package", "free5gc-upf"],
+                          capture_output=True, text=True, check=True).stdout
+    assert held == ""  # its allocations were released
 
 
 def test_site_facts_and_blueprints_are_reasons_of_their_own(fleet: Path) -> None:

@@ -57,6 +57,8 @@ def summary(outcomes: Sequence[PackageOutcome]) -> list[str]:
             state = (" removed" if o.removed else " unchanged" if o.skipped else ""
                      if o.ok else "  FAILED")
             lines.append(f"  {o.package} ({o.variant_set or 'no longer placed'}){state}")
+            if o.removed:
+                lines += [f"    {m}" for m in o.messages]
             if o.injected:
                 peers = ", ".join(source for _, source in o.injected)
                 lines.append(f"    peers: {peers}")

@@ -11,9 +11,11 @@ written outside OUT: cluster and package names are DNS-1123 labels.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Mapping
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,12 +150,32 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         cluster, _, package = key.partition("/")
         if LABEL.match(cluster) and LABEL.match(package):
             shutil.rmtree(base / cluster / package, ignore_errors=True)
-            outcomes.append(PackageOutcome(cluster, package, "", True, removed=True))
+            gone = PackageOutcome(cluster, package, "", True, removed=True)
+            if ledger_path:
+                gone.messages.append(_release(ledger_path, cluster, package))
+            outcomes.append(gone)
             if (base / cluster).is_dir() and not any((base / cluster).iterdir()):
                 (base / cluster).rmdir()
     write_lock(base, inputs, [o.key for o in outcomes if o.ok and not o.removed],
                previous)
     return outcomes
+
+
+def _release(ledger: str, cluster: str, package: str) -> str:
+    """Give back in the ledger what a removed package held, through the `ledger` command
+    an installed package registers (the catalog's `krmfn ledger release`)."""
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group="krmfn.commands") if ep.name == "ledger"]
+    if not found:
+        return "its allocations are kept: no ledger command is installed"
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        code = found[0].load()(["release", "--ledger", ledger, "--cluster", cluster,
+                                "--package", package])
+    lines = out.getvalue().splitlines()
+    return (lines[0] if code == 0 and lines else
+            f"its allocations are kept: {lines[-1] if lines else f'exit {code}'}")
 
 
 def _write(blueprint: Path, target: Path, contents: Mapping[str, str],
