@@ -385,3 +385,18 @@ def test_a_failing_package_is_not_written_and_its_dependents_not_rendered(
     assert not (tmp_path / "out" / "edge-east-1").exists()
     assert not (tmp_path / "out" / "core-east").exists()
     assert "0 of 6 packages rendered" in result.stdout
+
+
+def test_a_cluster_directory_leading_outside_out_fails_that_package_only(
+        tmp_path: Path) -> None:
+    blueprint(tmp_path / "fleet", "nf")
+    write_fleet(tmp_path / "fleet", [cluster("a"), cluster("b")],
+                [pvs("nf", "nf", [{"objectSelector": SELECT}])])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a").symlink_to(elsewhere)
+    outcomes = render_variant_fleet(tmp_path / "fleet", tmp_path / "out")
+    assert [(o.key, o.ok) for o in outcomes] == [("a/nf", False), ("b/nf", True)]
+    assert "a symbolic link leads outside" in outcomes[0].messages[0]
+    assert list(elsewhere.iterdir()) == []

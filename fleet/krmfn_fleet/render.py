@@ -5,8 +5,11 @@ Each package is rendered afresh from its blueprint, as Porch clones a new packag
 revision: injection and package context first, then the Configs of its dependencies
 (their rendered output, which is why dependencies render first), then the package's own
 Kptfile pipeline in process. A package is written whole or not at all (a new directory
-renamed into place); a package whose dependency failed is not rendered. Nothing is
-written outside OUT: cluster and package names are DNS-1123 labels.
+renamed into place); a package whose dependency failed is not rendered. A package whose
+inputs are those of the last render (the lock, see `krmfn_fleet.plan`) is skipped; one no
+longer placed is removed and its allocations released. Nothing is written outside OUT:
+cluster and package names are DNS-1123 labels, and a cluster or package directory that
+leads elsewhere (a symbolic link) fails that package.
 """
 
 from __future__ import annotations
@@ -122,6 +125,10 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
             else:
                 rendered[p.key] = []
             continue
+        if _escapes(base, target):
+            outcome.messages.append(f"{target}: a symbolic link leads outside {base}; "
+                                    "nothing written")
+            continue
         rl, pkg = package_from_texts(target, texts[p.blueprint])
         try:
             apply_variant(rl, p, objects)
@@ -159,6 +166,15 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     write_lock(base, inputs, [o.key for o in outcomes if o.ok and not o.removed],
                previous)
     return outcomes
+
+
+def _escapes(base: Path, target: Path) -> bool:
+    """Whether writing `target` (OUT/<cluster>/<package>) would land outside OUT."""
+    root = base.resolve()
+    for path in (target.parent, target):
+        if path.is_symlink() or (path.exists() and not path.resolve().is_relative_to(root)):
+            return True
+    return False
 
 
 def _release(ledger: str, cluster: str, package: str) -> str:
