@@ -155,7 +155,8 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         outcome.ok = True
     for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
         cluster, _, package = key.partition("/")
-        if LABEL.match(cluster) and LABEL.match(package):
+        if (LABEL.match(cluster) and LABEL.match(package)
+                and not _escapes(base, base / cluster / package)):
             shutil.rmtree(base / cluster / package, ignore_errors=True)
             gone = PackageOutcome(cluster, package, "", True, removed=True)
             if ledger_path:
