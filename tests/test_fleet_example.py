@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from fleet_support import tree
+from kpt_support import diff, needs_kpt, render, scratch_package
 from krmfn_fleet import render_variant_fleet
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fleet"
@@ -125,3 +126,14 @@ def test_the_demo_prints_each_smfs_peers_and_renders_again_unchanged(tmp_path: P
     again = subprocess.run(run, capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert packages() == rendered
+
+
+@needs_kpt
+@pytest.mark.kpt
+@pytest.mark.parametrize("package", ["edge-par-01/free5gc-upf", "core-eu-west/free5gc-smf",
+                                     "core-eu-west/free5gc-amf"])
+def test_a_rendered_package_renders_again_under_kpt_unchanged(rendered: Path, tmp_path: Path,
+                                                              package: str) -> None:
+    pkg = scratch_package(rendered / package, tmp_path / "pkg")
+    render(pkg)
+    assert diff(pkg) == ""
