@@ -400,3 +400,19 @@ def test_a_cluster_directory_leading_outside_out_fails_that_package_only(
     assert [(o.key, o.ok) for o in outcomes] == [("a/nf", False), ("b/nf", True)]
     assert "a symbolic link leads outside" in outcomes[0].messages[0]
     assert list(elsewhere.iterdir()) == []
+
+
+def test_without_cel_python_an_expression_is_an_error_naming_its_field(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for module in ("celpy", "celpy.adapter", "celpy.celparser", "celpy.evaluation"):
+        monkeypatch.setitem(sys.modules, module, None)  # what an import then finds: nothing
+    blueprint(tmp_path, "nf")
+    plain = {"downstream": {"package": "plain"}}
+    write_fleet(tmp_path, [cluster("site")], [
+        pvs("plain", "nf", [{"objectSelector": SELECT, "template": plain}]),
+        pvs("expr", "nf", [{"objectSelector": SELECT,
+                            "template": {"downstream": {"packageExpr": "'x'"}}}])])
+    with pytest.raises(FleetError, match=r"PackageVariantSet expr: spec\.targets\[0\]\.template"
+                                         r"\.downstream\.packageExpr: a CEL expression needs "
+                                         r"cel-python \(pip install 'krmfn\[cel\]'\)"):
+        place(load_fleet(tmp_path))
