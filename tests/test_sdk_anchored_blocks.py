@@ -10,7 +10,6 @@ from typing import Any
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from krmfn import ResourceList
 
 PROPERTIES = ["&a1", "!!map", "&a1 !!map", "!!map &a1"]
