@@ -47,8 +47,9 @@ def item(prop: str, last: str, seq: bool, dash_column: int) -> tuple[str, str, A
 
 @settings(max_examples=120, deadline=None)
 @given(prop=st.sampled_from(PROPERTIES), last=st.sampled_from(sorted(LAST_VALUES)),
-       seq=st.booleans(), dash_column=st.sampled_from([4, 6]), added=st.lists(st.text("abcxyz", min_size=1, max_size=8),
-                                         min_size=1, max_size=3, unique=True))
+       seq=st.booleans(), dash_column=st.sampled_from([4, 6]),
+       added=st.lists(st.text("abcxyz", min_size=1, max_size=8), min_size=1, max_size=3,
+                      unique=True))
 def test_an_entry_added_to_an_anchored_or_tagged_block_collection_lands_in_it(
     prop: str, last: str, seq: bool, dash_column: int, added: list[str],
 ) -> None:
