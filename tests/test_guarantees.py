@@ -42,6 +42,10 @@
   whole read gives.
 - **Unique allocations.** Sites sharing a ledger never get the same address, subnet or
   (within a VLAN index) VLAN, even rendered by many processes at once.
+- **Allocations released.** A package rendered again without a claim frees, in the
+  ledger, what that claim held, so the next claim gets it; a run that cannot tell its
+  package, or that fails, releases nothing; `krmfn ledger release` frees the rest by
+  site, package or claim (`--dry-run` shows what would go).
 - **Locked-down containers.** The images run as `nobody`, with `--network none` and a
   read-only root filesystem.
 """
@@ -306,3 +310,21 @@ def test_guarantee_images_work_locked_down(fn: str) -> None:
     outcome = _run_image(runtime, _require_image(runtime, fn), INPUTS[fn])
     assert outcome.returncode == 0, outcome.stderr
     check_resource_list(outcome.stdout.decode())
+
+
+def test_guarantee_allocations_released(tmp_path: Path) -> None:
+    from test_ledger_owner import package, run
+
+    ledger = tmp_path / "ledger.sqlite"
+    before, _ = run(package("upf", "edge-01", [("n3", "network"), ("n4", "network")]), ledger)
+    after, _ = run(package("upf", "edge-01", [("n3", "network")]), ledger)
+    assert after["ip n3"] == before["ip n3"]
+    other, _ = run(package("smf", "edge-01", [("n9", "network")]), ledger)
+    assert other["ip n9"] == before["ip n4"]  # n4's address was free again
+    listed = subprocess.run(
+        [sys.executable, "-m", "krmfn._cli", "ledger", "release", "--ledger", str(ledger),
+         "--package", "smf", "--dry-run"], capture_output=True, text=True, check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert "n9" in listed.stdout
+    assert run(package("web", "edge-01", [("n1", "network")]), ledger)[0]["ip n1"] != \
+        other["ip n9"]  # a dry run kept it

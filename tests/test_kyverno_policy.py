@@ -721,3 +721,30 @@ def test_is_policy() -> None:
     assert is_policy({**DISALLOW_LATEST, "kind": "Policy"})
     assert not is_policy(CONFIG_MAP)
     assert not is_policy({**DISALLOW_LATEST, "apiVersion": "policies.kyverno.io/v1alpha1"})
+
+
+SHAPES = {  # a rule's parts that hold something other than the list Kyverno wants
+    "kinds": {"match": {"resources": {"kinds": 1}}},
+    "any": {"match": {"any": 3, "resources": {"kinds": ["Pod"]}}},
+    "all": {"match": {"all": "x", "resources": {"kinds": ["Pod"]}}},
+    "exclude-kinds": {"match": {"resources": {"kinds": ["Pod"]}},
+                      "exclude": {"resources": {"kinds": 2}}},
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_rule_part_of_the_wrong_shape_is_an_error_naming_the_policy(shape: str) -> None:
+    """Generating the rules for Pod controllers read these parts as lists before the policy
+    was checked: a number there was a traceback ('int' object is not iterable)."""
+    from krmfn_catalog.policy_validate import policy_validate
+
+    rule = {"name": "r", **SHAPES[shape], "validate": {"pattern": {"spec": {}}}}
+    text = yaml.safe_dump({
+        "apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [
+            {"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+             "metadata": {"name": "p"}, "spec": {"rules": [rule]}},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}]})
+    out = policy_validate.run_text(text)
+    assert out.exit_code == 1
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr
+    assert "ClusterPolicy p" in out.stderr and "invalid policy" in out.stderr

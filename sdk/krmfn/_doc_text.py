@@ -172,6 +172,19 @@ class DocText:
         return self._end_of(last[1] if isinstance(last, tuple) else last)
 
     def _block_column(self, node: MappingNode | SequenceNode) -> int:
+        """The column a block collection's entries start at: its first key's, or its first
+        entry's dash. Not the node's own start, which is at its anchor or tag where it has
+        one (`labels: &l` starts past the key, and an entry written there would read as part
+        of the collection's last value)."""
+        first = node.value[0] if node.value else None
+        if isinstance(first, tuple):
+            first = first[0]
+        if first is not None and not is_synthetic(first):
+            if isinstance(node, MappingNode):
+                return int(first.start_mark.column)
+            dash = dash_before(self.text, int(first.start_mark.index))
+            if dash >= 0:
+                return dash - line_start(self.text, dash)
         return int(node.start_mark.column)
 
     def _parent_of(self, target: Node) -> tuple[Node | None, Segment | None]:

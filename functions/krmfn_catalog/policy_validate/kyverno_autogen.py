@@ -73,7 +73,7 @@ def _policy_allows_autogen(rules: list[dict[str, Any]]) -> bool:
         if "generate" in rule or _patches_json(rule.get("mutate")):
             return False
         for description in _descriptions(rule.get("match"), rule.get("exclude")):
-            kinds = [parse_kind(str(k)).kind for k in description.get("kinds") or []]
+            kinds = [parse_kind(str(k)).kind for k in _list(description.get("kinds"))]
             selects_by_identity = any(
                 description.get(key) for key in ("name", "names", "selector", "annotations")
             )
@@ -86,7 +86,7 @@ def _policy_allows_autogen(rules: list[dict[str, Any]]) -> bool:
 def _patches_json(mutate: object) -> bool:
     if not isinstance(mutate, Mapping):
         return False
-    foreach = mutate.get("foreach") or []
+    foreach = _list(mutate.get("foreach"))
     return bool(mutate.get("patchesJson6902")) or any(
         isinstance(entry, Mapping) and entry.get("patchesJson6902") for entry in foreach
     )
@@ -96,7 +96,7 @@ def _descriptions(*blocks: object) -> Iterator[Mapping[str, Any]]:
     for block in blocks:
         if not isinstance(block, Mapping):
             continue
-        filters = [block, *(block.get("any") or []), *(block.get("all") or [])]
+        filters = [block, *_list(block.get("any")), *_list(block.get("all"))]
         for one in filters:
             resources = one.get("resources") if isinstance(one, Mapping) else None
             if isinstance(resources, Mapping):
@@ -104,7 +104,7 @@ def _descriptions(*blocks: object) -> Iterator[Mapping[str, Any]]:
 
 
 def _kinds(block: object) -> list[str]:
-    return [parse_kind(str(k)).kind for d in _descriptions(block) for k in d.get("kinds") or []]
+    return [parse_kind(str(k)).kind for d in _descriptions(block) for k in _list(d.get("kinds"))]
 
 
 def _generate(rule: dict[str, Any], controllers: list[str]) -> list[dict[str, Any]]:
@@ -152,11 +152,11 @@ def _retarget(block: object, kinds: list[str], only_pod_filters: bool, legacy_al
     if not isinstance(block, dict):
         return
     for mode in ("any", "all"):
-        for one in block.get(mode) or []:
+        for one in _list(block.get(mode)):
             resources = one.get("resources") if isinstance(one, dict) else None
             if not isinstance(resources, dict):
                 continue
-            has_pod = "Pod" in [parse_kind(str(k)).kind for k in resources.get("kinds") or []]
+            has_pod = "Pod" in [parse_kind(str(k)).kind for k in _list(resources.get("kinds"))]
             if has_pod or not only_pod_filters:
                 resources["kinds"] = list(kinds)
     legacy = block.get("resources")
@@ -171,3 +171,9 @@ def _shift(rule: dict[str, Any], replacements: tuple[tuple[str, str], ...]) -> d
         text = text.replace(old, new)
     shifted: dict[str, Any] = json.loads(text)
     return shifted
+
+
+def _list(value: object) -> list[Any]:
+    """A field that should hold a list, as one: a policy that holds something else there
+    generates nothing from it (its checks report the shape)."""
+    return value if isinstance(value, list) else []
