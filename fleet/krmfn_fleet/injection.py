@@ -19,6 +19,7 @@ labels and annotations: they go to the Kptfile's metadata.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from krmfn import KubeObject, ResourceList
@@ -57,7 +58,8 @@ def check_blueprint(items: list[KubeObject], placement: Placement) -> None:
                          "kptfile.kpt.dev ConfigMap (package-context.yaml)")
 
 
-def apply_variant(rl: ResourceList, placement: Placement, objects: list[FleetObject]) -> None:
+def apply_variant(rl: ResourceList, placement: Placement,
+                  objects: Mapping[str, list[FleetObject]]) -> None:
     """Inject, set the package context, label the Kptfile; errors name the blueprint file."""
     kptfile = kptfile_of(rl)
     conditions: list[dict[str, str]] = []
@@ -97,13 +99,13 @@ def apply_variant(rl: ResourceList, placement: Placement, objects: list[FleetObj
 
 
 def _match(point: KubeObject, injectors: list[dict[str, str]],
-           objects: list[FleetObject]) -> FleetObject | None:
+           objects: Mapping[str, list[FleetObject]]) -> FleetObject | None:
     for inj in injectors:
         if (inj.get("group", point.group) != point.group
                 or inj.get("version", point.version) != point.version
                 or inj.get("kind", point.kind) != point.kind):
             continue
-        for obj in objects:
+        for obj in objects.get(inj["name"], ()):
             if (obj.api_version == point.api_version and obj.kind == point.kind
                     and obj.name == inj["name"]):
                 return obj

@@ -72,6 +72,14 @@ class Fleet:
         """What a management cluster would serve to selectors and injectors."""
         return [o for o in self.objects if o.kind != "PackageVariantSet"]
 
+    def named(self) -> dict[str, list[FleetObject]]:
+        """The cluster objects by name (what an injector looks up), built once per call:
+        callers keep it for the run."""
+        out: dict[str, list[FleetObject]] = {}
+        for obj in self.cluster_objects:
+            out.setdefault(obj.name, []).append(obj)
+        return out
+
     def blueprint(self, repo: str, package: str) -> Path:
         return self.root / REPOSITORIES / repo / package
 

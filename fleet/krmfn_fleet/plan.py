@@ -81,10 +81,10 @@ def _tree_digest(root: Path) -> str:
     return h.hexdigest()
 
 
-def _site(p: Placement, objects: Sequence[FleetObject]) -> str:
+def _site(p: Placement, objects: Mapping[str, list[FleetObject]]) -> str:
     names = {inj["name"] for inj in p.injectors}
-    named = sorted(([o.api_version, o.kind, o.name, o.data] for o in objects
-                    if o.name in names), key=lambda e: (e[0], e[1], e[2]))
+    named = sorted(([o.api_version, o.kind, o.name, o.data] for n in names
+                    for o in objects.get(n, ())), key=lambda e: (e[0], e[1], e[2]))
     return _sha({"target": p.target.data if p.target is not None else None,
                  "injectable": named})
 
@@ -111,7 +111,7 @@ def fleet_inputs(fleet: Fleet, placements: Sequence[Placement],
     """The Inputs of every placed package, dependencies digested before dependents."""
     functions = _functions()
     blueprints: dict[Path, str] = {}
-    objects = fleet.cluster_objects
+    objects = fleet.named()
     out: dict[str, Inputs] = {}
     order = render_order(placements, {k: [d for w in v for d in w.providers]
                                       for k, v in wanted.items()})

@@ -74,7 +74,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     placements = place(fleet)
     base = Path(out)
     previous = read_lock(base)
-    objects = fleet.cluster_objects
+    objects = fleet.named()
     texts: dict[Path, list[tuple[str, str]]] = {}
     items: dict[Path, list[KubeObject]] = {}
     wanted: dict[str, list[Wanted]] = {}
