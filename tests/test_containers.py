@@ -503,5 +503,5 @@ def test_free5gc_blueprints_render_alike_with_images_and_executables(
                       and p.name != "Kptfile"})
     image_tree, exec_tree = trees
     assert image_tree.keys() == exec_tree.keys()
-    assert sum(b"kind: IPClaim" in body for body in image_tree.values()) >= 2  # it specialized
+    assert sum(body.count(b"kind: IPClaim") for body in image_tree.values()) >= 1  # specialized
     assert image_tree == exec_tree
