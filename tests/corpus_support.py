@@ -62,7 +62,7 @@ POLICIES = {
     }],
 }
 FUNCTIONS = ("set-namespace", "site-specialize", "ipam-inject", "vlan-assign",
-             "policy-validate")
+             "policy-validate", "nfdeploy")
 # functionConfig of each function, as KEY=VALUE pairs or a whole object
 PAIRS = {"set-namespace": {"namespace": NAMESPACE}, "ipam-inject": {"clusterName": SITE.cluster}}
 CONFIGS = {"site-specialize": SITE_CONFIG, "policy-validate": POLICIES}

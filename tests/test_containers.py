@@ -462,3 +462,46 @@ def test_kpt_fn_render_runs_set_namespace_image(runtime: str, tmp_path: Path) ->
     assert load("deployment.yaml")["metadata"]["namespace"] == "prod"
     assert load("configmap.yaml")["metadata"]["namespace"] == "prod"
     assert "namespace" not in load("Kptfile")["metadata"]
+
+
+@pytest.mark.kpt
+@pytest.mark.parametrize("blueprint", ["pkg-example-upf-bp", "pkg-example-smf-bp",
+                                       "pkg-example-amf-bp"])
+def test_free5gc_blueprints_render_alike_with_images_and_executables(
+    runtime: str, blueprint: str, tmp_path: Path,
+) -> None:
+    """Nephio's free5gc blueprints with their pipeline replaced by ours: `kpt fn render`
+    running our images gives, file for file, what it gives running our executables."""
+    from kpt_support import git, render, scratch_package
+    from test_nephio_conformance import PIPELINE_KPTFILE
+
+    if not os.access(KPT, os.X_OK):
+        pytest.skip(f"kpt is not installed at {KPT}")
+    for fn in ("site-specialize", "ipam-inject", "vlan-assign", "policy-validate"):
+        _require_image(runtime, fn)
+    source = (Path(__file__).parent / "conformance" / "nephio-fn" / "catalog" / "workloads"
+              / "free5gc" / blueprint)
+    trees = []
+    for how in ("image", "exec"):
+        pkg = scratch_package(source, tmp_path / how / blueprint)
+        kptfile = pkg / "Kptfile"
+        text = kptfile.read_text()
+        kptfile.write_text(text[: text.index("pipeline:")] + PIPELINE_KPTFILE)
+        git(pkg, "add", "-A")
+        git(pkg, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "k")
+        if how == "exec":
+            render(pkg)
+        else:
+            env = {**CLEAN_ENV, "HOME": str(tmp_path), "KPT_FN_RUNTIME": runtime}
+            done = subprocess.run(
+                [KPT, "fn", "render", str(pkg), "--image-pull-policy", "never"],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
+                check=False, timeout=600)
+            assert done.returncode == 0, done.stdout + done.stderr
+        trees.append({p.relative_to(pkg).as_posix(): p.read_bytes()
+                      for p in sorted(pkg.rglob("*")) if p.is_file() and ".git" not in p.parts
+                      and p.name != "Kptfile"})
+    image_tree, exec_tree = trees
+    assert image_tree.keys() == exec_tree.keys()
+    assert sum(body.count(b"kind: IPClaim") for body in image_tree.values()) >= 1  # specialized
+    assert image_tree == exec_tree
