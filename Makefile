@@ -30,7 +30,7 @@ BUILD_FLAGS += --pull=never
 endif
 
 .PHONY: help images runtime base-image image-base $(addprefix image-,$(FUNCTIONS)) \
-	wheelhouse venv test demo docs lint clean bench bench-quick fuzz
+	wheelhouse venv test demo demo-sites docs lint clean bench bench-quick fuzz
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -103,7 +103,10 @@ fuzz: venv ## fuzz the reader and every function with atheris, FUZZ_SECONDS (60)
 			-rss_limit_mb=4096 -print_final_stats=1 2>&1 | grep -v '^#[0-9]' ; \
 	done
 
-demo: venv ## render examples/blueprint/upf-lite for every site of examples/sites.yaml (demo-out/)
+demo: venv ## render examples/fleet (PackageVariantSets, 3 regions) into demo-fleet-out/: what each cluster got, each SMF's UPFs, the plan for one more site
+	$(VENV)/bin/python scripts/demo_fleet.py
+
+demo-sites: venv ## render examples/blueprint/upf-lite for every site of examples/sites.yaml with real kpt (demo-out/)
 	$(VENV)/bin/python scripts/demo.py
 
 docs: venv ## the API reference and the tutorial, from the docstrings, into site/ (warnings fail)

@@ -30,6 +30,7 @@ COPY .cache/wheelhouse/ /wheelhouse/
 COPY pyproject.toml README.md /src/
 COPY sdk /src/sdk
 COPY functions /src/functions
+COPY fleet /src/fleet
 
 # Install, then strip what a function never needs at run time: the installers, tests,
 # documentation, and bytecode compiled against the build-time file times. The bytecode is

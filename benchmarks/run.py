@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import fleet_variants
 import manifests
 import workloads
 from corpus import package, resource_list
@@ -187,6 +188,7 @@ def main() -> None:
         scaling(tmp)
         manifests.run(report, args.manifests)
         fleet(tmp, args.sites)
+        fleet_variants.run(report, tmp, args.sites)
 
 
 if __name__ == "__main__":

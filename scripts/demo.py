@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make demo`: one blueprint, many sites, one command.
+"""`make demo-sites`: one blueprint, many sites, one command.
 
 Each site of the inventory gets its own copy of the blueprint, fetched with `kpt pkg get`
 from a local git repository made from it, so the copy records its upstream and `kpt pkg
@@ -210,7 +210,7 @@ def render_with_kpt(pkg: Path, cwd: Path, results: Path,
 
 def render_in_process(pkg: Path, ledger: Path) -> tuple[bool, str, list[str]]:
     try:
-        from krmfn._pipeline import render_package
+        from krmfn_fleet.pipeline import render_package
     except ImportError:
         return False, "not run", ["kpt is not installed and this krmfn has no in-process "
                                   "pipeline: install kpt (https://kpt.dev) to render"]
@@ -381,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if with_kpt:
         print(f"Render one yourself: {cd}kpt fn render {one} --allow-exec")
     else:
-        print(f"Render one yourself: {cd}{sys.executable} -c 'from krmfn._pipeline import "
+        print(f"Render one yourself: {cd}{sys.executable} -c 'from krmfn_fleet.pipeline import "
               f"render_package; print(render_package(\"{one}\").ok)'")
     return 0 if all(r.ok for r in reports) else 1
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from kpt_support import script
 from krmfn import KubeObject
 from krmfn._cli import main
-from krmfn._fleet_inventory import is_dns_label
+from krmfn_fleet.site_inventory import is_dns_label
 
 KPTFILE = "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: bp\n"
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: b\n"
@@ -133,7 +133,7 @@ def test_the_names_that_used_to_escape_or_overwrite(scratch: Path,
 
 
 def test_the_api_checks_names_too(scratch: Path) -> None:
-    from krmfn._fleet import FleetError, FleetSite, render_fleet
+    from krmfn_fleet.sites import FleetError, FleetSite, render_fleet
 
     with pytest.raises(FleetError, match=r"site 0 \('\.\./x'\): name must be"):
         render_fleet(_blueprint(scratch), [FleetSite("../x", {})], scratch / "out")
@@ -286,7 +286,7 @@ def test_a_function_naming_a_file_outside_the_site_writes_nothing(
         again: bool) -> None:
     """Defence in depth: whatever path a function gives a resource, the fleet writes only
     inside the site's directory."""
-    import krmfn._fleet as fleet
+    import krmfn_fleet.sites as fleet
 
     bp = _blueprint(scratch)
     inventory = scratch / "sites.yaml"

@@ -7,7 +7,7 @@ clear line and writes nothing.
 Sites are packages of 125 clusters, 8 per cluster, dealt out so that the 8 packages of one
 cluster are rendered by different processes at the same time: they must share the
 cluster's subnet and VLAN index without handing out anything twice. Most sites run through
-`krmfn._pipeline.render_package` (their Kptfile pipeline, in worker processes), some
+`krmfn_fleet.pipeline.render_package` (their Kptfile pipeline, in worker processes), some
 through the console scripts standalone with `--in-place`.
 """
 
@@ -110,7 +110,7 @@ def write_site(root: Path, site: int, ledger: Path) -> Path:
 
 def render_one(pkg: str) -> tuple[str, str]:
     """Worker: the site's Kptfile pipeline in process; (package, error or "")."""
-    from krmfn._pipeline import render_package
+    from krmfn_fleet.pipeline import render_package
 
     result = render_package(pkg)
     if result.ok:
@@ -252,7 +252,7 @@ def _as_nobody(pkg: Path, ledger: Path, fn: str) -> tuple[int, str]:
         import io
 
         from krmfn._cli_function import run_cli
-        from krmfn._pipeline import resolve_function
+        from krmfn_fleet.pipeline import resolve_function
 
         if os.geteuid() == 0:
             os.setgid(65534)

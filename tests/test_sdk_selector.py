@@ -98,7 +98,7 @@ def test_scalar_label_values_read_as_kubernetes_writes_them() -> None:
 
 
 def test_a_pipeline_step_with_a_misspelt_selector_fails_and_names_it(tmp_path: Path) -> None:
-    from krmfn._pipeline import render_package
+    from krmfn_fleet.pipeline import render_package
 
     (tmp_path / "Kptfile").write_text(
         "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: p\npipeline:\n"

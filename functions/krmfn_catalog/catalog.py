@@ -11,7 +11,7 @@ from krmfn_catalog import VERSION
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["CATALOG", "CatalogEntry", "entry"]
+__all__ = ["CATALOG", "CatalogEntry", "catalog_main", "entry"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -90,3 +90,20 @@ def entry(name: str) -> CatalogEntry:
         if e.name == name:
             return e
     raise KeyError(name)
+
+
+def catalog_main(argv: list[str]) -> int:
+    """`krmfn catalog`: one line per function (name, image, description)."""
+    import sys
+
+    if argv in (["-h"], ["--help"]):
+        sys.stdout.write("usage: krmfn catalog\n")
+        return 0
+    if argv:
+        sys.stderr.write(f"usage: krmfn catalog\nkrmfn catalog: error: unexpected "
+                         f"argument {argv[0]!r}\n")
+        return 2
+    width = max(len(f.name) for f in CATALOG)
+    for f in CATALOG:
+        sys.stdout.write(f"{f.name:<{width}}  {f.image}  {f.description}\n")
+    return 0

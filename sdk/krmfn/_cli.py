@@ -1,20 +1,27 @@
 """`krmfn`: the project's own command line (the catalog; fleet rendering; the ledger).
 
-The commands over the catalog live with it and are imported only when asked for."""
+The SDK knows none of these commands: each is a `main(argv) -> int` that an installed
+package registers in the `krmfn.commands` entry-point group (the catalog registers
+`catalog` and `ledger`, the fleet package `fleet`), loaded only when asked for. This keeps
+the SDK below the catalog and the fleet: it never imports them."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["main"]
+
+COMMANDS = "krmfn.commands"
 
 _HELP = """usage: krmfn COMMAND [ARGS]
 
 commands:
   catalog            list the catalog's functions (name, image, description)
-  fleet render ...   render a blueprint for every site of an inventory (see `krmfn fleet -h`)
+  fleet render ...   render a blueprint for every site of an inventory, or every package a
+                     fleet's PackageVariantSets place (see `krmfn fleet -h`)
+  fleet plan ...     what a fleet render would create, change or remove, and why
   ledger ...         list, show or release what an allocation ledger holds
                      (see `krmfn ledger -h`)
 """
@@ -29,37 +36,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _registered(name: str) -> Callable[[list[str]], int] | None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=COMMANDS):
+        if ep.name == name:
+            command: Callable[[list[str]], int] = ep.load()
+            return command
+    return None
+
+
 def _command(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(_HELP)
         return 0
-    if args[0] == "catalog":
-        if args[1:] in (["-h"], ["--help"]):
-            sys.stdout.write("usage: krmfn catalog\n")
-            return 0
-        if args[1:]:
-            sys.stderr.write(f"usage: krmfn catalog\nkrmfn catalog: error: unexpected "
-                             f"argument {args[1]!r}\n")
-            return 2
-        from krmfn_catalog import CATALOG
-
-        width = max(len(f.name) for f in CATALOG)
-        for f in CATALOG:
-            sys.stdout.write(f"{f.name:<{width}}  {f.image}  {f.description}\n")
-        return 0
-    if args[0] == "fleet":
-        from krmfn._fleet_cli import fleet_main
-
-        return fleet_main(args[1:])
-    if args[0] == "ledger":
-        import importlib
-
-        ledger_cli = importlib.import_module("krmfn_catalog.allocation.ledger_cli")
-        code: int = ledger_cli.main(args[1:])
-        return code
-    sys.stderr.write(f"{_HELP.splitlines()[0]}\nkrmfn: error: unknown command {args[0]!r} "
-                     "(see `krmfn --help`)\n")
-    return 2
+    command = _registered(args[0])
+    if command is None:
+        sys.stderr.write(f"{_HELP.splitlines()[0]}\nkrmfn: error: unknown command "
+                         f"{args[0]!r} (see `krmfn --help`)\n")
+        return 2
+    return command(args[1:])
 
 
 if __name__ == "__main__":

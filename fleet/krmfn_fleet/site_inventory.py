@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from krmfn_fleet.errors import FleetError
+
 __all__ = ["FleetError", "FleetSite", "InventoryError", "check_site_names", "is_dns_label",
            "load_sites"]
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_RULE = ("must be a DNS-1123 label: at most 63 lower-case letters, digits and '-', "
                "starting and ending with a letter or digit")
-
-
-class FleetError(ValueError):
-    """The fleet cannot be rendered (inventory, blueprint, output directory); one line."""
 
 
 class InventoryError(FleetError):

@@ -1,4 +1,4 @@
-"""`krmfn fleet render`: the command line over `krmfn._fleet`."""
+"""`krmfn fleet render BLUEPRINT --sites FILE`: the command line over `krmfn_fleet.sites`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-from krmfn._fleet import FleetError, SiteOutcome, load_sites, render_fleet
+from krmfn_fleet.sites import FleetError, SiteOutcome, load_sites, render_fleet
 
 __all__ = ["fleet_main"]
 

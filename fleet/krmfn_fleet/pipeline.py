@@ -5,12 +5,13 @@ its functionConfig from `configPath` (a resource of the package) or `configMap` 
 data, as a ConfigMap), and sees only the items its `selectors` pick and its `exclude` does
 not. Items pass from step to step as objects: nothing is serialized between functions,
 which is what makes rendering thousands of packages in one process cheap. Files are
-written back only when every step succeeded, atomically.
+written back only when every step succeeded, atomically. A step's function is the one an
+installed package registers under the step's name in the `krmfn.functions` entry-point
+group (`krmfn_fleet.functions`): the catalog's, or anyone's.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from krmfn._package import Package, read_package
 from krmfn._resource_list import ResourceList
 from krmfn._results import Field, Result
 from krmfn._selector import Selector
+
+from krmfn_fleet.functions import find_function
 
 __all__ = ["RenderResult", "Serial", "StepResult", "render_package", "resolve_function"]
 
@@ -63,19 +66,10 @@ class RenderResult:
 
 
 def resolve_function(ref: str) -> Function | None:
-    """A catalog function from an image or exec reference (`ghcr.io/krmfn/ipam-inject:v0.1.0`,
-    `/usr/bin/ipam-inject`, `ipam-inject`)."""
-    base = ref.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    try:
-        catalog = importlib.import_module("krmfn_catalog")
-    except ImportError:
-        return None
-    for entry in catalog.CATALOG:
-        if entry.name == base:
-            module = importlib.import_module(f"krmfn_catalog.{entry.module}")
-            fn = getattr(module, entry.module.rsplit(".", 1)[-1], None)
-            return fn if isinstance(fn, Function) else None
-    return None
+    """The function an image or exec reference names (`ghcr.io/krmfn/ipam-inject:v0.1.0`,
+    `/usr/bin/ipam-inject`, `ipam-inject`), as registered in the `krmfn.functions`
+    entry-point group (see `krmfn_fleet.functions`)."""
+    return find_function(ref)
 
 
 def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any]] | None = None,
@@ -146,7 +140,9 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
     ref = str(step.get("image") or step.get("exec") or "")
     name = str(step.get("name") or ref)
     if fn is None:
-        return StepResult(name, [Result(f"unknown function {ref!r}: not in the catalog")], False)
+        return StepResult(name, [Result(f"unknown function {ref!r}: no installed package "
+                                        "registers it (entry-point group krmfn.functions)")],
+                          False)
     try:
         config = _step_config(rl, step, overrides.get(fn.name), fn.config_kind,
                               fn.config_api_version or "fn.kpt.dev/v1alpha1")

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from krmfn._errors import InputError
-from krmfn._fleet_inventory import FleetError, FleetSite, check_site_names, load_sites
 from krmfn._object import KubeObject
 from krmfn._package import package_from_texts, read_package, read_texts
-from krmfn._pipeline import RenderResult, render_package
 from krmfn._resource_list import ResourceList
+
+from krmfn_fleet.pipeline import RenderResult, render_package
+from krmfn_fleet.site_inventory import FleetError, FleetSite, check_site_names, load_sites
 
 __all__ = ["FleetError", "FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
 

@@ -1,0 +1,88 @@
+"""The fleet of PackageVariantSets at scale: examples/fleet's blueprints over N edge sites
+and 30 regional core sites (a UPF per edge site, an SMF and an AMF per core site, each SMF
+given the UPFs of its region), its networks widened to hold that many clusters.
+
+Three figures: the full render on a fresh output and ledger, the plan after one edge site
+is added, and the render after that addition as a share of the full one.
+
+    python benchmarks/fleet_variants.py [SITES]      # alone (default 10,000)
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from measure import best
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+REGIONS = 30
+# room for 10,000 clusters: one /24 per cluster and network, one /24 UE pool per UPF
+NETWORKS = {"vpc-ran": "100.64.0.0/10", "vpc-internal": "10.0.0.0/8",
+            "vpc-internet": "20.0.0.0/8"}
+Report = Callable[[str, str, str, bool | None], None]
+
+
+def _cluster(name: str, site_type: str, region: str) -> dict[str, object]:
+    return {"apiVersion": "infra.nephio.org/v1alpha1", "kind": "WorkloadCluster",
+            "metadata": {"name": name, "labels": {"nephio.org/site-type": site_type,
+                                                  "nephio.org/region": region}},
+            "spec": {"clusterName": name, "cnis": ["macvlan"], "masterInterface": "eth1"}}
+
+
+def make_fleet(root: Path, sites: int) -> None:
+    shutil.copytree(ROOT / "examples" / "fleet", root)
+    for networks in root.glob("repositories/*/*/networks.yaml"):
+        docs = list(yaml.safe_load_all(networks.read_text()))
+        for doc in docs:
+            prefixes = doc["spec"]["routingTables"][0]["prefixes"]
+            prefixes[0]["prefix"] = NETWORKS[doc["metadata"]["name"]]
+            for pool in prefixes[1:]:
+                pool["prefix"] = "11.0.0.0/8"
+        networks.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    dnn = root / "repositories" / "free5gc" / "upf" / "dnn.yaml"
+    dnn.write_text(dnn.read_text().replace("prefixLength: 16", "prefixLength: 24"))
+    regions = [f"region-{r:02d}" for r in range(REGIONS)]
+    clusters = [_cluster(f"core-{r}", "core", r) for r in regions]
+    clusters += [_cluster(f"edge-{i:05d}", "edge", regions[i % REGIONS]) for i in range(sites)]
+    (root / "clusters.yaml").write_text(yaml.safe_dump_all(clusters, sort_keys=False))
+
+
+def run(report: Report, tmp: Path, sites: int) -> None:
+    fleet, out, ledger = tmp / "pvs-fleet", tmp / "pvs-out", tmp / "pvs-ledger.sqlite"
+    make_fleet(fleet, sites)
+    krmfn = str(BIN / "krmfn")
+    full = best([krmfn, "fleet", "render", str(fleet), "--out", str(out), "--ledger",
+                 str(ledger), "--quiet"], repeat=1)
+    packages = sites + 2 * REGIONS
+    report(f"krmfn fleet render FLEET, {sites} edge + {REGIONS} core sites",
+           f"{full.seconds:.0f}s ({full.seconds / packages * 1000:.1f} ms/package, "
+           f"{full.peak_rss_mb:.0f} MB)", "< 180s" if sites >= 10000 else "",
+           full.seconds < 180 if sites >= 10000 else None)
+    with (fleet / "clusters.yaml").open("a") as f:
+        f.write("---\n" + yaml.safe_dump(_cluster("edge-added", "edge", "region-00"),
+                                         sort_keys=False))
+    plan = best([krmfn, "fleet", "plan", str(fleet), "--out", str(out)], repeat=1)
+    report("krmfn fleet plan, one edge site added", f"{plan.seconds:.1f}s",
+           "< 30s" if sites >= 10000 else "", plan.seconds < 30 if sites >= 10000 else None)
+    again = best([krmfn, "fleet", "render", str(fleet), "--out", str(out), "--ledger",
+                  str(ledger), "--quiet"], repeat=1)
+    share = again.seconds / full.seconds
+    report("  render after adding it / full render", f"{share:.3f} ({again.seconds:.1f}s)",
+           "<= 0.05", share <= 0.05)
+
+
+if __name__ == "__main__":
+    def _print(name: str, value: str, target: str, ok: bool | None) -> None:
+        verdict = "n/a" if ok is None else ("met" if ok else "MISSED")
+        print(f"{name:<58} {value:<30} {target:<10} {verdict}", flush=True)
+
+    with tempfile.TemporaryDirectory() as name:
+        run(_print, Path(name), int(sys.argv[1]) if len(sys.argv) > 1 else 10000)

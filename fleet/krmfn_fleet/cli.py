@@ -1,0 +1,126 @@
+"""`krmfn fleet`: `render FLEET --out OUT` and `plan FLEET --out OUT` over
+`krmfn_fleet.render` and `krmfn_fleet.plan`; `render BLUEPRINT --sites FILE` (the
+one-blueprint shortcut) goes to `krmfn_fleet.sites_cli`.
+
+render prints, per cluster, the packages placed there and, for a package that depends on
+others, the peers it was given. plan prints each package as created, changed, removed or
+unchanged, with its reasons, and writes nothing. Bad input is one line on stderr and exit
+1, with nothing written; a package whose pipeline fails is reported by name (exit 1) and
+not written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from krmfn_fleet.errors import FleetError
+from krmfn_fleet.plan import plan
+from krmfn_fleet.render import PackageOutcome, render_variant_fleet
+
+__all__ = ["fleet_main", "main", "summary"]
+
+USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force]\n"
+         "       krmfn fleet plan FLEET --out OUT [--detailed-exitcode] [--all]\n"
+         "       krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] [--jobs N]\n")
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"krmfn fleet {command}",
+        description="Render every package a fleet's PackageVariantSets place "
+                    "(OUT/<cluster>/<package>/), dependencies first." if command == "render"
+        else "List what `krmfn fleet render` would create, change or remove, and why.")
+    p.add_argument("fleet", help="the fleet directory (WorkloadClusters, "
+                                 "PackageVariantSets, repositories/<repo>/<package>/)")
+    p.add_argument("--out", required=True, help="where the packages go")
+    if command == "render":
+        p.add_argument("--ledger", help="shared SQLite allocation ledger for ipam-inject "
+                                        "and vlan-assign")
+        p.add_argument("--quiet", action="store_true", help="only the last line")
+        p.add_argument("--force", action="store_true",
+                       help="render every package, also those whose inputs did not change")
+    else:
+        p.add_argument("--detailed-exitcode", action="store_true",
+                       help="exit 0 when nothing would change, 2 when something would")
+        p.add_argument("--all", action="store_true", help="list unchanged packages too")
+    return p
+
+
+def summary(outcomes: Sequence[PackageOutcome]) -> list[str]:
+    """Per cluster (sorted): each package placed there, with the peers it was given."""
+    lines = []
+    for cluster in sorted({o.cluster for o in outcomes}):
+        lines.append(f"{cluster}:")
+        for o in sorted((o for o in outcomes if o.cluster == cluster), key=lambda o: o.package):
+            state = (" removed" if o.removed else " unchanged" if o.skipped else ""
+                     if o.ok else "  FAILED")
+            lines.append(f"  {o.package} ({o.variant_set or 'no longer placed'}){state}")
+            if o.removed:
+                lines += [f"    {m}" for m in o.messages]
+            if o.injected:
+                peers = ", ".join(source for _, source in o.injected)
+                lines.append(f"    peers: {peers}")
+    return lines
+
+
+def fleet_main(argv: Sequence[str]) -> int:
+    """`krmfn fleet ...` (registered in the `krmfn.commands` entry-point group)."""
+    args = list(argv)
+    if args[:1] == ["render"] and any(a == "--sites" or a.startswith("--sites=")
+                                      for a in args[1:]):
+        from krmfn_fleet.sites_cli import fleet_main as sites_main
+
+        return sites_main(args)
+    return main(args)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = list(argv)
+    if args[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(USAGE)
+        return 0
+    if not args:
+        sys.stderr.write(f"{USAGE}krmfn fleet: error: a command is required (render, plan)\n")
+        return 2
+    if args[0] not in ("render", "plan"):
+        sys.stderr.write(f"{USAGE}krmfn fleet: error: unknown command {args[0]!r}\n")
+        return 2
+    command = args[0]
+    opts = _parser(command).parse_args(args[1:])
+    try:
+        return _render(opts) if command == "render" else _plan(opts)
+    except FleetError as exc:
+        sys.stderr.write(f"krmfn fleet: error: {exc}\n")
+        return 1
+
+
+def _render(opts: argparse.Namespace) -> int:
+    outcomes = render_variant_fleet(opts.fleet, opts.out, ledger=opts.ledger,
+                                    force=opts.force)
+    if not opts.quiet:
+        sys.stdout.write("".join(f"{line}\n" for line in summary(outcomes)))
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        for m in o.messages or ["failed"]:
+            sys.stderr.write(f"{o.key}: {m}\n")
+    placed = [o for o in outcomes if not o.removed]
+    skipped = sum(o.skipped for o in outcomes)
+    sys.stdout.write(f"{len(placed) - len(failed)} of {len(placed)} packages rendered "
+                     f"into {opts.out}" + (f" ({skipped} unchanged, skipped)" if skipped
+                                           else "") + "\n")
+    return 1 if failed else 0
+
+
+def _plan(opts: argparse.Namespace) -> int:
+    changes = plan(opts.fleet, opts.out)
+    counts = {a: 0 for a in ("created", "changed", "removed", "unchanged")}
+    for c in changes:
+        counts[c.action] += 1
+        if c.action != "unchanged" or opts.all:
+            why = f" ({'; '.join(c.reasons)})" if c.reasons else ""
+            sys.stdout.write(f"{c.action:<9} {c.key}{why}\n")
+    sys.stdout.write(", ".join(f"{n} {a}" for a, n in counts.items()) + "\n")
+    pending = counts["created"] + counts["changed"] + counts["removed"]
+    return 2 if opts.detailed_exitcode and pending else 0

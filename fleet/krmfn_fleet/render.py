@@ -1,0 +1,225 @@
+"""Rendering a fleet of PackageVariantSets: place, order by dependency, specialize, render,
+write `OUT/<cluster>/<package>/`.
+
+Each package is rendered afresh from its blueprint, as Porch clones a new package
+revision: injection and package context first, then the Configs of its dependencies
+(their rendered output, which is why dependencies render first), then the package's own
+Kptfile pipeline in process. A package is written whole or not at all (a new directory
+renamed into place); a package whose dependency failed is not rendered. A package whose
+inputs are those of the last render (the lock, see `krmfn_fleet.plan`) is skipped; one no
+longer placed is removed and its allocations released. Nothing is written outside OUT:
+cluster and package names are DNS-1123 labels, and a cluster or package directory that
+leads elsewhere (a symbolic link) fails that package.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Mapping
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from krmfn import KubeObject
+from krmfn._errors import InputError
+from krmfn._package import package_from_texts, read_package, read_texts
+
+from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
+from krmfn_fleet.errors import FleetError
+from krmfn_fleet.functions import find_function
+from krmfn_fleet.injection import apply_variant, check_blueprint
+from krmfn_fleet.inputs import load_fleet
+from krmfn_fleet.pipeline import render_package
+from krmfn_fleet.placement import LABEL, place
+from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
+
+__all__ = ["PackageOutcome", "render_variant_fleet"]
+
+_LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
+_SKIP = (".git", ".expected")
+
+
+@dataclass
+class PackageOutcome:
+    """What became of one placed package."""
+
+    cluster: str
+    package: str
+    variant_set: str
+    ok: bool
+    messages: list[str] = field(default_factory=list)
+    injected: list[tuple[str, str]] = field(default_factory=list)  # (Config, from package)
+    written: list[str] = field(default_factory=list)
+    removed: bool = False  # no longer placed: its directory was removed
+    skipped: bool = False  # its inputs are those of the last render: left as it is
+
+    @property
+    def key(self) -> str:
+        return f"{self.cluster}/{self.package}"
+
+
+def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
+                         ledger: str | Path | None = None,
+                         force: bool = False) -> list[PackageOutcome]:
+    """Render every package the fleet's PackageVariantSets place, in dependency order
+    (the order of the outcomes). A FleetError means nothing was written.
+
+    Each blueprint is read and parsed once; a package is parsed from its blueprint's
+    texts when its turn comes and dropped once written, and of a package that others
+    depend on only the objects their injectors take are kept: memory follows the
+    blueprints and the dependency edges, not the number of sites."""
+    fleet = load_fleet(fleet_dir, exclude=out)
+    placements = place(fleet)
+    base = Path(out)
+    previous = read_lock(base)
+    objects = fleet.named()
+    texts: dict[Path, list[tuple[str, str]]] = {}
+    items: dict[Path, list[KubeObject]] = {}
+    wanted: dict[str, list[Wanted]] = {}
+    takers: dict[str, list[Wanted]] = {}
+    consumers: dict[str, set[str]] = {}
+    for p in placements:  # everything that can fail on the inputs, before writing
+        if p.blueprint not in texts:
+            try:
+                root, texts[p.blueprint] = read_texts([str(p.blueprint)])
+                items[p.blueprint] = package_from_texts(root, texts[p.blueprint])[0].items
+            except InputError as exc:
+                raise FleetError(f"{p.blueprint}: {exc}") from None
+        check_blueprint(items[p.blueprint], p)
+        wanted[p.key] = dependencies_of(p, items[p.blueprint], placements)
+        for w in wanted[p.key]:
+            for provider in w.providers:
+                takers.setdefault(provider, []).append(w)
+                consumers.setdefault(provider, set()).add(p.key)
+    order = render_order(placements, {k: [d for w in v for d in w.providers]
+                                      for k, v in wanted.items()})
+    inputs = fleet_inputs(fleet, placements, wanted)
+    unchanged = set() if force else {
+        k for k, v in inputs.items() if previous.get(k, {}).get("digest") == v.digest
+        and (base / k / "Kptfile").is_file()}
+    ledger_path = str(Path(ledger).resolve()) if ledger else ""
+    overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
+    base.mkdir(parents=True, exist_ok=True)
+    rendered: dict[str, list[KubeObject]] = {}
+    outcomes: list[PackageOutcome] = []
+    for p in order:
+        outcome = PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
+        outcomes.append(outcome)
+        failed = [d for w in wanted[p.key] for d in w.providers if d not in rendered]
+        if failed:
+            outcome.messages.append(f"not rendered: its dependency {failed[0]} failed")
+            continue
+        target = base / p.cluster / p.package
+        if p.key in unchanged:
+            outcome.ok = outcome.skipped = True
+            if consumers.get(p.key, set()) - unchanged:  # someone will take from it
+                try:
+                    done = read_package([str(target)])[0].items
+                except InputError as exc:
+                    outcome.ok = outcome.skipped = False
+                    outcome.messages.append(f"cannot read the last render: {exc}")
+                    continue
+                rendered[p.key] = [o.copy() for o in done if offered(o, takers[p.key])]
+            else:
+                rendered[p.key] = []
+            continue
+        if _escapes(base, target):
+            outcome.messages.append(f"{target}: a symbolic link leads outside {base}; "
+                                    "nothing written")
+            continue
+        rl, pkg = package_from_texts(target, texts[p.blueprint])
+        try:
+            apply_variant(rl, p, objects)
+        except FleetError as exc:
+            outcome.messages.append(str(exc))
+            continue
+        outcome.injected = inject_configs(rl.items, p, rendered, wanted[p.key])
+        result = render_package(pkg.root, overrides=overrides, write=False,
+                                package_name=p.package, read=(rl, pkg),
+                                resolver=find_function)
+        if result.error:
+            outcome.messages.append(result.error)
+        for step in result.steps:
+            outcome.messages += [f"{step.name}: {r.summary()}" for r in step.results
+                                 if r.is_error]
+        if not result.ok:
+            continue
+        if p.key in takers:
+            rendered[p.key] = [o.copy() for o in rl.items if offered(o, takers[p.key])]
+        else:
+            rendered[p.key] = []
+        outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
+                                 texts[p.blueprint])
+        outcome.ok = True
+    for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
+        cluster, _, package = key.partition("/")
+        if (LABEL.match(cluster) and LABEL.match(package)
+                and not _escapes(base, base / cluster / package)):
+            shutil.rmtree(base / cluster / package, ignore_errors=True)
+            gone = PackageOutcome(cluster, package, "", True, removed=True)
+            if ledger_path:
+                gone.messages.append(_release(ledger_path, cluster, package))
+            outcomes.append(gone)
+            if (base / cluster).is_dir() and not any((base / cluster).iterdir()):
+                (base / cluster).rmdir()
+    write_lock(base, inputs, [o.key for o in outcomes if o.ok and not o.removed],
+               previous)
+    return outcomes
+
+
+def _escapes(base: Path, target: Path) -> bool:
+    """Whether writing `target` (OUT/<cluster>/<package>) would land outside OUT."""
+    root = base.resolve()
+    for path in (target.parent, target):
+        if path.is_symlink() or (path.exists() and not path.resolve().is_relative_to(root)):
+            return True
+    return False
+
+
+def _release(ledger: str, cluster: str, package: str) -> str:
+    """Give back in the ledger what a removed package held, through the `ledger` command
+    an installed package registers (the catalog's `krmfn ledger release`)."""
+    from importlib.metadata import entry_points
+
+    found = [ep for ep in entry_points(group="krmfn.commands") if ep.name == "ledger"]
+    if not found:
+        return "its allocations are kept: no ledger command is installed"
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        code = found[0].load()(["release", "--ledger", ledger, "--cluster", cluster,
+                                "--package", package])
+    lines = out.getvalue().splitlines()
+    return (lines[0] if code == 0 and lines else
+            f"its allocations are kept: {lines[-1] if lines else f'exit {code}'}")
+
+
+def _write(blueprint: Path, target: Path, contents: Mapping[str, str],
+           texts: list[tuple[str, str]]) -> list[str]:
+    """The blueprint's files (those the render does not own, README included) and the
+    rendered ones, as a new directory renamed over the old package."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    owned = {n for n, _ in texts}
+    for dirpath, dirnames, filenames in os.walk(blueprint):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP)
+        here = Path(dirpath)
+        rel = here.relative_to(blueprint)
+        (tmp / rel).mkdir(parents=True, exist_ok=True)
+        for f in filenames:
+            if f not in _SKIP and str(rel / f) not in owned and os.path.normpath(
+                    str(rel / f)) not in owned:
+                shutil.copy2(here / f, tmp / rel / f)
+    for name, text in contents.items():
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return sorted(contents)
