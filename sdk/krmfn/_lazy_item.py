@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from krmfn import _parts
+import krmfn._parts as _parts
 from krmfn._document import Doc
 from krmfn._item_parts import ItemParts
 from krmfn._lazy import (
