@@ -10,7 +10,7 @@ comment indented deeper belongs to what is above it. Each edit replaces only tho
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from krmfn._doc_text import Edit, dash_before
 from krmfn._errors import FieldError
@@ -286,3 +286,15 @@ def _cannot_head(segs: tuple[Segment, ...], writing: bool, why: str) -> None:
     if writing:
         raise FieldError(format_path(segs), f"{why}: it cannot hold a head comment")
     return None
+
+
+_EDITS = {"rename_key": rename_key, "set_line_comment": set_line_comment,
+          "set_head_comment": set_head_comment}
+
+
+def edit(doc: Doc, op: str, segs: tuple[Segment, ...], *value: Any) -> Any:
+    """Make the edit `op` (a Doc method, or one of the comment and key edits above, which
+    know the document's text and so live here rather than in `Doc`), as an item's edit
+    log names it."""
+    comments = _EDITS.get(op)
+    return comments(doc, segs, *value) if comments else getattr(doc, op)(segs, *value)

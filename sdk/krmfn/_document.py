@@ -153,21 +153,6 @@ class Doc(DocText):
             raise FieldError(format_path(segs), "is not a list")
         self._append(seq, value)
 
-    def rename_key(self, segs: tuple[Segment, ...], new: str) -> bool:
-        from krmfn._comments import rename_key
-
-        return rename_key(self, segs, new)
-
-    def set_line_comment(self, segs: tuple[Segment, ...], comment: str | None) -> bool:
-        from krmfn._comments import set_line_comment
-
-        return set_line_comment(self, segs, comment)
-
-    def set_head_comment(self, segs: tuple[Segment, ...], comment: str | None) -> bool:
-        from krmfn._comments import set_head_comment
-
-        return set_head_comment(self, segs, comment)
-
     # -------------------------------------------------------------- internals
     def _assign(self, parent: Node, seg: Segment, old: Node, value: Any) -> None:
         """Make `old` (the child `seg` of `parent`) hold `value`, changing as little text

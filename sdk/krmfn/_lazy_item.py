@@ -14,6 +14,7 @@ import copy
 from typing import Any
 
 import krmfn._parts as _parts
+from krmfn._comments import edit
 from krmfn._document import Doc
 from krmfn._item_parts import ItemParts
 from krmfn._lazy import (
@@ -154,7 +155,7 @@ class LazyItem(ItemParts):
         self._mark_wide(doc)
         self._checked = True
         for op, segs, value in self._log or ():
-            getattr(doc, op)(segs, *value)
+            edit(doc, op, segs, *value)
         self._facts = None if self._log else identity(root)
         self._text = None
         lazy_list.add(self)

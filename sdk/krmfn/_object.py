@@ -10,6 +10,7 @@ import bisect
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
+from krmfn._comments import edit, head_comment, line_comment
 from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError
 from krmfn._lazy import Facts, LazyList, identity
@@ -206,8 +207,6 @@ class KubeObject(LazyItem):
     def line_comment(self, path: Path) -> str | None:
         """The `# ...` comment on the line where a scalar field ends, or on the key line of a
         block list or map (`envs: # kpt-set: ${envs}`): where kpt's setters live."""
-        from krmfn._comments import line_comment
-
         return line_comment(self._doc, self._segs(path))
 
     def set_line_comment(self, path: Path, comment: str | None) -> None:
@@ -219,8 +218,6 @@ class KubeObject(LazyItem):
     def head_comment(self, path: Path) -> str | None:
         """The comment lines right above the field's key (a list item's dash), at its
         column, without their `#`, joined by line breaks; None when there are none."""
-        from krmfn._comments import head_comment
-
         return head_comment(self._doc, self._segs(path))
 
     def set_head_comment(self, path: Path, comment: str | None) -> None:
@@ -234,7 +231,7 @@ class KubeObject(LazyItem):
         key of that map already."""
         segs = self._segs(path)
         try:
-            done = self._doc.rename_key(segs, new)
+            done = bool(edit(self._doc, "rename_key", segs, new))
         except FieldError as exc:
             raise _located(exc, self) from None
         if done and segs[-1] != new:
@@ -245,7 +242,7 @@ class KubeObject(LazyItem):
 
     def _comment_edit(self, op: str, segs: tuple[Segment, ...], comment: str | None) -> None:
         try:
-            done = getattr(self._doc, op)(segs, comment)
+            done = edit(self._doc, op, segs, comment)
         except FieldError as exc:
             raise _located(exc, self) from None
         if done:
