@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ConfigError", "FieldError", "FunctionError", "InputError", "KrmfnError"]
+__all__ = ["ConfigError", "FieldError", "FunctionError", "InputError", "KrmfnError", "kind_of"]
 
 
 class KrmfnError(Exception):
@@ -46,3 +46,13 @@ class FieldError(KrmfnError):
 
 class FunctionError(KrmfnError):
     """Raised by a function that cannot go on; reported as an error result, exit 1."""
+
+
+def kind_of(value: object) -> str:
+    """What a value read from YAML is, as error messages name it ("expected a map, got a
+    list"): one wording for every message that says so."""
+    if value is None:
+        return "null"
+    return {dict: "a map", list: "a list", tuple: "a list", str: "a string",
+            bool: "a boolean", int: "an integer", float: "a number"}.get(
+        type(value), type(value).__name__)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from krmfn._comments import edit, head_comment, line_comment
 from krmfn._document import Doc, to_node
-from krmfn._errors import FieldError, InputError
+from krmfn._errors import FieldError, InputError, kind_of
 from krmfn._lazy import Facts, LazyList, identity
 from krmfn._lazy_item import LazyItem
 from krmfn._nodes import (
@@ -137,7 +137,7 @@ class KubeObject(LazyItem):
             return default
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in (
                 types if isinstance(types, tuple) else (types,))):
-            raise FieldError(format_path(segs), f"expected {name}, got {_describe(value)}",
+            raise FieldError(format_path(segs), f"expected {name}, got {kind_of(value)}",
                              resource=self)
         return value
 
@@ -598,13 +598,6 @@ def _as_str(value: Any) -> str:
     if value is None:
         return ""
     return str(value).lower() if isinstance(value, bool) else key_text(value)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {dict: "a map", list: "a list", str: "a string", bool: "a boolean",
-            int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def _block(value: dict[str, Any]) -> str:

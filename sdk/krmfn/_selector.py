@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn._errors import ConfigError
+from krmfn._errors import ConfigError, kind_of
 from krmfn._object import KubeObject
 
 __all__ = ["Selector"]
@@ -35,7 +35,7 @@ class Selector:
         wrong type, is a ConfigError naming it: a misspelt field ignored would widen the
         selector to everything, and a function would then edit (or delete) every resource."""
         if not isinstance(data, Mapping):
-            raise ConfigError([("", f"a selector must be a map, got {_describe(data)}")])
+            raise ConfigError([("", f"a selector must be a map, got {kind_of(data)}")])
         problems: list[tuple[str, str]] = []
         for key in data:
             if key not in _KNOWN:
@@ -72,18 +72,6 @@ class Selector:
         return True
 
 
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, Mapping):
-        return "a map"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return "a number" if isinstance(value, (int, float)) else type(value).__name__
-
-
 def _scalar(value: Any, key: str, problems: list[tuple[str, str]]) -> str:
     """A name-like field: a string (a YAML number is read as its text; null is unset)."""
     if value is None:
@@ -92,7 +80,7 @@ def _scalar(value: Any, key: str, problems: list[tuple[str, str]]) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    problems.append((key, f"expected a string, got {_describe(value)}"))
+    problems.append((key, f"expected a string, got {kind_of(value)}"))
     return ""
 
 
@@ -102,7 +90,7 @@ def _string_map(value: Any, key: str, problems: list[tuple[str, str]]) -> dict[s
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        problems.append((key, f"expected a map, got {_describe(value)}"))
+        problems.append((key, f"expected a map, got {kind_of(value)}"))
         return {}
     out: dict[str, str] = {}
     for k, v in value.items():
@@ -111,7 +99,7 @@ def _string_map(value: Any, key: str, problems: list[tuple[str, str]]) -> dict[s
         elif isinstance(v, (str, int, float)):
             out[str(k)] = str(v)
         else:
-            problems.append((f"{key}.{k}", f"expected a string, got {_describe(v)}"))
+            problems.append((f"{key}.{k}", f"expected a string, got {kind_of(v)}"))
     return out
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from krmfn._errors import FieldError
+from krmfn._errors import FieldError, kind_of
 from krmfn._path import Path, Segment, format_path, parse_path
 
 if TYPE_CHECKING:
@@ -173,8 +173,6 @@ def items_of(obj: KubeObject, segs: tuple[Segment, ...]) -> list[SubObject]:
         return []
     for i, item in enumerate(value):
         if not isinstance(item, dict):
-            kind = {list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-                    float: "a number"}.get(type(item), "null")
             raise FieldError(format_path((*segs, i)), f"expected a map (a list item to view), "
-                             f"got {kind}", resource=obj)
+                             f"got {kind_of(item)}", resource=obj)
     return [SubObject(obj, (*segs, i)) for i in range(len(value))]
