@@ -24,7 +24,7 @@ from kpt_support import CONFORMANCE, diff, needs_kpt, needs_shared, render, scra
 ROOT = Path(__file__).resolve().parents[1]
 BLUEPRINT = ROOT / "examples" / "blueprint" / "upf-lite"
 INVENTORY = ROOT / "examples" / "sites.yaml"
-NEPHIO_UPF = CONFORMANCE / "nephio" / "catalog" / "workloads" / "free5gc" / "pkg-example-upf-bp"
+NEPHIO_UPF = CONFORMANCE / "nephio-fn" / "catalog" / "workloads" / "free5gc" / "pkg-example-upf-bp"
 OWNER = "specializer.nephio.org/owner"
 
 pytestmark = [pytest.mark.kpt, needs_kpt]

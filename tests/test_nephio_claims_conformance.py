@@ -1,4 +1,4 @@
-"""Nephio's ipam-fn and vlan-fn goldens (tests/conformance/nephio/krm-functions, see
+"""Nephio's ipam-fn and vlan-fn goldens (tests/conformance/nephio-fn/ipam-fn and vlan-fn, see
 tests/conformance/README.md) through ipam-inject and vlan-assign.
 
 Nephio's functions ask a backend (a mock in these goldens: 172.0.0.10/32, VLAN 10) for
@@ -24,8 +24,8 @@ from krmfn.testing import run
 from krmfn_catalog.ipam_inject import ipam_inject
 from krmfn_catalog.vlan_assign import vlan_assign
 
-DATA = CONFORMANCE / "nephio" / "krm-functions"
-CASES = sorted([*DATA.glob("ipam-fn/fn/testdata/*"), *DATA.glob("vlan-fn/fn/testdata/*")])
+DATA = CONFORMANCE / "nephio-fn"
+CASES = sorted([*DATA.glob("ipam-fn/*"), *DATA.glob("vlan-fn/*")])
 CLAIMS = ("IPClaim", "VLANClaim")
 
 POOLS = """apiVersion: infra.nephio.org/v1alpha1
@@ -85,10 +85,10 @@ def shape(status: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c.parts[-4]}/{c.name}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.parent.name}/{c.name}" for c in CASES])
 def test_nephio_claim_goldens_get_answers_of_the_same_shape(case: Path) -> None:
     golden = yaml.safe_load((case / "_expected.yaml").read_text())["items"]
-    ipam = case.parts[-4] == "ipam-fn"
+    ipam = case.parent.name == "ipam-fn"
     text = text_of(inputs(case), {"clusterName": "cluster01"} if ipam else {})
     fn = ipam_inject if ipam else vlan_assign
     out = run(fn, text)

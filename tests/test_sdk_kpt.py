@@ -197,7 +197,7 @@ def test_set_namespace_changes_exactly_the_namespace_lines(source: Path,
 
 @needs_shared
 def test_no_op_on_a_real_nephio_blueprint(tmp_path: Path) -> None:
-    src = CONFORMANCE / "nephio" / "catalog" / "workloads" / "free5gc" / "pkg-example-upf-bp"
+    src = CONFORMANCE / "nephio-fn" / "catalog" / "workloads" / "free5gc" / "pkg-example-upf-bp"
     copy = tmp_path / "bp"
     shutil.copytree(src, copy)
     (copy / "Kptfile").write_text(re.sub(r"(?ms)^pipeline:.*", "", (copy / "Kptfile")

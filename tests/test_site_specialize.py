@@ -28,7 +28,7 @@ from krmfn_catalog.site_specialize import site_specialize
 HERE = Path(__file__).resolve().parents[1] / "functions/krmfn_catalog/site_specialize"
 CASES = golden_cases(HERE / "testdata")
 APPLY_SETTERS = CONFORMANCE / "kpt-catalog-apply-setters"
-UPF = CONFORMANCE / "nephio/catalog/workloads/free5gc/pkg-example-upf-bp"
+UPF = CONFORMANCE / "nephio-fn/catalog/workloads/free5gc/pkg-example-upf-bp"
 EXAMPLE = HERE / "examples/edge-site"
 IMAGE = "ghcr.io/krmfn/site-specialize:v0.1.0"
 
