@@ -46,7 +46,7 @@ def vs_pyyaml(name: str, fn: str, text: str, tmp: Path, limit: float = 0.25) -> 
         return ratio
     report(name, f"{ratio:.3f}x ({ours.seconds:.3f}s/{ref.seconds:.3f}s, {mb:.1f}MB)",
            f"<= {limit}x", ratio <= limit)
-    # the check worker (krmfn._check_worker) uses a second core: say what that costs
+    # the check worker (krmfn._large.check_worker) uses a second core: say what that costs
     report("  CPU time (both cores) / PyYAML's", f"{ours.cpu_seconds / ref.cpu_seconds:.3f}x "
            f"({ours.cpu_seconds:.3f}s/{ref.cpu_seconds:.3f}s)", "", None)
     return ours.seconds

@@ -14,13 +14,13 @@ import sys
 import atheris  # type: ignore[import-untyped,unused-ignore]
 
 with atheris.instrument_imports(include=["krmfn"]):
-    import krmfn._cli_function
-    import krmfn._document
-    import krmfn._lazy
-    import krmfn._object
-    import krmfn._package
-    import krmfn._parse
-    import krmfn._resource_list  # noqa: F401
+    import krmfn._large.lazy_list
+    import krmfn._model.object
+    import krmfn._model.resource_list
+    import krmfn._run.cli_function
+    import krmfn._run.package
+    import krmfn._text.document
+    import krmfn._text.parse  # noqa: F401
     from oracle import NOOP, check_console, check_everything, seed_inputs
 
 from seeds import corpus_args

@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import krmfn._check_worker as check_worker
-import krmfn._lazy as lazy
+import krmfn._large.check_worker as check_worker
+import krmfn._large.lazy_list as lazy
 import yaml
 from krmfn import Function, RunOutput
 from krmfn.testing import golden_cases
@@ -219,7 +219,7 @@ def console(data: bytes) -> Iterator[tuple[io.StringIO, io.StringIO]]:
 
 def check_console(fn: Function, data: bytes) -> int:
     """The whole command line path, stdin bytes to exit code, without a process."""
-    from krmfn._cli_function import run_cli
+    from krmfn._run.cli_function import run_cli
 
     with console(data) as (out, err):
         code = run_cli(fn, [])

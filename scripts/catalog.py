@@ -33,7 +33,7 @@ def _type_name(tp: Any) -> str:
 
 
 def _fields(cls: type) -> list[dict[str, str]]:
-    from krmfn._config import _yaml_name
+    from krmfn._model.config import _yaml_name
 
     hints = typing.get_type_hints(cls)
     out = []

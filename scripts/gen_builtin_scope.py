@@ -1,4 +1,4 @@
-"""Regenerate sdk/krmfn/_builtin_scope.py: the scope of Kubernetes' built-in kinds.
+"""Regenerate sdk/krmfn/_model/builtin_scope.py: the scope of Kubernetes' built-in kinds.
 
 The source is Kubernetes' own API types, where every served kind carries a `+genclient`
 tag and a cluster-scoped one also `+genclient:nonNamespaced` (the tags the API server's
@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "sdk" / "krmfn" / "_builtin_scope.py"
+OUT = Path(__file__).resolve().parents[1] / "sdk" / "krmfn" / "_model" / "builtin_scope.py"
 _GROUP = re.compile(r'^\s*(?:const\s+)?GroupName\s*=\s*"([^"]*)"', re.M)
 _TYPE = re.compile(r"^type (\w+) struct\b")
 

@@ -21,7 +21,7 @@ from typing import Any
 import corpus_oracle as oracle
 import yaml
 from kpt_support import kpt, script
-from krmfn._cli_function import run_cli
+from krmfn._run.cli_function import run_cli
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 NAMESPACE = "corpus-ns"

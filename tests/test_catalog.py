@@ -59,7 +59,7 @@ def test_one_dockerfile_per_function() -> None:
 
 
 def test_krmfn_catalog_command_lists_every_function(capsys: object) -> None:
-    from krmfn._cli import main
+    from krmfn._run.cli import main
 
     assert main(["catalog"]) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]

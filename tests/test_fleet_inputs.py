@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kpt_support import script
 from krmfn import KubeObject
-from krmfn._cli import main
+from krmfn._run.cli import main
 from krmfn_fleet.site_inventory import is_dns_label
 
 KPTFILE = "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: bp\n"

@@ -100,13 +100,13 @@ def test_a_site_that_loses_its_label_is_removed_with_its_package(fleet: Path) ->
         "edge-lyo-01/free5gc-upf": ("removed", ["no longer placed"]),
     }
     ledger = fleet.parent / "ledger.db"
-    held = subprocess.run([sys.executable, "-m", "krmfn._cli", "ledger", "list", "--ledger",
+    held = subprocess.run([sys.executable, "-m", "krmfn._run.cli", "ledger", "list", "--ledger",
                            str(ledger), "--cluster", "edge-lyo-01", "--package", "free5gc-upf"],
                           capture_output=True, text=True, check=True).stdout
     assert "upf-edge-lyo-01-n4-ipv4" in held
     _check_render_agrees(fleet, changes)
     assert not (fleet / "out" / "edge-lyo-01").exists()
-    held = subprocess.run([sys.executable, "-m", "krmfn._cli", "ledger", "list", "--ledger",
+    held = subprocess.run([sys.executable, "-m", "krmfn._run.cli", "ledger", "list", "--ledger",
                            str(ledger), "--cluster", "edge-lyo-01", "--package", "free5gc-upf"],
                           capture_output=True, text=True, check=True).stdout
     assert held == ""  # its allocations were released

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from types import ModuleType
 
-import krmfn._builtin_scope as table
+import krmfn._model.builtin_scope as table
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def test_a_kind_of_two_scopes_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_checked_in_table_is_what_the_script_writes() -> None:
-    text = (ROOT / "sdk" / "krmfn" / "_builtin_scope.py").read_text()
+    text = (ROOT / "sdk" / "krmfn" / "_model" / "builtin_scope.py").read_text()
     sources = re.findall(r"^#   (github\.com/\S+ \S+,\n#     commit [0-9a-f]{40})$", text, re.M)
     assert len(sources) == 3  # kubernetes/api, apiextensions-apiserver, kube-aggregator
     found = {k: True for k in table.NAMESPACED} | {k: False for k in table.CLUSTER_SCOPED}

@@ -60,13 +60,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import krmfn
-import krmfn._lazy as lazy
+import krmfn._large.lazy_list as lazy
 import netaddr  # type: ignore[import-untyped,unused-ignore]
 import pytest
 import yaml
 from kpt_support import KPT, needs_kpt, script
 from krmfn import read_package
-from krmfn._commit import JOURNAL
+from krmfn._run.commit import JOURNAL
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "fuzz"))
@@ -322,7 +322,7 @@ def test_guarantee_allocations_released(tmp_path: Path) -> None:
     other, _ = run(package("smf", "edge-01", [("n9", "network")]), ledger)
     assert other["ip n9"] == before["ip n4"]  # n4's address was free again
     listed = subprocess.run(
-        [sys.executable, "-m", "krmfn._cli", "ledger", "release", "--ledger", str(ledger),
+        [sys.executable, "-m", "krmfn._run.cli", "ledger", "release", "--ledger", str(ledger),
          "--package", "smf", "--dry-run"], capture_output=True, text=True, check=False)
     assert listed.returncode == 0, listed.stderr
     assert "n9" in listed.stdout

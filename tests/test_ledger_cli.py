@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kpt_support import script
-from krmfn._cli import main
+from krmfn._run.cli import main
 from test_ledger_owner import package, run
 
 

@@ -251,7 +251,7 @@ def _as_nobody(pkg: Path, ledger: Path, fn: str) -> tuple[int, str]:
     def child(pipe: Any) -> None:
         import io
 
-        from krmfn._cli_function import run_cli
+        from krmfn._run.cli_function import run_cli
         from krmfn_fleet.pipeline import resolve_function
 
         if os.geteuid() == 0:

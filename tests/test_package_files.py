@@ -22,9 +22,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from krmfn import InputError, KubeObject, ResourceList, function, read_package
-from krmfn._cli_function import run_cli
-from krmfn._commit import JOURNAL, is_ours
-from krmfn._package_paths import check_file_path, default_file
+from krmfn._model.package_paths import check_file_path, default_file
+from krmfn._run.cli_function import run_cli
+from krmfn._run.commit import JOURNAL, is_ours
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name} # keep me\ndata:\n  k: v\n"
 KPTFILE = "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: pkg\n"

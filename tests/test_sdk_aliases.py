@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import krmfn._lazy as lazy
+import krmfn._large.lazy_list as lazy
 import pytest
 import yaml
 from anchored_lists import (

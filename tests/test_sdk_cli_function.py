@@ -15,7 +15,7 @@ from textwrap import dedent
 import pytest
 import yaml
 from krmfn import KubeObject, ResourceList, function
-from krmfn._cli_function import run_cli
+from krmfn._run.cli_function import run_cli
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from krmfn import FieldError, KubeObject, ResourceList, function
-from krmfn._lazy import LAZY_MIN_ITEMS
+from krmfn._large.lazy_list import LAZY_MIN_ITEMS
 
 CM = dedent("""\
     apiVersion: v1

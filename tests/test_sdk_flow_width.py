@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from krmfn import KubeObject, ResourceList
-from krmfn._document import FLOW_WIDTH
-from krmfn._render import render_flow
+from krmfn._text.document import FLOW_WIDTH
+from krmfn._text.render import render_flow
 
 HEAD = "apiVersion: v1\nkind: X\nmetadata:\n  name: x  # the name\nspec:\n"
 

@@ -1,4 +1,4 @@
-"""Keys deeper in an item found from indentation (`_parts.key_lines`): where a guess is
+"""Keys deeper in an item found from indentation (`_large.parts.key_lines`): where a guess is
 given it must be the key the whole tree has there, with exactly its lines; hostile
 layouts (multi-line quoted scalars and flow collections, block scalars holding lines
 that look like keys) must give no guess rather than a wrong one."""
@@ -9,8 +9,8 @@ import random
 
 import pytest
 import yaml
-from krmfn._nodes import MappingNode, SequenceNode, construct
-from krmfn._parts import key_lines
+from krmfn._large.parts import key_lines
+from krmfn._text.nodes import MappingNode, SequenceNode, construct
 
 NEEDLE = "# kpt-set: ${x}"
 

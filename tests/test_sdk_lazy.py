@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import krmfn
-import krmfn._check_worker as check_worker
-import krmfn._lazy as lazy
+import krmfn._large.check_worker as check_worker
+import krmfn._large.lazy_list as lazy
 import pytest
 from krmfn import ResourceList
 

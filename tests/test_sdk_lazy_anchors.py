@@ -4,13 +4,13 @@ does not. Whatever the text scan decides, the output is the whole-document path'
 
 from __future__ import annotations
 
-import krmfn._check_worker as check_worker
-import krmfn._lazy as lazy
+import krmfn._large.check_worker as check_worker
+import krmfn._large.lazy_list as lazy
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from krmfn._anchors import may_hold_anchor
+from krmfn._text.anchors import may_hold_anchor
 from krmfn_catalog.set_namespace.function import set_namespace
 
 ITEMS = 12
@@ -79,7 +79,7 @@ def _whole(text: str) -> str:
     saved = lazy.split_items
     lazy.split_items = lambda text: None  # type: ignore[assignment]
     try:
-        import krmfn._resource_list as resource_list
+        import krmfn._model.resource_list as resource_list
 
         resource_list.split_items = lazy.split_items
         return set_namespace.run_text(text).stdout

@@ -4,10 +4,10 @@ read lazily too. Whatever the text looks like, the output is the whole-document 
 
 from __future__ import annotations
 
-import krmfn._check_worker as check_worker
-import krmfn._lazy as lazy
-import krmfn._parts as parts
-import krmfn._resource_list as resource_list
+import krmfn._large.check_worker as check_worker
+import krmfn._large.lazy_list as lazy
+import krmfn._large.parts as parts
+import krmfn._model.resource_list as resource_list
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings

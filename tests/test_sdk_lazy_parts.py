@@ -9,8 +9,8 @@ import random
 from collections.abc import Callable
 
 import krmfn
-import krmfn._check_worker as check_worker
-import krmfn._lazy as lazy
+import krmfn._large.check_worker as check_worker
+import krmfn._large.lazy_list as lazy
 import pytest
 from krmfn import KubeObject, ResourceList
 
@@ -38,7 +38,7 @@ TAILS = ["  spec:\n    replicas: 1\n", "  data:\n    key: value\n", "",
          "      image: a:1 # kpt-set: a:${tag}\n  # what follows is status\n"
          "  status: {phase: new}\n",
          "  data:\n    key: value # kpt-set: ${value}\n\n  spec: [1, 2]\n",
-         # setters deeper in `spec`, read by the lines of their keys (`_parts.key_lines`)
+         # setters deeper in `spec`, read by the lines of their keys (`_large.parts.key_lines`)
          "  spec:\n    replicas: 1 # kpt-set: ${replicas}\n    template:\n      spec:\n"
          "        containers:\n        - name: app\n          image: a:1 # kpt-set: a:${tag}\n"
          "          args: [\"x\", \"y\"]\n        - name: side\n"

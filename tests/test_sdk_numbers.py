@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from krmfn import KubeObject, ResourceList
-from krmfn._cli_function import run_cli
+from krmfn._run.cli_function import run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 from oracle import catalog_functions, console

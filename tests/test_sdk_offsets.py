@@ -17,14 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import krmfn._lazy as lazy
+import krmfn._large.lazy_list as lazy
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
-from krmfn._cli_function import run_cli
+from krmfn._run.cli_function import run_cli
 from oracle import catalog_functions, console, lazy_limits
 
 FUNCTIONS = catalog_functions()

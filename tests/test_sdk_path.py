@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from krmfn import FieldError, KubeObject, Match, PathError, parse_path
-from krmfn._path import Segment, format_path
+from krmfn._text.path import Segment, format_path
 
 
 @pytest.mark.parametrize(("text", "segments"), [

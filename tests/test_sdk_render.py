@@ -11,7 +11,7 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from krmfn._render import render_block, render_flow, render_scalar
+from krmfn._text.render import render_block, render_flow, render_scalar
 
 
 def read(text: str) -> Any:

@@ -128,5 +128,5 @@ def test_the_readme_install_gives_mypy_a_typed_package(tmp_path: Path) -> None:
         [sys.executable, "-m", "mypy", "--strict", "--python-executable", str(python),
          "--cache-dir", str(tmp_path / "cache"), "my_function.py"],
         cwd=user, capture_output=True, text=True, timeout=600, env=env)
-    assert 'Revealed type is "krmfn._function.Function"' in proc.stdout, proc.stdout
+    assert 'Revealed type is "krmfn._run.function.Function"' in proc.stdout, proc.stdout
     assert "error" not in proc.stdout.replace("Revealed", ""), proc.stdout

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from krmfn import FieldError, KubeObject, PathError, ResourceList, SubObject, function
-from krmfn._lazy import LAZY_MIN_ITEMS
+from krmfn._large.lazy_list import LAZY_MIN_ITEMS
 
 DEPLOYMENT = dedent("""\
     apiVersion: apps/v1

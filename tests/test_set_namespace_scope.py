@@ -8,7 +8,7 @@ from __future__ import annotations
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from krmfn._builtin_scope import CLUSTER_SCOPED, NAMESPACED
+from krmfn._model.builtin_scope import CLUSTER_SCOPED, NAMESPACED
 from krmfn.testing import run
 from krmfn_catalog.set_namespace.function import set_namespace
 

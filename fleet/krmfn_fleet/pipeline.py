@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from krmfn._errors import ConfigError, InputError, KrmfnError
-from krmfn._function import Function, _results_for
-from krmfn._object import KubeObject
-from krmfn._package import Package, read_package
-from krmfn._resource_list import ResourceList
-from krmfn._results import Field, Result
-from krmfn._selector import Selector
+from krmfn._model.object import KubeObject
+from krmfn._model.resource_list import ResourceList
+from krmfn._model.results import Field, Result
+from krmfn._model.selector import Selector
+from krmfn._run.function import Function, _results_for
+from krmfn._run.package import Package, read_package
 
 from krmfn_fleet.functions import find_function
 

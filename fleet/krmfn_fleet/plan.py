@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from krmfn._errors import InputError
-from krmfn._package import package_from_texts, read_texts
+from krmfn._run.package import package_from_texts, read_texts
 
 from krmfn_fleet.dependencies import Wanted, dependencies_of, render_order
 from krmfn_fleet.errors import FleetError

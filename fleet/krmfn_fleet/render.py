@@ -24,7 +24,7 @@ from pathlib import Path
 
 from krmfn import KubeObject
 from krmfn._errors import InputError
-from krmfn._package import package_from_texts, read_package, read_texts
+from krmfn._run.package import package_from_texts, read_package, read_texts
 
 from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
 from krmfn_fleet.errors import FleetError

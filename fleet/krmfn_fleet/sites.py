@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from krmfn._errors import InputError
-from krmfn._object import KubeObject
-from krmfn._package import package_from_texts, read_package, read_texts
-from krmfn._resource_list import ResourceList
+from krmfn._model.object import KubeObject
+from krmfn._model.resource_list import ResourceList
+from krmfn._run.package import package_from_texts, read_package, read_texts
 
 from krmfn_fleet.pipeline import RenderResult, render_package
 from krmfn_fleet.site_inventory import FleetError, FleetSite, check_site_names, load_sites

@@ -49,26 +49,27 @@ __all__ = [
 _WHERE = {
     "ConfigError": "_errors", "FieldError": "_errors", "FunctionError": "_errors",
     "InputError": "_errors", "KrmfnError": "_errors",
-    "Field": "_results", "File": "_results", "Result": "_results", "Severity": "_results",
-    "Function": "_function", "RunOutput": "_function", "function": "_function",
-    "Items": "_resource_list", "ResourceList": "_resource_list",
-    "KubeObject": "_object", "Match": "_path", "PathError": "_path", "parse_path": "_path",
-    "Scope": "_scope", "Selector": "_selector", "SubObject": "_view",
-    "load_config": "_config", "read_package": "_package",
+    "Match": "_text.path", "PathError": "_text.path", "parse_path": "_text.path",
+    "Field": "_model.results", "File": "_model.results", "Result": "_model.results",
+    "Severity": "_model.results",
+    "Items": "_model.resource_list", "ResourceList": "_model.resource_list",
+    "KubeObject": "_model.object", "SubObject": "_model.object",
+    "Scope": "_model.scope", "Selector": "_model.selector", "load_config": "_model.config",
+    "Function": "_run.function", "RunOutput": "_run.function", "function": "_run.function",
+    "read_package": "_run.package",
 }
 
 if TYPE_CHECKING:
-    from krmfn._config import load_config
     from krmfn._errors import ConfigError, FieldError, FunctionError, InputError, KrmfnError
-    from krmfn._function import Function, RunOutput, function
-    from krmfn._object import KubeObject
-    from krmfn._package import read_package
-    from krmfn._path import Match, PathError, parse_path
-    from krmfn._resource_list import Items, ResourceList
-    from krmfn._results import Field, File, Result, Severity
-    from krmfn._scope import Scope
-    from krmfn._selector import Selector
-    from krmfn._view import SubObject
+    from krmfn._model.config import load_config
+    from krmfn._model.object import KubeObject, SubObject
+    from krmfn._model.resource_list import Items, ResourceList
+    from krmfn._model.results import Field, File, Result, Severity
+    from krmfn._model.scope import Scope
+    from krmfn._model.selector import Selector
+    from krmfn._run.function import Function, RunOutput, function
+    from krmfn._run.package import read_package
+    from krmfn._text.path import Match, PathError, parse_path
 
 
 def __getattr__(name: str) -> Any:

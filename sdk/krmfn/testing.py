@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from krmfn._errors import InputError
-from krmfn._function import Function, RunOutput
-from krmfn._object import KubeObject
-from krmfn._package import _documents, _is_blank
-from krmfn._resource_list import ResourceList
+from krmfn._model.object import KubeObject
+from krmfn._model.resource_list import ResourceList
+from krmfn._run.function import Function, RunOutput
+from krmfn._run.package import _documents, _is_blank
 
 __all__ = ["GoldenCase", "golden_cases", "resource_list", "run", "run_golden"]
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from krmfn._nodes import int_text
+from krmfn._text.nodes import int_text
 
 from .kyverno_errors import KyvernoPolicyError, UnsupportedFeature
 from .kyverno_quantity import parse_duration, parse_quantity

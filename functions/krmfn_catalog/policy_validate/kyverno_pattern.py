@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from krmfn._nodes import int_text
+from krmfn._text.nodes import int_text
 
 from .kyverno_anchor import AnchorKind, parse_key
 from .kyverno_scalar import Scalar, is_scalar, scalar_matcher

@@ -91,7 +91,7 @@ def _fraction(number: str) -> Fraction:
         return Fraction(number)
     except ValueError:
         pass
-    from krmfn._nodes import decimal_int
+    from krmfn._text.nodes import decimal_int
 
     sign = -1 if number.startswith("-") else 1
     whole, _, part = number.lstrip("+-").partition(".")

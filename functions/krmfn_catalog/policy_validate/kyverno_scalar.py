@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, TypeGuard
 
-from krmfn._nodes import int_text
+from krmfn._text.nodes import int_text
 
 from .kyverno_quantity import parse_duration, parse_quantity
 from .kyverno_wildcard import wildcard_match

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from krmfn._cli_function import console_entry
+from krmfn._run.cli_function import console_entry
 
 if TYPE_CHECKING:
     from krmfn_catalog.site_specialize.function import site_specialize

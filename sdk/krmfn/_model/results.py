@@ -8,9 +8,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from krmfn._object import KubeObject
-    from krmfn._path import Path
-    from krmfn._view import SubObject
+    from krmfn._model.object import KubeObject, SubObject
+    from krmfn._text.path import Path
 
 __all__ = ["Field", "File", "Result", "Severity"]
 
@@ -77,7 +76,7 @@ class Result:
         (text or a tuple of segments) or a Field. `obj` may be a view (`obj.at(path)`):
         the result is then on its resource, and `field` is relative to the view (the
         view's own path when not given)."""
-        from krmfn._view import SubObject
+        from krmfn._model.object import SubObject
 
         if isinstance(obj, SubObject):
             view, obj = obj, obj.resource
@@ -124,6 +123,6 @@ def _text(path: Path) -> str:
     """A path given as text stays as the function wrote it; segments become their text."""
     if isinstance(path, str):
         return path
-    from krmfn._path import format_path, parse_path
+    from krmfn._text.path import format_path, parse_path
 
     return format_path(parse_path(path))

@@ -1,7 +1,7 @@
-"""The parts of an item read lazily (see `_lazy_item`): the lines of one key of its
+"""The parts of an item read lazily (see `_large.lazy_item`): the lines of one key of its
 metadata, of one of its keys after the head, or of a key deeper in one, each read into a
 tree of its own when a function reads or edits only that. Where they lie is found by the
-patterns of `_parts`; the item's text as it is now is its input with every part's edits
+patterns of `_large.parts`; the item's text as it is now is its input with every part's edits
 spliced in.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import re
 
-from krmfn._document import Doc
-from krmfn._lazy import LazyList
-from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
-from krmfn._parts import HEAD_KEYS, item_keys, key_lines, metadata_keys
-from krmfn._path import Segment
+from krmfn._large.lazy_list import LazyList
+from krmfn._large.parts import HEAD_KEYS, item_keys, key_lines, metadata_keys
+from krmfn._text.document import Doc
+from krmfn._text.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from krmfn._text.path import Segment
 
 __all__ = ["ItemParts"]
 
@@ -41,9 +41,9 @@ class ItemParts:
         self._h: Doc | None = None
         self._cut = 0
         self._text: str | None = None
-        # the lines of metadata's keys (`_parts.metadata_keys`; False: not looked for yet)
+        # the lines of metadata's keys (`_large.parts.metadata_keys`; False: not looked for yet)
         self._keys: tuple[list[tuple[str, int]], int] | bool | None = False
-        # the same of the item's keys after its head (`_parts.item_keys`)
+        # the same of the item's keys after its head (`_large.parts.item_keys`)
         self._tops: list[tuple[str, int]] | bool | None = False
         # by where they start: (where they end, tree, the key, whether a metadata key); a
         # key deeper in an item's key has its path for a key (see `_deep_parts`)
@@ -234,7 +234,7 @@ class ItemParts:
     def _key_part(self, segs: tuple[Segment, ...]) -> Doc | bool | None:
         """For a path two map keys deep or more after the head (a CRD's `spec.scope` and
         `spec.names.kind`), the tree of the lines of its second key alone, found by
-        indentation (`_parts.key_lines`); False when no line of the item's text starts
+        indentation (`_large.parts.key_lines`); False when no line of the item's text starts
         with that key, so it is absent (`parts_genuine` checks that every such key starts
         its line, written out); None: the
         item is to be read whole. A large item's schema is then never composed here (the
@@ -277,7 +277,7 @@ class ItemParts:
 
     def _deep_parts(self, found: list[int], start: int, end: int) -> list[Doc] | None:
         """The trees of the keys whose lines hold the places `found` inside the lines of
-        the item's key `text[start:end]` (see `_parts.key_lines`): a comment is looked for
+        the item's key `text[start:end]` (see `_large.parts.key_lines`): a comment is looked for
         on a few lines of a large `spec`. None when one is not found that way, or the
         key's tree was read already."""
         assert self._chunk is not None and self._list is not None

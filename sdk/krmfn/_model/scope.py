@@ -1,4 +1,4 @@
-"""Which kinds are namespaced: Kubernetes' built-in kinds (`_builtin_scope`, generated from
+"""Which kinds are namespaced: Kubernetes' built-in kinds (`_model.builtin_scope`, generated from
 Kubernetes' own API types), plus the scope that CustomResourceDefinitions in the same
 ResourceList declare. Any other kind's scope is unknown: a group ending in `.k8s.io` says
 nothing (Gateway API's GatewayClass is cluster-scoped, kustomize's Kustomization is not
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from krmfn._builtin_scope import CLUSTER_SCOPED, NAMESPACED
+from krmfn._model.builtin_scope import CLUSTER_SCOPED, NAMESPACED
 
 if TYPE_CHECKING:
-    from krmfn._object import KubeObject
+    from krmfn._model.object import KubeObject
 
 __all__ = ["CLUSTER_SCOPED", "NAMESPACED", "Scope"]
 

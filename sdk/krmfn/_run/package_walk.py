@@ -4,7 +4,7 @@ A directory is walked with names in lexical order, a directory's files where its
 sorts (so that `sub/x.yaml` comes before `two.yaml`); `*.yaml`, `*.yml` and Kptfiles are
 read, hidden ones included; links to files are followed and links to directories are
 not; every package (the root, and each subpackage: a directory holding a Kptfile) leaves
-out what its own `.krmignore` says (see `krmfn._krmignore`).
+out what its own `.krmignore` says (see `krmfn._run.krmignore`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from krmfn._errors import InputError
-from krmfn._krmignore import Ignore
+from krmfn._run.krmignore import Ignore
 
 __all__ = ["collect", "package_root", "scratch_dirs"]
 

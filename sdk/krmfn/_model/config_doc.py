@@ -36,7 +36,7 @@ def config_help(cls: type, kind: str, api_version: str | None) -> str:
 
 def config_fields(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
     """(YAML name, type, default, text) of every field, nested dataclasses included."""
-    from krmfn._config import _shape
+    from krmfn._model.config import _shape
 
     hints, fields = _shape(cls)
     comments = _line_comments(cls)
@@ -72,7 +72,7 @@ def _yaml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_yaml_value(v) for v in value) + "]"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        from krmfn._config import _shape
+        from krmfn._model.config import _shape
 
         fields = _shape(type(value))[1]
         return _yaml_value({name: getattr(value, f.name) for name, f in fields.items()})

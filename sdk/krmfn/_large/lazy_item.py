@@ -1,8 +1,8 @@
-"""What a KubeObject read from a large list does to be read lazily (see `_lazy`).
+"""What a KubeObject read from a large list does to be read lazily (see `_large.lazy_list`).
 
 Such an item starts as a slice of the input text. It is composed whole when a function
 first needs it whole, or in parts when it only touches its metadata (one metadata key's
-lines, or the head) or looks for comments (the keys that hold them: see `_item_parts`).
+lines, or the head) or looks for comments (the keys that hold them: see `_large.item_parts`).
 Edits made in parts are spliced into the text, kept, and made again on the whole tree if
 one is composed later; whatever was only guessed from the text is checked before anything
 is written (`_verify`, and the check worker).
@@ -13,11 +13,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import krmfn._parts as _parts
-from krmfn._comments import edit
-from krmfn._document import Doc
-from krmfn._item_parts import ItemParts
-from krmfn._lazy import (
+import krmfn._large.parts as _parts
+from krmfn._large.item_parts import ItemParts
+from krmfn._large.lazy_list import (
     Facts,
     LayoutChanged,
     agrees,
@@ -26,9 +24,11 @@ from krmfn._lazy import (
     scalar_fact,
     shape_problem,
 )
-from krmfn._nodes import MappingNode, Node, ScalarNode, construct
-from krmfn._parts import parts_genuine
-from krmfn._path import Segment
+from krmfn._large.parts import parts_genuine
+from krmfn._text.comments import edit
+from krmfn._text.document import Doc
+from krmfn._text.nodes import MappingNode, Node, ScalarNode, construct
+from krmfn._text.path import Segment
 
 __all__ = ["LazyItem"]
 
@@ -62,7 +62,7 @@ class LazyItem(ItemParts):
     def _doc_at(self, segs: tuple[Segment, ...], edit: str = "") -> Doc:
         """The tree to read `segs` in (or to `edit` them: "set", "delete", "append"). An
         item not read yet is read in parts when the path lies in its metadata: the lines
-        of one metadata key, else its head (see `_parts`). That
+        of one metadata key, else its head (see `_large.parts`). That
         is what most functions touch of most items, and a small part of each: an item is
         checked whole anyway (by the check worker, see `verify`), so reading most of it in
         parts would cost more than reading it whole once. (The lines of a key after the

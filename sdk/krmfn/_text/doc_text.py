@@ -1,5 +1,5 @@
 """Where a document's nodes lie in its source text, and how its edits are written there
-(see `_document.Doc`, which makes the edits).
+(see `_text.document.Doc`, which makes the edits).
 
 A block collection's text ends with its last leaf, not where libyaml's end mark says
 (that lies past comments belonging to what follows); what is added to it goes after that,
@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from krmfn._nodes import (
+from krmfn._text.ends import ended
+from krmfn._text.nodes import (
     AliasSpans,
     MappingNode,
     Node,
@@ -25,9 +26,8 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
-from krmfn._path import Segment
-from krmfn._render import render_block, render_flow, render_scalar
-from krmfn._text_ends import ended
+from krmfn._text.path import Segment
+from krmfn._text.render import render_block, render_flow, render_scalar
 
 __all__ = ["DocText", "Edit", "dash_before", "is_flow"]
 
@@ -60,7 +60,7 @@ class DocText:
         self._pristine: Any = None
         self.wide_lists = False
         # where the aliases of a tree that holds some are written: only a tree composed
-        # from a whole text has them (an item's is rewritten whole, see `_document`)
+        # from a whole text has them (an item's is rewritten whole, see `_text.document`)
         self.aliases: AliasSpans | None = None
         self._edits: list[Edit] = []
         self._scalar_edits: dict[int, Edit] = {}  # id(scalar) -> the edit of its text
@@ -357,7 +357,7 @@ class DocText:
     def _render_edit(self, e: Edit) -> str:
         if e.kind == "delete":
             return ""
-        if e.kind == "text":  # literal text (comments: see `_comments`)
+        if e.kind == "text":  # literal text (comments: see `_text.comments`)
             return str(e.ctx[0])
         node = e.node
         assert node is not None

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 from krmfn._errors import ConfigError, FieldError, InputError, KrmfnError
 
 if TYPE_CHECKING:
-    from krmfn._resource_list import ResourceList
-    from krmfn._results import Result
+    from krmfn._model.resource_list import ResourceList
+    from krmfn._model.results import Result
 
 __all__ = ["Function", "RunOutput", "function"]
 
@@ -41,7 +41,7 @@ class Function:
     def __init__(self, fn: Callable[..., object], *, name: str, config: type | None = None,
                  config_kind: str | None = None, readme: str | os.PathLike[str] | None = None,
                  summary: str = "") -> None:
-        from krmfn._config_kind import split_config_kind
+        from krmfn._model.config_kind import split_config_kind
 
         self.fn = fn
         self.name = name
@@ -66,7 +66,7 @@ class Function:
     def load_config(self, rl: ResourceList) -> Any:
         """The `config=` dataclass filled from `rl.function_config` (a ConfigError if it
         does not fit)."""
-        from krmfn._config import load_config
+        from krmfn._model.config import load_config
 
         assert self.config is not None
         kind = self.config_kind
@@ -90,8 +90,8 @@ class Function:
         it propagates as it is (what `krmfn.testing` does, so pytest shows it).
         (`_keep` receives what was parsed, for a console script to exit without freeing it;
         `_parsed` is `text` already parsed, see `console_main`.)"""
-        from krmfn._lazy import LayoutChanged
-        from krmfn._resource_list import ResourceList
+        from krmfn._large.lazy_list import LayoutChanged
+        from krmfn._model.resource_list import ResourceList
 
         try:
             rl = _parsed if _parsed is not None else ResourceList.parse(text, _worker=True)
@@ -111,7 +111,7 @@ class Function:
 
     def _run_parsed(self, text: str, *, lazy: bool, keep: list[object] | None = None,
                     raise_bugs: bool = False) -> RunOutput:
-        from krmfn._resource_list import ResourceList
+        from krmfn._model.resource_list import ResourceList
 
         try:
             rl = ResourceList.parse(text, lazy=lazy)
@@ -122,7 +122,7 @@ class Function:
         return self._run(text, rl, raise_bugs)
 
     def _run(self, text: str, rl: ResourceList, raise_bugs: bool = False) -> RunOutput:
-        from krmfn._lazy import LayoutChanged
+        from krmfn._large.lazy_list import LayoutChanged
 
         if rl.input_errors:
             rl.results.extend(rl.input_errors)
@@ -148,7 +148,7 @@ class Function:
         return self._finish(rl, out)
 
     def _failed(self, text: str, results: list[Result]) -> RunOutput:
-        from krmfn._resource_list import ResourceList
+        from krmfn._model.resource_list import ResourceList
 
         try:
             rl = ResourceList.parse(text, lazy=False)  # the input as it came, nothing half-done
@@ -157,6 +157,22 @@ class Function:
         # items of the wrong shape, unseen while reading lazily, come first as in `_run`
         rl.results.extend(rl.input_errors or results)
         return self._finish(rl)
+
+    def _run_in_place(self, rl: ResourceList) -> tuple[ResourceList, int, str]:
+        """Run in process on items read from files; on failure nothing will be written."""
+        try:
+            self.process(rl)
+        except KrmfnError as exc:
+            results = _results_for(exc)
+            return rl, 1, self._stderr_line(results[0].summary())
+        except RecursionError:
+            return rl, 1, self._stderr_line("input nested too deeply")
+        except Exception as exc:  # a bug: one line, its traceback, and nothing written
+            return rl, 1, self._stderr_line(bug_message(exc)) + bug_traceback(exc)
+        errors = [r for r in rl.results if r.is_error]
+        if errors:
+            return rl, 1, self._stderr_line(errors[0].summary())
+        return rl, 0, ""
 
     def _finish(self, rl: ResourceList, out: str | None = None) -> RunOutput:
         out = rl.to_text() if out is None else out
@@ -174,7 +190,7 @@ class Function:
     # ------------------------------------------------------------ entry point
     def main(self, argv: Sequence[str] | None = None) -> NoReturn:
         """The console script: ResourceList on stdin, or files and directories (standalone)."""
-        from krmfn._cli_function import run_cli
+        from krmfn._run.cli_function import run_cli
 
         try:
             code = run_cli(self, list(sys.argv[1:] if argv is None else argv))
@@ -216,7 +232,7 @@ def function(*, name: str, config: type[Any] | None = None, config_kind: str | N
     that class. `config_kind` is `Kind` (of fn.kpt.dev, any version; by default the name
     in CamelCase) or `group/version/Kind`; a malformed one is a ValueError here."""
     if config_kind is not None:
-        from krmfn._config_kind import split_config_kind
+        from krmfn._model.config_kind import split_config_kind
 
         split_config_kind(config_kind)
 
@@ -246,7 +262,7 @@ def _readme_beside(fn: Callable[..., Any]) -> str | None:
 
 
 def _results_for(exc: KrmfnError) -> list[Result]:
-    from krmfn._results import Field, Result
+    from krmfn._model.results import Field, Result
 
     if isinstance(exc, ConfigError):
         return [Result(f"functionConfig: {m}" if not f else f"functionConfig.{f}: {m}",

@@ -1,38 +1,49 @@
-"""KubeObject: one Kubernetes resource, read and edited through field paths.
+"""KubeObject: one Kubernetes resource, read and edited through field paths; SubObject: a
+live view of one node inside it, with the same reading and editing API relative to that node.
 
 Reads build Python values only for the fields asked for; writes are spliced into the
 resource's original text, so whatever a function does not touch stays byte for byte.
+
+`obj.get(path)` returns a copy: editing it changes nothing. A view reads and edits the
+resource itself, so nested work reads as it is meant:
+
+    for c in obj.at("spec.template.spec").items("containers"):
+        c.set("resources.limits.cpu", "1")
+
+A view is the path of its node from the resource's root, not the node: every read and
+edit goes through the resource (and so keeps its bytes, comments and lazy reading as
+any edit does). A view of a list item holds its index: remove or insert items before it
+and the view points at another item, as `spec.containers[0]` would. (The two classes
+share a module because each names the other: `at` makes views, a view's `resource`
+is the KubeObject.)
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
-from krmfn._comments import edit, head_comment, line_comment
-from krmfn._document import Doc, to_node
 from krmfn._errors import FieldError, InputError, kind_of
-from krmfn._lazy import Facts, LazyList, identity
-from krmfn._lazy_item import LazyItem
-from krmfn._nodes import (
+from krmfn._large.lazy_item import LazyItem
+from krmfn._large.lazy_list import Facts, LazyList, identity
+from krmfn._model.package_paths import check_file_path
+from krmfn._text.comments import edit, head_comment, line_comment
+from krmfn._text.document import Doc, to_node
+from krmfn._text.ends import ended, without_document_end
+from krmfn._text.line_comments import comments_in
+from krmfn._text.nodes import (
     MappingNode,
     Node,
     ScalarNode,
-    SequenceNode,
     construct,
-    line_end,
     line_start,
 )
-from krmfn._package_paths import check_file_path
-from krmfn._parse import check_tree, compose, normalized
-from krmfn._parse_list import Chunk
-from krmfn._path import Path, Segment, format_path, parse_path
-from krmfn._render import key_text, render_block
-from krmfn._text_ends import ended, without_document_end
-from krmfn._view import SubObject, items_of
+from krmfn._text.parse import check_tree, compose, normalized
+from krmfn._text.parse_list import Chunk
+from krmfn._text.path import Path, Segment, format_path, parse_path
+from krmfn._text.render import key_text, render_block
 
-__all__ = ["KubeObject"]
+__all__ = ["KubeObject", "SubObject"]
 
 T = TypeVar("T")
 _MISSING: Any = object()
@@ -265,8 +276,8 @@ class KubeObject(LazyItem):
                 return []
             docs = self._parts_holding(containing)
             if docs is not None:
-                return [found for doc in docs for found in _comments_in(doc, containing)]
-        return _comments_in(self._doc, containing)
+                return [found for doc in docs for found in comments_in(doc, containing)]
+        return comments_in(self._doc, containing)
 
     # ------------------------------------------------------------ identity
     @property
@@ -480,99 +491,6 @@ class KubeObject(LazyItem):
         return _indent_item(ended(text), wide)
 
 
-def _comments_in(doc: Doc, containing: str) -> list[tuple[tuple[str | int, ...], str]]:
-    """`KubeObject.line_comments` over one tree (a whole item, or one of its parts)."""
-    out: list[tuple[tuple[str | int, ...], str]] = []
-    text = doc.text
-    # Only lines that hold a `#` (or what the comment must contain) can matter: find them
-    # once, by line number (counted from the first node's own mark, so only this item's
-    # text is scanned). The stand-ins that hold a part of an item at its place have no
-    # marks and no comments: the walk starts below them, at the part's own tree.
-    root = doc.root
-    start: tuple[str | int, ...] = ()
-    while root.start_mark is None and isinstance(root, (MappingNode, SequenceNode)) and (
-            root.value):
-        if isinstance(root, MappingNode):
-            start, root = (*start, str(root.value[0][0].value)), root.value[0][1]
-        else:
-            start, root = (*start, len(root.value) - 1), root.value[-1]
-    root_mark = root.start_mark
-    needle = containing or "#"
-    at = text.find(needle, doc.start, doc.end)
-    if root_mark is None or at < 0:
-        return out
-    if (root.__class__ is MappingNode and len(root.value) == 1 and start
-            and root.value[0][1].__class__ is ScalarNode
-            and text.find("\n", doc.start, doc.end - 1) < 0):  # one `key: value` line
-        key, value = root.value[0]
-        comment = _line_comment(text, value, key)
-        if comment is not None and containing in comment:
-            out.append(((*start, str(key.value)), comment))
-        return out
-    pos, line = int(root_mark.index), int(root_mark.line)
-    lines: set[int] = set()
-    while at >= 0:
-        line += text.count("\n", pos, at) if at >= pos else -text.count("\n", at, pos)
-        pos = at
-        lines.add(line)
-        at = text.find(needle, at + 1, doc.end)
-    ordered = sorted(lines)
-    last = len(ordered)
-
-    def touched(node: Node, key: Node | None) -> bool:
-        """Some line of the subtree (its key's included) is one of `lines`."""
-        if node.start_mark is None:
-            return True
-        first_line = node.start_mark.line
-        if key is not None and key.start_mark is not None:
-            first_line = min(first_line, key.start_mark.line)
-        at = bisect.bisect_left(ordered, first_line)
-        return at < last and ordered[at] <= node.end_mark.line
-
-    stack: list[tuple[tuple[str | int, ...], Node, Node | None]] = [(start, root, None)]
-    while stack:
-        path, node, key = stack.pop()
-        if path and node.start_mark is not None:
-            key_mark = key.start_mark if key is not None else None
-            if (node.end_mark.line in lines or node.start_mark.line in lines
-                    or (key_mark is not None and key_mark.line in lines)):
-                comment = _line_comment(text, node, key)
-                if comment is not None and containing in comment:
-                    out.append((path, comment))
-        # only subtrees with a wanted line go on the stack (in reverse: document order)
-        if isinstance(node, MappingNode):
-            stack.extend(((*path, str(k.value)), v, k) for k, v in reversed(node.value)
-                         if touched(v, k))
-        elif isinstance(node, SequenceNode):
-            stack.extend(((*path, i), v, None) for i, v in reversed(list(
-                enumerate(node.value))) if touched(v, None))
-    return out
-
-
-def _line_comment(text: str, node: Node, key: Node | None) -> str | None:
-    """The comment after a scalar or flow value on its line; for a block collection, the
-    comment on the line of its key (`key` is None for list items)."""
-    if node.start_mark is None:
-        return None
-    if isinstance(node, ScalarNode) and node.style in ("|", ">"):
-        start = int(node.start_mark.index)
-        rest = text[start : line_end(text, start)]
-    elif isinstance(node, ScalarNode) or getattr(node, "flow_style", False):
-        end = int(node.end_mark.index)
-        rest = text[end : line_end(text, end)]
-    else:
-        if key is None or key.start_mark is None:
-            return None
-        colon = text.find(":", int(key.end_mark.index))
-        if colon < 0 or text[key.end_mark.index : colon].strip(" \t\"'"):
-            return None
-        rest = text[colon + 1 : line_end(text, colon)]
-    hash_at = rest.find("#")
-    if hash_at < 0 or rest[:hash_at].strip(" \t") not in ("", "|", ">", "|-", ">-", "|+"):
-        return None
-    return rest[hash_at + 1 :].strip()
-
-
 def _located(exc: FieldError, obj: KubeObject) -> FieldError:
     """`exc`, naming the resource it is about (for its result's resourceRef and file)."""
     if exc.resource is None:
@@ -631,3 +549,146 @@ def _dedent_item(text: str) -> str:
     out.extend(line[width:] if line[:width].strip() == "" else line.lstrip()
                for line in lines[1:])
     return ended("\n".join(out))
+
+
+class SubObject:
+    """The node at `path` of `obj` (which need not exist yet: reads give defaults, and
+    `set` creates the maps on the way, as on the resource)."""
+
+    __slots__ = ("_base", "_obj")
+
+    def __init__(self, obj: KubeObject, base: tuple[Segment, ...]) -> None:
+        self._obj = obj
+        self._base = base
+
+    # ------------------------------------------------------------ where
+    @property
+    def resource(self) -> KubeObject:
+        """The resource this view is part of (for results: `rl.error(m, c.resource, ...)`)."""
+        return self._obj
+
+    @property
+    def segments(self) -> tuple[Segment, ...]:
+        """The path of the node from the resource's root."""
+        return self._base
+
+    @property
+    def path(self) -> str:
+        """That path as text, as results report it."""
+        return format_path(self._base)
+
+    def field(self, path: Path) -> str:
+        """The text of `path` under this node, from the resource's root (for `field=`)."""
+        return format_path(self._full(path))
+
+    def _full(self, path: Path) -> tuple[Segment, ...]:
+        try:
+            return self._base + parse_path(path)
+        except FieldError as exc:
+            if exc.resource is None:
+                exc.resource = self._obj
+            raise
+
+    @property
+    def exists(self) -> bool:
+        """Whether the node is there (a view may be made before its node)."""
+        return self._obj.has(self._base)
+
+    def value(self) -> Any:
+        """A copy of the whole node as plain data (None where it is missing)."""
+        return self._obj.get(self._base)
+
+    # ------------------------------------------------------------ reading
+    def get(self, path: Path, default: Any = None) -> Any:
+        """A copy of the plain value at `path`, or `default` (edit it through `set`, or
+        take a view with `at`)."""
+        return self._obj.get(self._full(path), default)
+
+    def has(self, path: Path) -> bool:
+        """True when the field at `path`, relative to this node, exists."""
+        return self._obj.has(self._full(path))
+
+    def get_str(self, path: Path, default: Any = _MISSING) -> str:
+        """As `KubeObject.get_str`, relative to this node."""
+        return self._obj.get_str(self._full(path), default)
+
+    def get_int(self, path: Path, default: Any = _MISSING) -> int:
+        """As `KubeObject.get_int`, relative to this node."""
+        return self._obj.get_int(self._full(path), default)
+
+    def get_bool(self, path: Path, default: Any = _MISSING) -> bool:
+        """As `KubeObject.get_bool`, relative to this node."""
+        return self._obj.get_bool(self._full(path), default)
+
+    def get_map(self, path: Path, default: Any = _MISSING) -> dict[str, Any]:
+        """As `KubeObject.get_map`, relative to this node."""
+        return self._obj.get_map(self._full(path), default)
+
+    def get_list(self, path: Path, default: Any = _MISSING) -> list[Any]:
+        """As `KubeObject.get_list`, relative to this node."""
+        return self._obj.get_list(self._full(path), default)
+
+    def line_comment(self, path: Path) -> str | None:
+        """As `KubeObject.line_comment`, relative to this node."""
+        return self._obj.line_comment(self._full(path))
+
+    def head_comment(self, path: Path) -> str | None:
+        """As `KubeObject.head_comment`, relative to this node."""
+        return self._obj.head_comment(self._full(path))
+
+    # ------------------------------------------------------------ editing
+    def set(self, path: Path, value: Any) -> None:
+        """As `KubeObject.set`, relative to this node."""
+        self._obj.set(self._full(path), value)
+
+    def delete(self, path: Path) -> bool:
+        """As `KubeObject.delete`, relative to this node."""
+        return self._obj.delete(self._full(path))
+
+    def append(self, path: Path, value: Any) -> None:
+        """As `KubeObject.append`, relative to this node."""
+        self._obj.append(self._full(path), value)
+
+    def rename_key(self, path: Path, new: str) -> bool:
+        """As `KubeObject.rename_key`, relative to this node."""
+        return self._obj.rename_key(self._full(path), new)
+
+    def set_line_comment(self, path: Path, comment: str | None) -> None:
+        """As `KubeObject.set_line_comment`, relative to this node."""
+        self._obj.set_line_comment(self._full(path), comment)
+
+    def set_head_comment(self, path: Path, comment: str | None) -> None:
+        """As `KubeObject.set_head_comment`, relative to this node."""
+        self._obj.set_head_comment(self._full(path), comment)
+
+    # ------------------------------------------------------------ views
+    def at(self, path: Path) -> SubObject:
+        """A view of the node at `path` under this one."""
+        return SubObject(self._obj, self._full(path))
+
+    def items(self, path: Path) -> list[SubObject]:
+        """Views of the items of the list at `path` (none where it is missing or null);
+        a FieldError if it is not a list of maps."""
+        return items_of(self._obj, self._full(path))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SubObject) and other._obj is self._obj
+                and other._base == self._base)
+
+    def __hash__(self) -> int:
+        return hash((id(self._obj), self._base))
+
+    def __repr__(self) -> str:
+        return f"<SubObject {self.path} of {self._obj!r}>"
+
+
+def items_of(obj: KubeObject, segs: tuple[Segment, ...]) -> list[SubObject]:
+    """`SubObject.items` and `KubeObject.items`: one view per item, by index."""
+    value = obj.get_list(segs, None)
+    if value is None:
+        return []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise FieldError(format_path((*segs, i)), f"expected a map (a list item to view), "
+                             f"got {kind_of(item)}", resource=obj)
+    return [SubObject(obj, (*segs, i)) for i in range(len(value))]

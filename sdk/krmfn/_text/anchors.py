@@ -1,4 +1,4 @@
-"""Whether a text may hold a YAML anchor, for the lazy path to know (see `_lazy`).
+"""Whether a text may hold a YAML anchor, for the lazy path to know (see `_large.lazy_list`).
 
 Items that share nodes through anchors and aliases cannot be read one by one, so a list
 that holds an anchor is read whole. An `&` is an anchor only where YAML reads a node's
@@ -12,7 +12,8 @@ when what comes before it there is a plain scalar already going on (after indent
 quoted scalar or flow collection on the line, a line that may continue something from the
 lines above) counts as an anchor: a wrong "yes" costs only speed. A wrong "no" costs no
 correctness either: an alias to an anchor in another item does not parse on its own, and
-an item whose tree shares nodes is sent to the whole-document path (`_lazy.compose_chunk`).
+an item whose tree shares nodes is sent to the whole-document path
+(`_large.lazy_list.compose_chunk`).
 """
 
 from __future__ import annotations

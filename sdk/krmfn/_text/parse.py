@@ -1,6 +1,6 @@
 """YAML text into node trees, safely and fast: libyaml's C composer, garbage collector
 off, with a memoized resolver (one document here; items of a large list one by one in
-`_lazy`, the eager split of a ResourceList into items in `_parse_list`).
+`_large.lazy_list`, the eager split of a ResourceList into items in `_text.parse_list`).
 
 Every tree is then walked once: nesting depth, tags (none may construct objects), duplicate
 keys, and alias expansion (a YAML bomb) are all checked before a function sees anything.
@@ -18,7 +18,7 @@ from yaml import CSafeLoader
 from yaml.resolver import Resolver
 
 from krmfn._errors import InputError
-from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
+from krmfn._text.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = ["MAX_DEPTH", "check_keys_unique", "check_tree", "compose", "long_prefix",
            "may_have_anchors", "may_have_tags", "nesting_bounded", "normalized"]
@@ -300,7 +300,7 @@ _CONSTRUCTED = frozenset("tag:yaml.org,2002:" + t for t in ("int", "float", "boo
 def _check_scalar(node: ScalarNode, what: str) -> None:
     """An explicit tag can ask for a value its text is not (`!!int abc`): say so now, not
     when a function first reads it. Implicitly resolved scalars always fit their tag."""
-    from krmfn._nodes import construct
+    from krmfn._text.nodes import construct
 
     if node.tag == _resolve(ScalarNode, node.value, (True, False)):
         return  # its text is what that tag's pattern reads: no need to build the value

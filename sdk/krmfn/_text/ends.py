@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from krmfn._nodes import MappingNode, ScalarNode, SequenceNode
+from krmfn._text.nodes import MappingNode, ScalarNode, SequenceNode
 
 __all__ = ["ended", "split_at_document_end", "without_document_end"]
 

@@ -8,17 +8,20 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from krmfn._errors import InputError
-from krmfn._lazy import (
+from krmfn._large.lazy_list import (
     LayoutChanged,
     LazyList,
     LazySplit,
     shape_problem,
     split_items,
 )
-from krmfn._nodes import MappingNode, construct
-from krmfn._object import PATH_ANNOTATIONS, KubeObject
-from krmfn._package_paths import default_file
-from krmfn._parse import (
+from krmfn._model.object import PATH_ANNOTATIONS, KubeObject, SubObject
+from krmfn._model.package_paths import default_file
+from krmfn._model.results import Field, Result, Severity
+from krmfn._model.scope import Scope
+from krmfn._text.ends import ended, split_at_document_end
+from krmfn._text.nodes import MappingNode, construct
+from krmfn._text.parse import (
     check_tree,
     compose,
     long_prefix,
@@ -27,16 +30,12 @@ from krmfn._parse import (
     nesting_bounded,
     normalized,
 )
-from krmfn._parse_list import from_header, parse_resource_list
-from krmfn._path import Path
-from krmfn._render import render_block
-from krmfn._results import Field, Result, Severity
-from krmfn._scope import Scope
-from krmfn._text_ends import ended, split_at_document_end
-from krmfn._view import SubObject
+from krmfn._text.parse_list import from_header, parse_resource_list
+from krmfn._text.path import Path
+from krmfn._text.render import render_block
 
 if TYPE_CHECKING:
-    from krmfn._check_worker import CheckWorker
+    from krmfn._large.check_worker import CheckWorker
 
 __all__ = ["Items", "ResourceList"]
 
@@ -87,10 +86,10 @@ class ResourceList:
         """Read a ResourceList (YAML or JSON). Raises InputError for unreadable input;
         items of the wrong shape become error results (see `input_errors`).
 
-        Large lists are read lazily (see `krmfn._lazy`): then a `LayoutChanged` error can
+        Large lists are read lazily (see `krmfn._large.lazy_list`): then a `LayoutChanged` error can
         surface while a function reads items, and `verify()` must run after it; the
         function runner does both, falling back to `lazy=False`. The runner also has the
-        items nobody reads checked by a worker process meanwhile (`_check_worker`); a
+        items nobody reads checked by a worker process meanwhile (`_large.check_worker`); a
         console script starts it before this module loads (`_early`: the cut and the list
         it checks). A byte order mark is dropped, and CRLF line breaks are read as LF
         (see `normalized`): `to_text` writes CRLF again when every line break was one."""
@@ -167,7 +166,7 @@ class ResourceList:
         if started:
             rl._worker = lazy_list.worker
         elif worker:
-            from krmfn._check_worker import CheckWorker
+            from krmfn._large.check_worker import CheckWorker
 
             rl._worker = lazy_list.worker = CheckWorker.start(lazy_list, text, bounds)
         return rl
@@ -291,7 +290,7 @@ def _config_text(fc: KubeObject) -> str:
 
 def _annotate_path(obj: KubeObject, taken: set[str]) -> None:
     """New items need a file: `<kind>_<name>.yaml` as kpt names them, made a safe name
-    that no other item has (see `krmfn._package_paths`)."""
+    that no other item has (see `krmfn._model.package_paths`)."""
     name = default_file(obj.kind, obj.name, lambda n: n.casefold() in taken)
     taken.add(name.casefold())
     for key in PATH_ANNOTATIONS:

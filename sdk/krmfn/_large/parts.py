@@ -1,7 +1,7 @@
 """Where an item's parts lie in its text, found by pattern, and the check against its tree.
 
 A function that touches only an item's metadata need not parse the whole item (see
-`_lazy_item`): its head (apiVersion, kind, metadata), the lines of one metadata key, or
+`_large.lazy_item`): its head (apiVersion, kind, metadata), the lines of one metadata key, or
 the lines of one of its keys after the head are enough. Where those lie is read from the
 text by line patterns, cheaply and only as a guess; `parts_genuine` then tells, from the
 item's composed tree, whether every such guess holds (the check worker asks it of every
@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 import re
 
-from krmfn._nodes import MappingNode, ScalarNode, value_of
-from krmfn._path import Segment
+from krmfn._text.nodes import MappingNode, ScalarNode, value_of
+from krmfn._text.path import Segment
 
 __all__ = [
     "HEAD_KEYS",

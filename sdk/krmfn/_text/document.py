@@ -5,7 +5,7 @@ change goes. Rendering copies the source and replaces only the recorded spans, s
 byte a function did not deliberately change (comments, quotes, block scalars, flow style,
 key order) comes out as it came in. What cannot be spliced safely (an item whose nodes are
 shared through YAML aliases) is re-rendered whole instead: correct, but without comments.
-Where nodes lie in the text and how the recorded edits are written: `_doc_text`.
+Where nodes lie in the text and how the recorded edits are written: `_text.doc_text`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from krmfn._doc_text import DocText, Edit, dash_before, is_flow
 from krmfn._errors import FieldError
-from krmfn._nodes import (
+from krmfn._text.doc_text import DocText, Edit, dash_before, is_flow
+from krmfn._text.nodes import (
     MappingNode,
     Node,
     ScalarNode,
@@ -28,8 +28,8 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
-from krmfn._path import Match, Segment, format_path
-from krmfn._render import float_text, key_text, render_flow, scalar_tag
+from krmfn._text.path import Match, Segment, format_path
+from krmfn._text.render import float_text, key_text, render_flow, scalar_tag
 
 __all__ = ["Doc", "to_node"]
 
@@ -67,12 +67,12 @@ class Doc(DocText):
                  rewrite: bool = False, keep_source: bool = True) -> None:
         super().__init__(text, root, start, end, rewrite)
         # (path, node) when `root` is a stand-in holding one part of a document at its
-        # place (see `_lazy_item`): paths through it start at the node, not at the root
+        # place (see `_large.lazy_item`): paths through it start at the node, not at the root
         self.base: tuple[tuple[Segment, ...], Node] | None = None
         # A rewrite-mode tree (aliases expanded) whose value is still what the text says
         # can be written as that text, unless the text leans on anchors elsewhere.
         self._pristine = fingerprint(construct(root)) if rewrite and keep_source else None
-        # comments written in this run (see `_comments`): by where a line comment starts,
+        # comments written in this run (see `_text.comments`): by where a line comment starts,
         # and by where the line a head comment stands above starts
         self.comment_at: dict[int, str] = {}
         self.head_at: dict[int, str] = {}

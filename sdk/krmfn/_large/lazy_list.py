@@ -11,7 +11,7 @@ items on, only the `RESIDENT` most recent trees stay in memory; an evicted tree 
 edited leaves its text for writing, and its edits are made again if it is read again.
 
 Most functions touch only the metadata of most items (a label, the namespace, an
-annotation to look for), so an item is also read in parts (`_parts`, `_lazy_item`): the
+annotation to look for), so an item is also read in parts (`_large.parts`, `_large.lazy_item`): the
 lines of one metadata key, else its head (apiVersion, kind, metadata), and an
 annotation or label whose key is nowhere in its text is known to be absent. Every item is
 checked whole anyway, so reading most of an item in parts would only cost more.
@@ -19,7 +19,7 @@ checked whole anyway, so reading most of an item in parts would only cost more.
 Cutting text before parsing is unsafe on its own (a multi-line quoted scalar can contain
 a line that looks like an item). Every guess is therefore verified: each chunk is composed
 and checked once (when read, after the function ran, or meanwhile by a worker process, see
-`_check_worker`) and must hold exactly one resource whose identity matches what the
+`_large.check_worker`) and must hold exactly one resource whose identity matches what the
 patterns found, with its parts where the patterns said. Any surprise raises
 `LayoutChanged`, and the caller runs the function again on the whole document parsed at
 once.
@@ -30,15 +30,16 @@ from __future__ import annotations
 import operator
 import re
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 from yaml._yaml import CParser
 
-from krmfn._anchors import may_hold_anchor, shares_nodes
 from krmfn._errors import InputError
-from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode, construct, value_of
-from krmfn._parse import (
+from krmfn._large.parts import head_end
+from krmfn._text.anchors import may_hold_anchor, shares_nodes
+from krmfn._text.nodes import MappingNode, Node, ScalarNode, SequenceNode, construct, value_of
+from krmfn._text.parse import (
     GcPaused,
     _guard_depth,
     _resolve,
@@ -47,10 +48,6 @@ from krmfn._parse import (
     may_have_tags,
     nesting_bounded,
 )
-from krmfn._parts import head_end
-
-if TYPE_CHECKING:
-    from krmfn._item_parts import ItemParts
 
 __all__ = [
     "EVICT_MIN_ITEMS",
@@ -148,7 +145,7 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
     """The one resource a chunk holds; LayoutChanged if it is not exactly that. `tags`
     False and `shallow` True spare the checks the whole text ruled out (`LazyList`);
     `checked` all of them (the check worker did them). A `part` is the lines of one key
-    of an item's metadata or of the item (see `_parts`): a mapping of that one key."""
+    of an item's metadata or of the item (see `_large.parts`): a mapping of that one key."""
     if not shallow and not checked:
         _guard_depth(chunk, f"items[{index}]")
     try:
@@ -174,7 +171,7 @@ def compose_chunk(chunk: str, index: int, *, tags: bool = True, shallow: bool = 
         check_tree(root, f"items[{index}]", tags=tags and may_have_tags(chunk),
                    aliases=False, deep=not shallow)
         if "*" in chunk and "&" in chunk and _ALIAS.search(chunk) and shares_nodes(root):
-            # an anchor the text scan took for a scalar's text (see `_anchors`)
+            # an anchor the text scan took for a scalar's text (see `_text.anchors`)
             raise LayoutChanged(f"items[{index}]: holds an alias")
     return root
 
@@ -275,6 +272,13 @@ _LOCAL_LINE = {top: re.compile(rf"^{top}    config\.kubernetes\.io/local-config:
                for top in ("  ", "    ")}
 
 
+class Resident(Protocol):
+    """An item whose trees a LazyList keeps in memory (`_large.item_parts.ItemParts`): all the
+    list asks of it is to drop them when it is the oldest past the limit."""
+
+    def _evict(self) -> None: ...
+
+
 class LazyList:
     """What the items of one lazily read list share: what the whole text showed (so each
     chunk need not be searched again) and the trees kept in memory, oldest first; the
@@ -286,7 +290,7 @@ class LazyList:
         self.tags = may_have_tags(text)
         self.long_lines = long_prefix(text)
         self.limit = RESIDENT if items >= EVICT_MIN_ITEMS else None
-        self._objects: OrderedDict[int, ItemParts] = OrderedDict()
+        self._objects: OrderedDict[int, Resident] = OrderedDict()
 
     def guess(self, text: str, start: int, end: int) -> Facts | None:
         """An item's identity from its text (see `guess_identity`), asked for when first
@@ -310,7 +314,7 @@ class LazyList:
 
     def part(self, chunk: str, index: int) -> MappingNode | None:
         """The tree of `chunk`, the lines of one key of item `index` (of its metadata, of
-        the item, or deeper: see `_parts`), or None: the item is then read otherwise."""
+        the item, or deeper: see `_large.parts`), or None: the item is then read otherwise."""
         if self.worker is not None and self.worker.headless(index):
             return None
         try:
@@ -320,7 +324,7 @@ class LazyList:
 
     def head(self, text: str, start: int, end: int, index: int) -> tuple[int, MappingNode] | None:
         """(where the head ends, its tree) for an item read by its head alone (see
-        `_parts.head_end`), or None: the item is then read whole. What the head is checked for
+        `_large.parts.head_end`), or None: the item is then read whole. What the head is checked for
         here is what the whole item would be; the rest waits for `verify`."""
         if self.worker is not None and self.worker.headless(index):
             return None
@@ -333,7 +337,7 @@ class LazyList:
             return None
         return (cut, root) if shape_problem(root) is None else None
 
-    def add(self, obj: ItemParts) -> None:
+    def add(self, obj: Resident) -> None:
         if self.limit is None:
             return
         self._objects[id(obj)] = obj

@@ -6,12 +6,11 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 if TYPE_CHECKING:
-    from krmfn._function import Function
-    from krmfn._object import KubeObject
-    from krmfn._resource_list import ResourceList
+    from krmfn._model.object import KubeObject
+    from krmfn._model.resource_list import ResourceList
 
 __all__ = ["run_cli"]
 
@@ -25,6 +24,35 @@ KEY=VALUE pairs form a ConfigMap functionConfig; --config FILE reads one from a 
 """
 
 
+class Output(Protocol):
+    """What one run printed and returned (`krmfn.RunOutput`)."""
+
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
+    @property
+    def exit_code(self) -> int: ...
+
+
+class FunctionLike(Protocol):
+    """What the command line asks of the function it runs (`krmfn.Function`, whose
+    `main` calls `run_cli`: the command line is below the function, and names it here
+    by what it uses)."""
+
+    name: str
+    config: type | None
+    config_kind: str
+    config_api_version: str | None
+
+    def usage(self) -> str: ...
+    def run_text(self, text: str, *, _keep: list[object] | None = None,
+                 _parsed: ResourceList | None = None) -> Output: ...
+    def _run_in_place(self, rl: ResourceList) -> tuple[ResourceList, int, str]: ...
+    def _stderr_line(self, message: str) -> str: ...
+    def main(self, argv: Sequence[str] | None = None) -> NoReturn: ...
+
+
 # What a run parsed, kept until the console script exits (see Function.main).
 _KEEP: list[object] = []
 # The input read before the function's modules were imported: [text, error, parsed].
@@ -33,11 +61,11 @@ _EARLY: list[Any] = []
 
 def console_main(module: str, name: str, argv: Sequence[str] | None = None) -> NoReturn:
     """A console script that starts reading its ResourceList (and checking it, see
-    `krmfn._check_worker`) before it imports the function's own modules, which then load
+    `krmfn._large.check_worker`) before it imports the function's own modules, which then load
     while the check runs: `console_main("pkg.function", "my_function")`."""
     if argv is None and len(sys.argv) == 1:  # the plain stdin mode of kpt and docker run
         _start_early()
-    fn: Function = getattr(importlib.import_module(module), name)
+    fn: FunctionLike = getattr(importlib.import_module(module), name)
     fn.main(argv)
 
 
@@ -71,7 +99,7 @@ def _start_early() -> None:
     parsed = None
     early = _fork_early(text)
     try:
-        from krmfn._resource_list import ResourceList
+        from krmfn._model.resource_list import ResourceList
 
         parsed = ResourceList.parse(text, _worker=True, _early=early)
     except InputError:  # the run parses again, and says what is wrong
@@ -86,26 +114,26 @@ def _fork_early(text: str) -> tuple[Any, Any] | None:
     the SDK loads: the worker's head start is what a function that reads little waits
     for at the end. (The cut and the list, for `ResourceList.parse`; None for small or
     unusual input, which the parse handles as always.)"""
-    from krmfn._lazy import LazyList, split_items
-    from krmfn._parse import normalized
+    from krmfn._large.lazy_list import LazyList, split_items
+    from krmfn._text.parse import normalized
 
     text = normalized(text)[0]  # as `ResourceList.parse` reads it
     split = split_items(text)
     if split is None:
         return None
-    from krmfn._check_worker import CheckWorker
+    from krmfn._large.check_worker import CheckWorker
 
     lazy_list = LazyList(text, len(split.bounds) - 1, split.wide)
     lazy_list.worker = CheckWorker.start(lazy_list, text, split.bounds)
     return split, lazy_list
 
 
-def run_cli(fn: Function, argv: list[str]) -> int:
+def run_cli(fn: FunctionLike, argv: list[str]) -> int:
     _KEEP.clear()
     if any(a in ("-h", "--help") for a in argv):
         sys.stdout.write(fn.usage())
         if fn.config is not None:
-            from krmfn._config_doc import config_help
+            from krmfn._model.config_doc import config_help
 
             sys.stdout.write("\n" + config_help(fn.config, fn.config_kind,
                                                 fn.config_api_version))
@@ -160,7 +188,7 @@ def _parse_args(argv: list[str]) -> tuple[list[str], dict[str, str], str | None,
 
 def _config_object(pairs: dict[str, str], config_file: str | None) -> KubeObject | None:
     from krmfn._errors import InputError
-    from krmfn._object import KubeObject
+    from krmfn._model.object import KubeObject
 
     if config_file:
         try:
@@ -184,7 +212,7 @@ def _read_stdin() -> str:
         raise InputError(f"input is not UTF-8 text (byte {exc.start})") from None
 
 
-def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> int:
+def _run_stdin(fn: FunctionLike, pairs: dict[str, str], config_file: str | None) -> int:
     parsed = None
     if _EARLY:
         text, error, parsed = _EARLY
@@ -195,7 +223,7 @@ def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> 
         text = _read_stdin()
     fc = _config_object(pairs, config_file)
     if fc is not None:
-        from krmfn._resource_list import ResourceList
+        from krmfn._model.resource_list import ResourceList
 
         rl = ResourceList.parse(text)
         rl.function_config = fc
@@ -206,9 +234,9 @@ def _run_stdin(fn: Function, pairs: dict[str, str], config_file: str | None) -> 
     return out.exit_code
 
 
-def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
+def _run_files(fn: FunctionLike, paths: list[str], pairs: dict[str, str],
                config_file: str | None, in_place: bool) -> int:
-    from krmfn._package import read_package
+    from krmfn._run.package import read_package
 
     rl, pkg = read_package(paths, repair=in_place)
     fc = _config_object(pairs, config_file)
@@ -221,7 +249,7 @@ def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
         sys.stdout.write(out.stdout)
         sys.stderr.write(out.stderr)
         return out.exit_code
-    out_rl, code, err = fn_in_place(fn, rl)
+    out_rl, code, err = fn._run_in_place(rl)
     sys.stderr.write(err)
     if code == 0:
         written = pkg.write(out_rl)
@@ -231,28 +259,8 @@ def _run_files(fn: Function, paths: list[str], pairs: dict[str, str],
     return code
 
 
-def fn_in_place(fn: Function, rl: ResourceList) -> tuple[ResourceList, int, str]:
-    """Run in process on items read from files; on failure nothing will be written."""
-    from krmfn._errors import KrmfnError
-    from krmfn._function import _results_for, bug_message, bug_traceback
-
-    try:
-        fn.process(rl)
-    except KrmfnError as exc:
-        results = _results_for(exc)
-        return rl, 1, fn._stderr_line(results[0].summary())
-    except RecursionError:
-        return rl, 1, fn._stderr_line("input nested too deeply")
-    except Exception as exc:  # a bug: one line, its traceback, and nothing written
-        return rl, 1, fn._stderr_line(bug_message(exc)) + bug_traceback(exc)
-    errors = [r for r in rl.results if r.is_error]
-    if errors:
-        return rl, 1, fn._stderr_line(errors[0].summary())
-    return rl, 0, ""
-
-
 def _annotate(obj: KubeObject, path: str, index: int) -> None:
-    from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS
+    from krmfn._model.object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS
     for key in PATH_ANNOTATIONS:
         if obj.get_annotation(key) is None:
             obj.set_annotation(key, path)

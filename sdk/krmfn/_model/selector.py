@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from krmfn._errors import ConfigError, kind_of
-from krmfn._object import KubeObject
+from krmfn._model.object import KubeObject
 
 __all__ = ["Selector"]
 

@@ -11,12 +11,12 @@ import types
 import typing
 from typing import Any, TypeVar, Union
 
-from krmfn._config_kind import split_config_kind
 from krmfn._errors import ConfigError
-from krmfn._nodes import MappingNode, Node, ScalarNode, SequenceNode
+from krmfn._model.config_kind import split_config_kind
+from krmfn._text.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 if typing.TYPE_CHECKING:
-    from krmfn._object import KubeObject
+    from krmfn._model.object import KubeObject
 
 __all__ = ["CONFIG_GROUP", "decode", "load_config"]
 

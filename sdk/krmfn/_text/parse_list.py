@@ -1,6 +1,6 @@
 """A ResourceList's text into its items, each with the span of text it occupies (the
 path for small or unusual inputs; large block-style lists are cut into items without
-composing the whole, see `_lazy`). The document is composed and checked by `_parse`.
+composing the whole, see `_large.lazy_list`). The document is composed and checked by `_text.parse`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from krmfn._errors import InputError
-from krmfn._nodes import (
+from krmfn._text.nodes import (
     MappingNode,
     Node,
     ScalarNode,
@@ -18,7 +18,7 @@ from krmfn._nodes import (
     indented_comments_end,
     line_end,
 )
-from krmfn._parse import (
+from krmfn._text.parse import (
     check_keys_unique,
     check_tree,
     compose,
@@ -29,7 +29,7 @@ from krmfn._parse import (
 )
 
 if TYPE_CHECKING:
-    from krmfn._document import Doc
+    from krmfn._text.document import Doc
 
 __all__ = ["Chunk", "ParsedList", "from_header", "parse_resource_list"]
 
@@ -105,7 +105,7 @@ def parse_resource_list(text: str) -> ParsedList:
 def _whole_text(text: str, root: MappingNode) -> Doc:
     """The composed document over its text, for the spans of its parts (with where its
     aliases are written, if it may have any)."""
-    from krmfn._document import Doc
+    from krmfn._text.document import Doc
 
     doc = Doc(text, root)
     if may_have_anchors(text):
@@ -115,7 +115,7 @@ def _whole_text(text: str, root: MappingNode) -> Doc:
 
 def _results_span(whole: Doc) -> tuple[int, int] | None:
     """The lines of the ResourceList's own `results:` field, if it has one."""
-    from krmfn._nodes import line_start
+    from krmfn._text.nodes import line_start
 
     root, text = whole.root, whole.text
     assert isinstance(root, MappingNode)
@@ -188,7 +188,7 @@ def _whole_chunk(whole: Doc, items: SequenceNode, i: int) -> Chunk:
 def _dash_line(text: str, start: int) -> int:
     """Start of the line holding the `- ` that opens the item at `start` (-1 if unusual).
     Only blank and comment lines may stand between the dash and the item's first key."""
-    from krmfn._nodes import line_start
+    from krmfn._text.nodes import line_start
 
     ls = line_start(text, start)
     prefix = text[ls:start]
@@ -238,7 +238,7 @@ def from_header(head: MappingNode, text: str, what: str) -> ParsedList:
     old: list[object] = []
     results = fields.get("results")
     if results is not None and results.tag != "tag:yaml.org,2002:null":
-        from krmfn._nodes import construct
+        from krmfn._text.nodes import construct
 
         value = construct(results)
         old = value if isinstance(value, list) else [value]

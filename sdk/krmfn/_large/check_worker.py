@@ -1,13 +1,13 @@
 """Checking the items a function never reads, on another core, while it runs.
 
 Before anything is written, every item of a lazily read list must be shown to parse, to
-be a resource, and to be what the text scan said it was (see `_lazy`). Composing the items
-a function never read costs as much as reading the whole list would have, so a forked
-worker does it meanwhile, from the last item backwards (functions tend to read the
-front: the claims and the site come first in a package). When the function is done, the
-process checks what is left from the front while the worker goes on from the back, until
-they meet; the worker writes one byte per item it checked, so what it finished is known
-exactly.
+be a resource, and to be what the text scan said it was (see `_large.lazy_list`).
+Composing the items a function never read costs as much as reading the whole list would
+have, so a forked worker does it meanwhile, from the last item backwards (functions tend
+to read the front: the claims and the site come first in a package). When the function is
+done, the process checks what is left from the front while the worker goes on from the
+back, until they meet; the worker writes one byte per item it checked, so what it finished is
+known exactly.
 
 Nothing rides on the worker: a problem it finds, or a worker that dies, only sends the
 run to the whole-document path, which gives the same answer and the real error message.
@@ -24,20 +24,20 @@ import signal
 import threading
 import time
 
-from krmfn._lazy import (
+from krmfn._large.lazy_list import (
     LayoutChanged,
     LazyList,
     agrees,
     identity,
     shape_problem,
 )
-from krmfn._parts import parts_genuine
+from krmfn._large.parts import parts_genuine
 
 __all__ = ["MIN_TEXT", "CheckWorker"]
 
 MIN_TEXT = 256 * 1024  # below this, a fork costs more than the checks it would save
 _OK, _BAD = b".", b"x"
-_HEADLESS = b"h"  # checked, but not to be read in parts: see `_parts`
+_HEADLESS = b"h"  # checked, but not to be read in parts: see `_large.parts`
 
 
 class CheckWorker:

@@ -16,8 +16,8 @@ from typing import Any
 
 from yaml.nodes import ScalarNode
 
-from krmfn._nodes import int_text
-from krmfn._parse import _resolve
+from krmfn._text.nodes import int_text
+from krmfn._text.parse import _resolve
 
 __all__ = ["float_text", "key_text", "render_block", "render_flow", "render_scalar",
            "scalar_tag"]

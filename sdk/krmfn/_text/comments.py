@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from krmfn._doc_text import Edit, dash_before
 from krmfn._errors import FieldError
-from krmfn._nodes import (
+from krmfn._text.doc_text import Edit, dash_before
+from krmfn._text.nodes import (
     MappingNode,
     Node,
     ScalarNode,
@@ -24,10 +24,10 @@ from krmfn._nodes import (
     line_end,
     line_start,
 )
-from krmfn._path import Segment, format_path
+from krmfn._text.path import Segment, format_path
 
 if TYPE_CHECKING:
-    from krmfn._document import Doc
+    from krmfn._text.document import Doc
 
 __all__ = ["head_comment", "line_comment", "rename_key", "set_head_comment",
            "set_line_comment"]

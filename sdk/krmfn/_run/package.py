@@ -4,10 +4,10 @@ Each file is cut into documents at `---` lines (YAML forbids that marker inside 
 document, so the cut is exact); a document that holds a resource becomes an item, anything
 else (comments only, empty) is kept as text so the file comes back as it was. A document
 that is not a resource (a Helm `values.yaml`, a `kind: List`) is an error naming its file,
-as kpt makes it one: `.krmignore` leaves such files out (see `krmfn._krmignore`).
+as kpt makes it one: `.krmignore` leaves such files out (see `krmfn._run.krmignore`).
 
-Writing follows the rules of `krmfn._package_paths` (where a file may be) and commits all
-files at once (`krmfn._commit`). A resource goes to the file its path annotation names
+Writing follows the rules of `krmfn._model.package_paths` (where a file may be) and commits all
+files at once (`krmfn._run.commit`). A resource goes to the file its path annotation names
 when a function set one (moved there if it came from another file), else back to its own
 file; new resources without one get a file of their own. kpt's path, index and id
 annotations are never written into a file.
@@ -21,14 +21,14 @@ import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from krmfn._commit import JOURNAL, Change, commit, recover
 from krmfn._errors import InputError
-from krmfn._lazy import shape_problem
-from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
-from krmfn._package_paths import check_file_path, default_file, is_reserved
-from krmfn._package_walk import collect, package_root, scratch_dirs
-from krmfn._resource_list import ResourceList
-from krmfn._text_ends import ended
+from krmfn._large.lazy_list import shape_problem
+from krmfn._model.object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
+from krmfn._model.package_paths import check_file_path, default_file, is_reserved
+from krmfn._model.resource_list import ResourceList
+from krmfn._run.commit import JOURNAL, Change, commit, recover
+from krmfn._run.package_walk import collect, package_root, scratch_dirs
+from krmfn._text.ends import ended
 
 __all__ = ["Package", "package_from_texts", "read_package", "read_texts"]
 
@@ -117,7 +117,7 @@ class Package:
         return out
 
     def write(self, rl: ResourceList, *, durable: bool = True) -> list[str]:
-        """Write back every changed file, all of them or none (see `krmfn._commit`); the
+        """Write back every changed file, all of them or none (see `krmfn._run.commit`); the
         names written. `durable` fsyncs each file before it replaces the old one (for
         power loss); a caller writing many packages can pass False and sync once at the
         end. Files keep their permission bits; a file read through a symbolic link is
@@ -271,7 +271,7 @@ def read_package(paths: Sequence[str], *, repair: bool = False
     """Read files and directories (recursively: *.yaml, *.yml and Kptfiles, hidden ones
     too, less what `.krmignore` leaves out, as kpt reads a package). Every document must
     be a resource. `repair` first finishes what an interrupted `--in-place` run left
-    (see `krmfn._commit`); without it such a package is an error."""
+    (see `krmfn._run.commit`); without it such a package is an error."""
     root = package_root(paths)
     if repair and root.is_dir():
         try:
