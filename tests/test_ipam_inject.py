@@ -353,7 +353,7 @@ def test_a_failed_render_records_nothing_in_the_ledger(tmp_path: Path) -> None:
 
 # -- under kpt ---------------------------------------------------------------------------
 
-UPF_BLUEPRINT = CONFORMANCE / "nephio-fn" / "catalog" / "workloads" / "free5gc" / "pkg-example-upf-bp"
+UPF_BLUEPRINT = CONFORMANCE / "nephio-fn/catalog/workloads/free5gc/pkg-example-upf-bp"
 EXAMPLES = sorted((FUNCTION / "examples").iterdir())
 
 

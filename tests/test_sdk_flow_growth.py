@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from krmfn import ResourceList
 
+# words written plain in the input must read as strings: not `true`, `null`, `y`, `off`...
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=40).filter(
-    lambda w: w not in {"y", "n"} and not w.startswith("-"))
+    lambda w: not w.startswith("-") and w not in {"y", "n"}
+    and isinstance(yaml.safe_load(w), str))
 items = st.one_of(words, st.fixed_dictionaries({"name": words, "kind": words}))
 
 

@@ -25,6 +25,7 @@ from krmfn._text.nodes import (
     line_start,
 )
 from krmfn._text.path import Segment, format_path
+from krmfn._text.render import SIMPLE_KEY_MAX, render_scalar
 
 if TYPE_CHECKING:
     from krmfn._text.document import Doc
@@ -217,6 +218,16 @@ def rename_key(doc: Doc, segs: tuple[Segment, ...], new: str) -> bool:
     key = parent.value[idx][0]
     if doc.rewrite or is_synthetic(key):
         key.value, key.tag = new, "tag:yaml.org,2002:str"  # written afresh from the tree
+        return True
+    start, stop = key.start_mark.index, key.end_mark.index
+    earlier = doc._scalar_edits.pop(id(key), None)  # renamed before: this rename replaces it
+    doc._edits = [e for e in doc._edits if e is not earlier
+                  and not (e.kind == "text" and (e.start, e.end) == (start, stop))]
+    text = render_scalar(new, flow=parent.flow_style)
+    if len(text) > SIMPLE_KEY_MAX:  # too long to be implicit: an explicit `? key` entry
+        column = "" if parent.flow_style else "\n" + " " * key.start_mark.column
+        _write(doc, start, stop, f"? {text}{column}")
+        key.value, key.tag = new, "tag:yaml.org,2002:str"
         return True
     doc._set_scalar(key, new, parent)
     return True

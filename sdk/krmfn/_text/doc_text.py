@@ -27,7 +27,7 @@ from krmfn._text.nodes import (
     line_start,
 )
 from krmfn._text.path import Segment
-from krmfn._text.render import render_block, render_flow, render_scalar
+from krmfn._text.render import block_key, flow_key, render_block, render_flow, render_scalar
 
 __all__ = ["DocText", "Edit", "dash_before", "is_flow"]
 
@@ -376,7 +376,7 @@ class DocText:
             sep = ", " if _position(parent, node) > 0 else ""
             if key is None:
                 return sep + render_flow(value, json_style=json_style)
-            k = render_scalar(construct(key), flow=True, json_style=json_style)
+            k = flow_key(render_scalar(construct(key), flow=True, json_style=json_style))
             return f"{sep}{k}: {render_flow(value, json_style=json_style)}"
         col: int = e.ctx[1]
         if e.kind == "value":
@@ -390,7 +390,8 @@ class DocText:
             comment: str = e.ctx[2]
             return comment + body if body.startswith("\n") else body + comment
         key = e.ctx[2]
-        head = " " * col + ("- " if key is None else f"{render_scalar(construct(key))}:")
+        head = (" " * col + "- " if key is None
+                else block_key(render_scalar(construct(key)), " " * col))
         body = self._render_value(value, "seq" if key is None else "map", col)
         if key is None:
             body = body[1:] if body.startswith(" ") else body

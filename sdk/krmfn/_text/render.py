@@ -19,8 +19,8 @@ from yaml.nodes import ScalarNode
 from krmfn._text.nodes import int_text
 from krmfn._text.parse import _resolve
 
-__all__ = ["float_text", "key_text", "render_block", "render_flow", "render_scalar",
-           "scalar_tag"]
+__all__ = ["SIMPLE_KEY_MAX", "block_key", "float_text", "flow_key", "key_text", "render_block",
+           "render_flow", "render_scalar", "scalar_tag"]
 
 _STR = "tag:yaml.org,2002:str"
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`~= \t")
@@ -89,6 +89,25 @@ def render_scalar(value: Any, *, style: str | None = None, flow: bool = False,
     return _double_quoted(s)
 
 
+SIMPLE_KEY_MAX = 1024
+"""YAML readers (libyaml, PyYAML, go-yaml) look for an implicit key's `:` within 1,024
+characters of the key's start: a longer key is written as an explicit `? key` entry, or
+no reader could read the text back."""
+
+
+def block_key(text: str, pad: str) -> str:
+    """A rendered key and its `:` at `pad`; a key too long to be implicit stands on a line
+    of its own after `? `, its `:` on the next line at the same column."""
+    if len(text) > SIMPLE_KEY_MAX:
+        return f"{pad}? {text}\n{pad}:"
+    return f"{pad}{text}:"
+
+
+def flow_key(text: str) -> str:
+    """A rendered key in a flow map: `? key` when too long to be implicit."""
+    return f"? {text}" if len(text) > SIMPLE_KEY_MAX else text
+
+
 def key_text(key: Any) -> str:
     """A map key (or another value) as the string it is written as."""
     return int_text(key) if isinstance(key, int) and not isinstance(key, bool) else str(key)
@@ -120,7 +139,7 @@ def render_flow(value: Any, *, json_style: bool = False) -> str:
     """A value in flow style, for insertion into `{...}` / `[...]` or JSON input."""
     if isinstance(value, Mapping):
         inner = ", ".join(
-            f"{render_scalar(key_text(k), flow=True, json_style=json_style)}: "
+            f"{flow_key(render_scalar(key_text(k), flow=True, json_style=json_style))}: "
             f"{render_flow(v, json_style=json_style)}"
             for k, v in value.items()
         )
@@ -141,13 +160,13 @@ def render_block(value: Mapping[str, Any] | Sequence[Any], indent: int, *,
     lines: list[str] = []
     if isinstance(value, Mapping):
         for k, v in value.items():
-            key = render_scalar(key_text(k))
+            key = block_key(render_scalar(key_text(k)), pad)
             if _is_nonempty_collection(v):
-                lines.append(f"{pad}{key}:")
+                lines.append(key)
                 child = indent + 2 if isinstance(v, Mapping) or wide_lists else indent
                 lines.extend(render_block(v, child, wide_lists=wide_lists))
             else:
-                lines.append(f"{pad}{key}: {_inline(v)}")
+                lines.append(f"{key} {_inline(v)}")
         return lines
     for item in value:
         if _is_nonempty_collection(item):
