@@ -13,7 +13,8 @@ for a required point, the readiness gate of that condition.
 The package context is the `kptfile.kpt.dev` ConfigMap: the template's `packageContext`
 data is added to it and its `removeKeys` removed. The template's pipeline functions go
 before the Kptfile's own. Offline there is no PackageRevision to carry the template's
-labels and annotations: they go to the Kptfile's metadata.
+labels and annotations: they go to the Kptfile's metadata. The Kptfile records where the
+package came from as `kpt pkg get` does (`krmfn_fleet.upstreams.record_upstream`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from krmfn import KubeObject, ResourceList
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.inputs import FleetObject
 from krmfn_fleet.placement import Placement
+from krmfn_fleet.upstreams import record_upstream
 
 __all__ = ["INJECTED", "INJECTION", "apply_variant", "check_blueprint", "kptfile_of"]
 
@@ -62,6 +64,7 @@ def apply_variant(rl: ResourceList, placement: Placement,
                   objects: Mapping[str, list[FleetObject]]) -> None:
     """Inject, set the package context, label the Kptfile; errors name the blueprint file."""
     kptfile = kptfile_of(rl)
+    record_upstream(rl.items, kptfile, placement.upstream)  # identities as upstream has them
     conditions: list[dict[str, str]] = []
     gates: list[str] = []
     for point in [o for o in rl.items if o.get_annotation(INJECTION) is not None]:

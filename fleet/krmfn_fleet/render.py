@@ -34,6 +34,7 @@ from krmfn_fleet.inputs import load_fleet
 from krmfn_fleet.pipeline import render_package
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
+from krmfn_fleet.upstreams import git_cache
 
 __all__ = ["PackageOutcome", "render_variant_fleet"]
 
@@ -71,8 +72,9 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     depend on only the objects their injectors take are kept: memory follows the
     blueprints and the dependency edges, not the number of sites."""
     fleet = load_fleet(fleet_dir, exclude=out)
-    placements = place(fleet)
     base = Path(out)
+    with git_cache(base) as fleet.cache:  # git upstreams are fetched under OUT
+        placements = place(fleet)
     previous = read_lock(base)
     objects = fleet.named()
     texts: dict[Path, list[tuple[str, str]]] = {}
