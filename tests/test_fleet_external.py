@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kpt_support import KPT, needs_kpt
 from krmfn_fleet import render_variant_fleet
-from krmfn_fleet.external import container_runtime
+from krmfn_fleet.external import External, container_runtime, external_step
 from krmfn_fleet.pipeline import render_package
 
 FUNCTION = """\
@@ -242,6 +242,21 @@ def test_a_fleet_runs_a_blueprint_exec_from_the_blueprint(tmp_path: Path) -> Non
 
 
 # --- image steps -----------------------------------------------------------------------
+
+@needs_kpt
+def test_an_image_without_a_registry_is_named_as_kpt_names_it(tmp_path: Path) -> None:
+    """kpt reports the image it tried to run; the runtime runs the same one here."""
+    pkg = make_package(tmp_path, [("ConfigMap", "a", None, "one.yaml")],
+                       [{"image": "no-such-fn-for-krmfn:v0"}], None)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path),
+           "KPT_FN_RUNTIME": container_runtime() or "docker"}
+    done = subprocess.run([KPT, "fn", "render", ".", "--image-pull-policy", "never"],
+                          cwd=pkg, capture_output=True, text=True, check=False, env=env)
+    step = external_step({"image": "no-such-fn-for-krmfn:v0"}, package_dir=pkg,
+                         allow_exec=False, runtime="podman")
+    assert isinstance(step, External)
+    assert f'"{step.argv[-1]}"' in done.stdout + done.stderr
+
 
 BASE = "localhost/krmfn/base:v0.1.0"
 

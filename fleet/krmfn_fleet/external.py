@@ -19,7 +19,9 @@ it against its working directory (the same, run as `cd PKG && kpt fn render`), a
 there; a bare name is looked up on PATH. kpt refuses no path (`../fn.sh` runs), but runs
 executables only with `--allow-exec`: so does the fleet. Images run as kpt runs them:
 `RUNTIME run --rm -i --network none --user nobody --security-opt no-new-privileges IMAGE`,
-with podman when it is installed, else docker.
+with podman when it is installed, else docker; an image named without a registry is
+kpt's catalog's (`apply-setters:v0.2` is `gcr.io/kpt-fn/apply-setters:v0.2`), as kpt
+names it.
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ from krmfn._package_paths import is_reserved
 from krmfn._resource_list import ResourceList
 from krmfn._results import Field, File, Result, Severity
 
-__all__ = ["External", "container_runtime", "external_step"]
+__all__ = ["KPT_CATALOG", "External", "container_runtime", "external_step"]
 
 _IDS = ("config.k8s.io/id", "internal.config.kubernetes.io/id")
 _MISSING = object()
+KPT_CATALOG = "gcr.io/kpt-fn"
 
 
 def container_runtime() -> str | None:
@@ -194,6 +197,8 @@ def external_step(step: Mapping[str, Any], *, package_dir: Path | None, allow_ex
             argv[0] = str(package_dir.resolve() / argv[0])
         return External(tuple(argv), package_dir)
     image = str(step.get("image") or "")
+    if "/" not in image:  # kpt's short names are its catalog's
+        image = f"{KPT_CATALOG}/{image}"
     runtime = runtime or container_runtime()
     if runtime is None:
         return (f"image {image!r}: no installed package registers it, and there is no "
