@@ -238,8 +238,9 @@ def _render_template(pvs: FleetObject, template: dict[str, Any], where: str, blu
             name = evaluate(str(inj["nameExpr"]), inputs, pvs.where(f"{here}.nameExpr"))
         if not name:
             raise FleetError(f"{pvs.where(here)}: needs name or nameExpr")
-        injectors.append({k: str(inj[k]) for k in ("group", "version", "kind") if inj.get(k)}
-                         | {"name": name})
+        # a filter given is a filter, an empty group too: it is the core group's
+        injectors.append({k: str(inj[k]) for k in ("group", "version", "kind")
+                          if inj.get(k) is not None} | {"name": name})
     labels = _overlay(pvs, template.get("labels"), template.get("labelExprs"), inputs, where,
                       "labels", "labelExprs")
     annotations = _overlay(pvs, template.get("annotations"), template.get("annotationExprs"),
