@@ -148,6 +148,35 @@ def test_a_git_blueprint_at_its_ref_is_recorded_as_kpt_pkg_get_records_it(
                                                      "edge-1", "edge-2"]
 
 
+def test_a_numbered_revision_is_porchs_tag_and_a_plan_leaves_nothing(
+        tmp_path: Path, repo: Path) -> None:
+    fleet = make_fleet(tmp_path, str(repo), "1")
+    out = tmp_path / "out"
+    assert [c.action for c in plan(fleet, out)] == ["created", "created"]
+    assert not out.exists()  # the plan fetched into a cache of its own, then removed it
+    assert all(o.ok for o in render_variant_fleet(fleet, out))
+    assert settings(out / "edge-1" / "upf") == "1"
+    git_lock = kptfile(out / "edge-1" / "upf")["upstreamLock"]["git"]
+    assert (git_lock["ref"], git_lock["commit"]) == ("blueprints/upf/v1",
+                                                     git(repo, "rev-parse", "v1"))
+    assert kptfile(out / "edge-1" / "upf")["upstream"]["git"]["ref"] == "v1"
+    cache = tree(out / ".krmfn-cache" / "packages")
+    assert [c.action for c in plan(fleet, out)] == ["unchanged", "unchanged"]
+    assert tree(out / ".krmfn-cache" / "packages") == cache  # reused, kept as it was
+
+
+@pytest.mark.parametrize("revision", ["main~1", "v1^", "HEAD@{1}", "a..b", "-v1"])
+def test_a_revision_that_is_an_expression_is_refused(tmp_path: Path, repo: Path,
+                                                      revision: str) -> None:
+    fleet = make_fleet(tmp_path, str(repo), revision)
+    done = cli("render", str(fleet), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"krmfn fleet: error: sets.yaml: PackageVariantSet upf: spec.upstream.revision: "
+        f"{revision!r} is not a tag, branch or commit name"]
+    assert not (tmp_path / "out").exists()
+
+
 @needs_kpt
 def test_kpt_pkg_update_works_on_a_rendered_package(tmp_path: Path, repo: Path) -> None:
     fleet = make_fleet(tmp_path, f"file://{repo}", "v1")

@@ -8,9 +8,9 @@ versions) and, for each package it depends on, that package's own digest (so a c
 anywhere upstream reaches its dependents). Render skips a package whose digest is
 unchanged and whose directory is there; a git blueprint's digest includes its commit,
 which its Kptfile records. The plan computes the same digests for the fleet as it is now
-(fetching git upstreams into a temporary directory) and compares: a package is created
-(not in the lock, or its directory is gone), removed (no longer placed), changed (with
-every reason) or unchanged.
+(fetching git upstreams into OUT's cache, removed again if the plan made it) and
+compares: a package is created (not in the lock, or its directory is gone), removed (no
+longer placed), changed (with every reason) or unchanged.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -33,6 +32,7 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import GROUP
 from krmfn_fleet.inputs import Fleet, FleetObject, load_fleet
 from krmfn_fleet.placement import Placement, place
+from krmfn_fleet.upstreams import git_cache
 
 __all__ = ["LOCK", "Change", "Inputs", "fleet_inputs", "plan", "read_lock", "write_lock"]
 
@@ -180,8 +180,7 @@ def plan(fleet_dir: str | Path, out: str | Path) -> list[Change]:
     """Every package placed now or recorded in OUT's lock, sorted by key."""
     base = Path(out)
     fleet = load_fleet(fleet_dir, exclude=base)
-    with tempfile.TemporaryDirectory(prefix="krmfn-plan-") as cache:  # git upstreams
-        fleet.cache = Path(cache)
+    with git_cache(base, keep=False) as fleet.cache:  # git upstreams
         placements = place(fleet)
         now = fleet_inputs(fleet, placements, blueprint_dependencies(placements))
     before = read_lock(base)

@@ -6,16 +6,17 @@ Repository` of the fleet when there is one of that name (`spec.git.repo`, `branc
 `directory`); else the directory `repositories/<repo>/<package>/` of the fleet. For a git
 Repository the package is `<directory>/<package>` of the repository, and the revision
 (`revision`, or Porch's newer `workspaceName`) is found as kpt and Porch tag package
-revisions: first the tag `<directory>/<package>/<revision>`, then the tag, the branch or
-the commit `<revision>`; without a revision, the head of `spec.git.branch` (default
-`main`). A relative `spec.git.repo` is relative to the fleet directory.
+revisions: first the tag `<directory>/<package>/<revision>` (`.../v<N>` for Porch's
+numbered revision N), then the tag, the branch or the commit `<revision>`; without a
+revision, the head of `spec.git.branch` (default `main`). A relative `spec.git.repo` is
+relative to the fleet directory.
 
 Reading uses the git command line only. Each repository is fetched (branches and tags)
 into a bare mirror in a cache directory, and each package revision is extracted from it
-once, by commit, into that cache: the render's cache is `OUT/.krmfn-cache` (kept, so the
-next render fetches only what is new), the plan's a temporary directory (a plan writes
-nothing). What is extracted is read-only input: a symbolic link or a path that would land
-outside the cache refuses the package.
+once, by commit, into that cache, `OUT/.krmfn-cache` (`git_cache`: kept by a render, so
+the next one fetches only what is new; a plan uses it when it is there, else makes it
+and removes it again). What is extracted is read-only input: a symbolic link or a path
+that would land outside the cache refuses the package.
 
 The rendered package then records what `kpt pkg get REPO/DIR@REF` writes (the Kptfile's
 `upstream` and `upstreamLock`, each resource's upstream identity: `record_upstream`),
@@ -53,6 +54,7 @@ CACHE = ".krmfn-cache"
 REPOSITORY_API_VERSION = "config.porch.kpt.dev/v1alpha1"
 IDENTIFIER = "internal.kpt.dev/upstream-identifier"
 _HEX = re.compile(r"^[0-9a-f]{7,40}$")
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")  # no `~`, `^`, `@{`: a name, not an expression
 _ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
 
 
@@ -83,19 +85,21 @@ def _last_line(raw: bytes) -> str:
 
 
 @contextmanager
-def git_cache(out: Path) -> Iterator[Path]:
-    """The render's cache under OUT. When what runs inside fails, what this call made is
-    removed again (OUT itself too, when it did not exist): a failed render writes nothing."""
+def git_cache(out: Path, *, keep: bool = True) -> Iterator[Path]:
+    """The cache under OUT. What this call made (the cache, and OUT when it did not exist)
+    is removed again when what runs inside fails (a failed render writes nothing), and
+    also on success unless `keep` (a plan writes nothing: it reuses the render's cache when
+    there is one, else fetches into a cache of its own and removes it)."""
     cache = out / CACHE
-    made = [p for p in (out, cache) if not p.exists()]
+    made = next((p for p in (out, cache) if not p.exists()), None)
     try:
         yield cache
     except BaseException:
-        for path in made:
-            shutil.rmtree(path, ignore_errors=True)
-            if path == out:
-                break
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
         raise
+    if made is not None and not keep:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def resolve_upstream(fleet: Fleet, pvs: FleetObject,
@@ -152,8 +156,13 @@ def _from_git(fleet: Fleet, pvs: FleetObject, repository: FleetObject, package: 
     path = f"{directory}/{package}" if directory else package
     mirror = _mirror(fleet.cache, url, pvs, repository)
     asked = revision or branch
+    if revision and (not _REF.match(revision) or ".." in revision):
+        raise FleetError(f"{pvs.where(f'spec.upstream.{field}')}: {revision!r} is not a tag, "
+                         "branch or commit name")
     candidates = ([f"refs/tags/{path}/{revision}", f"refs/tags/{revision}",
                    f"refs/heads/{revision}"] if revision else [f"refs/heads/{branch}"])
+    if revision.isdigit():  # Porch numbers a package's revisions, tagged <path>/v<N>
+        candidates.insert(1, f"refs/tags/{path}/v{revision}")
     if revision and _HEX.match(revision):
         candidates.append(revision)
     for ref in candidates:
@@ -173,6 +182,8 @@ def _from_git(fleet: Fleet, pvs: FleetObject, repository: FleetObject, package: 
         raise FleetError(f"{pvs.where('spec.upstream.package')}: no package {path} (a "
                          f"directory with a Kptfile) at {asked} (commit {commit[:12]}) in "
                          f"{url}")
+    if locked == f"{path}/v{revision}":
+        asked = f"v{revision}"  # the ref kpt pkg update finds that tag by
     blueprint = _extract(fleet.cache, mirror, commit, path, pvs)
     return blueprint, GitUpstream(url, path, asked, locked, commit)
 
