@@ -14,7 +14,7 @@ import pytest
 import yaml
 from fleet_support import blueprint, cluster, pvs, tree, write_fleet
 from kpt_support import KPT, needs_kpt
-from krmfn_fleet import plan, render_variant_fleet
+from krmfn_fleet import FleetError, plan, render_variant_fleet
 from krmfn_fleet.upstreams import IDENTIFIER
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c",
@@ -163,6 +163,23 @@ def test_a_numbered_revision_is_porchs_tag_and_a_plan_leaves_nothing(
     cache = tree(out / ".krmfn-cache" / "packages")
     assert [c.action for c in plan(fleet, out)] == ["unchanged", "unchanged"]
     assert tree(out / ".krmfn-cache" / "packages") == cache  # reused, kept as it was
+
+
+def test_porchs_workspace_name_is_a_revision_too(tmp_path: Path, repo: Path) -> None:
+    """Newer Porch names the upstream by `workspaceName` (the test-infra e2e sets use
+    `workspaceName: main`)."""
+    fleet = make_fleet(tmp_path, str(repo), None)
+    sets = list(yaml.safe_load_all((fleet / "sets.yaml").read_text()))
+    sets[1]["spec"]["upstream"]["workspaceName"] = "old"
+    (fleet / "sets.yaml").write_text(yaml.safe_dump_all(sets))
+    assert all(o.ok for o in render_variant_fleet(fleet, tmp_path / "out"))
+    assert settings(tmp_path / "out" / "edge-2" / "upf") == "1"
+    assert kptfile(tmp_path / "out" / "edge-2" / "upf")["upstream"]["git"]["ref"] == "old"
+    sets[1]["spec"]["upstream"]["workspaceName"] = "gone"
+    (fleet / "sets.yaml").write_text(yaml.safe_dump_all(sets))
+    with pytest.raises(FleetError, match=r"spec\.upstream\.workspaceName: no tag "
+                                         r"blueprints/upf/gone or gone, branch or commit"):
+        plan(fleet, tmp_path / "out")
 
 
 @pytest.mark.parametrize("revision", ["main~1", "v1^", "HEAD@{1}", "a..b", "-v1"])
