@@ -34,6 +34,9 @@ for item in rl.get("items") or []:
     if item["metadata"]["name"] == cfg.get("drop"):
         continue
     item["metadata"].setdefault("labels", {})[cfg.get("key", "team")] = cfg.get("value", "x")
+    if item["metadata"]["name"] == cfg.get("move"):
+        for key in ("config.kubernetes.io/path", "internal.config.kubernetes.io/path"):
+            item["metadata"]["annotations"][key] = cfg.get("to", "moved.yaml")
     out.append(item)
 if cfg.get("add"):
     out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": cfg["add"]},
@@ -113,6 +116,9 @@ def cases(draw: st.DrawFn) -> tuple[list[tuple[str, str, str | None, str]],
         data["add"] = "added"
     if draw(st.booleans()):
         data["drop"] = draw(st.sampled_from(names))
+    if draw(st.booleans()):
+        data["move"] = draw(st.sampled_from(names))
+        data["to"] = draw(st.sampled_from(["moved.yaml", "sub/two.yaml", "one.yaml"]))
     step: dict[str, Any] = {"exec": "./label.py"}
     config = None
     if draw(st.booleans()):
@@ -182,6 +188,21 @@ def test_a_failing_step_fails_the_package_with_its_stderr(tmp_path: Path) -> Non
     assert not result.ok
     assert result.steps[-1].results[-1].message == "bad value for key"
     assert {p: p.read_bytes() for p in ours.rglob("*") if p.is_file()} == before
+
+
+@needs_kpt
+def test_a_step_moving_an_item_out_of_the_package_fails_it(tmp_path: Path) -> None:
+    steps = [{"exec": "./label.py", "configMap": {"move": "a", "to": "../../escape.yaml"}}]
+    theirs = make_package(tmp_path / "kpt", [("ConfigMap", "a", None, "one.yaml")], steps,
+                          None)
+    ours = make_package(tmp_path / "krmfn", [("ConfigMap", "a", None, "one.yaml")], steps,
+                        None)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert kpt_render(theirs).returncode != 0  # kpt refuses it too
+    result = render_package(ours, allow_exec=True)
+    assert not result.ok
+    assert "../../escape.yaml" in result.steps[-1].results[-1].message
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_exec_needs_allow_exec_as_in_kpt(tmp_path: Path) -> None:

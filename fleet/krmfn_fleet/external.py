@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from krmfn._errors import InputError
+from krmfn._errors import InputError, KrmfnError
+from krmfn._function import _results_for
 from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
 from krmfn._package_paths import is_reserved
 from krmfn._resource_list import ResourceList
@@ -84,21 +85,24 @@ class External:
         except OSError as exc:
             return [], [Result(f"cannot run {shlex.join(self.argv)}: {exc.strerror or exc}")], \
                 False
-        results: list[Result] = []
-        returned: list[KubeObject] | None = None
         try:
             out = ResourceList.parse(done.stdout.decode("utf-8"), lazy=False)
-            results = [_result(r) for r in out._old_results if isinstance(r, Mapping)]
             if out.input_errors:
                 raise InputError(out.input_errors[0].message)
-            returned = [_matched(o, items, sent, apply) for o in out.items]
         except (InputError, UnicodeDecodeError) as exc:
             if done.returncode == 0:
                 return [], [Result(f"its output is not a ResourceList: {exc}")], False
-        if done.returncode != 0:
+            out = None
+        results = [_result(r) for r in (out._old_results if out is not None else ())
+                   if isinstance(r, Mapping)]
+        if done.returncode != 0 or out is None:
             message = _last_line(done.stderr) or f"exit status {done.returncode}"
             return [], [*results, Result(message)], False
-        return returned or [], results, True
+        try:
+            returned = [_matched(o, items, sent, apply) for o in out.items]
+        except KrmfnError as exc:  # e.g. a path annotation leading out of the package
+            return [], [*results, *_results_for(exc)], False
+        return returned, results, True
 
 
 def _matched(obj: KubeObject, given: Sequence[KubeObject],
@@ -113,11 +117,12 @@ def _matched(obj: KubeObject, given: Sequence[KubeObject],
         before, after = _data(sent[i]), _data(obj)
         if before != after and apply:
             _apply(given[i], before, after, ())
-        path = obj.get_annotation(PATH_ANNOTATIONS[1]) or obj.get_annotation(
-            PATH_ANNOTATIONS[0])
-        if apply and path and path != given[i].path:  # the step moved it to another file
-            index = obj.get_annotation(INDEX_ANNOTATIONS[1])
-            given[i].set_file(path, int(index) if index and index.isdigit() else None)
+        moved = [p for p in (obj.get_annotation(k) for k in PATH_ANNOTATIONS)
+                 if p and p != given[i].path]
+        if apply and moved:  # the step moved it to another file (kpt reads either key)
+            index = next((v for v in (obj.get_annotation(k) for k in INDEX_ANNOTATIONS)
+                          if v is not None and v.isdigit()), None)
+            given[i].set_file(moved[0], int(index) if index is not None else None)
         return given[i]
     for key in _IDS:
         obj.remove_annotation(key)
