@@ -5,6 +5,7 @@ works on the package; the plan follows the commit."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 from fleet_support import blueprint, cluster, pvs, tree, write_fleet
-from kpt_support import KPT, needs_kpt
+from kpt_support import HAS_KPT, KPT, diff, needs_kpt, scratch_package
+from kpt_support import render as kpt_render
 from krmfn_fleet import FleetError, plan, render_variant_fleet
 from krmfn_fleet.upstreams import IDENTIFIER
 
@@ -285,3 +287,62 @@ def test_a_directory_blueprint_records_no_upstream(tmp_path: Path) -> None:
     rendered = kptfile(tmp_path / "out" / "edge-1" / "upf")
     assert "upstream" not in rendered and "upstreamLock" not in rendered
     assert rendered["metadata"]["name"] == "upf"
+
+
+def _without_upstream(text: str) -> Any:
+    """A rendered file's data, less what kpt pkg get adds for a git upstream (an injected
+    Config holds its provider's resource, identifier and all)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {k: strip(v) for k, v in value.items() if k not in ("upstream", "upstreamLock")}
+        meta = out.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict):
+            meta["annotations"].pop(IDENTIFIER, None)
+            if not meta["annotations"]:
+                del meta["annotations"]
+        return out
+
+    return [strip(doc) for doc in yaml.safe_load_all(text)]
+
+
+def test_the_example_from_git_renders_as_from_its_directories(tmp_path: Path) -> None:
+    """The example's blueprints committed to a repository and named through a Repository
+    give the same packages, addresses and peers included, plus what kpt pkg get adds."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "fleet"
+    repo = tmp_path / "blueprints"
+    shutil.copytree(example / "repositories" / "free5gc", repo / "nf" / "free5gc")
+    git(repo, "init", "--quiet")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "free5gc blueprints")
+    git(repo, "tag", "nf/free5gc/upf/v1")
+    git(repo, "tag", "nf/free5gc/smf/v1")
+    git(repo, "tag", "nf/free5gc/amf/v1")
+    fleet = tmp_path / "fleet"
+    shutil.copytree(example, fleet, ignore=shutil.ignore_patterns("repositories"))
+    (fleet / "repository.yaml").write_text(yaml.safe_dump(
+        repository("free5gc", f"file://{repo}", directory="nf/free5gc")))
+    assert all(o.ok for o in render_variant_fleet(example, tmp_path / "dirs",
+                                                  ledger=tmp_path / "dirs.db"))
+    assert all(o.ok for o in render_variant_fleet(fleet, tmp_path / "git",
+                                                  ledger=tmp_path / "git.db"))
+    dirs = {k: v for k, v in tree(tmp_path / "dirs").items() if not k.startswith(".")}
+    gits = {k: v for k, v in tree(tmp_path / "git").items() if not k.startswith(".")}
+    assert sorted(gits) == sorted(dirs) and len(dirs) > 100
+    for name, data in dirs.items():
+        if name.endswith((".yaml", "Kptfile")):
+            assert _without_upstream(gits[name].decode()) == _without_upstream(data.decode()), \
+                name
+        else:
+            assert gits[name] == data, name
+    lock = kptfile(tmp_path / "git" / "core-eu-west" / "free5gc-smf")["upstreamLock"]["git"]
+    assert (lock["directory"], lock["ref"]) == ("/nf/free5gc/smf", "nf/free5gc/smf/v1")
+    # and kpt renders a package from git again without a change, identities and all
+    if HAS_KPT:
+        pkg = scratch_package(tmp_path / "git" / "core-eu-west" / "free5gc-smf",
+                              tmp_path / "again")
+        kpt_render(pkg)
+        assert diff(pkg) == ""
