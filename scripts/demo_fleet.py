@@ -8,7 +8,8 @@ OUT/<cluster>/<package>/, the UPFs first: each SMF is then given the UPFs of its
 with the N4 address the shared ledger allocated to each. The demo prints, per cluster,
 what was placed there and which peers each SMF and AMF got; then it adds an edge site to
 a copy of the fleet and shows the plan: the new UPF, and its region's core packages
-whose injected peers change, nothing else.
+whose injected peers change, nothing else; and the render that follows renders just
+those, skipping the rest.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ spec:
 
 
 def _plan_new_site(fleet: Path, out: Path) -> int:
-    """Add one edge site to a copy of the fleet and print what a render would do."""
+    """Add one edge site to a copy of the fleet, print what a render would do, then
+    render it into a copy of the output (the demo's own output stays as it was)."""
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "fleet"
         shutil.copytree(fleet, copy)
@@ -109,12 +111,22 @@ def _plan_new_site(fleet: Path, out: Path) -> int:
             f.write(NEW_SITE)
         print("\nwith one more edge site (edge-nce-01, eu-west), `krmfn fleet plan` says:")
         changes = plan(copy, out)
-    for c in changes:
-        if c.action != "unchanged":
-            print(f"  {c.action:<8} {c.key}: {'; '.join(c.reasons)}")
-    unchanged = sum(c.action == "unchanged" for c in changes)
-    print(f"  and {unchanged} packages unchanged")
-    return 0
+        for c in changes:
+            if c.action != "unchanged":
+                print(f"  {c.action:<8} {c.key}: {'; '.join(c.reasons)}")
+        unchanged = sum(c.action == "unchanged" for c in changes)
+        print(f"  and {unchanged} packages unchanged")
+        again = Path(tmp) / "out"
+        shutil.copytree(out, again)
+        outcomes = render_variant_fleet(copy, again, ledger=again / ".ledger.sqlite")
+    done = [o for o in outcomes if o.ok and not o.skipped and not o.removed]
+    skipped = sum(o.skipped for o in outcomes)
+    print(f"\nthen `krmfn fleet render` renders those {len(done)} and skips the {skipped} "
+          "others:")
+    for o in sorted(done, key=lambda o: o.key):
+        peers = ", ".join(config for config, _ in o.injected)
+        print(f"  {o.key}" + (f"  peers {peers}" if peers else ""))
+    return 0 if all(o.ok for o in outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -117,7 +117,21 @@ def test_the_demo_prints_each_smfs_peers_and_renders_again_unchanged(tmp_path: P
         "  changed  core-eu-west/free5gc-smf: new dependency edge-nce-01/free5gc-upf",
         "  created  edge-nce-01/free5gc-upf: newly placed",
         "  and 12 packages unchanged",
+        "",
+        "then `krmfn fleet render` renders those 3 and skips the 12 others:",
+        "  core-eu-west/free5gc-amf  peers smf-core-eu-west",
+        "  core-eu-west/free5gc-smf  peers upf-edge-bdx-01, upf-edge-lyo-01, upf-edge-nce-01, "
+        "upf-edge-par-01",
+        "  edge-nce-01/free5gc-upf",
     ]
+    # the README shows this very output: each part of its excerpt (parts are separated by
+    # blank lines, or by `...` where lines are left out), line for line
+    readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    excerpt = readme.split("## A fleet of interconnected workloads, offline", 1)[1]
+    excerpt = excerpt.split("```text\n", 1)[1].split("```", 1)[0]
+    for paragraph in excerpt.strip("\n").replace("\n...\n", "\n\n").split("\n\n"):
+        shown = paragraph.split("\n")
+        assert any(lines[i:i + len(shown)] == shown for i in range(len(lines))), shown
 
     def packages() -> dict[str, bytes]:  # the ledger's own bytes are SQLite's business
         return {k: v for k, v in tree(out).items() if not k.startswith(".ledger")}

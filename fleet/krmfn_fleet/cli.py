@@ -21,7 +21,7 @@ from krmfn_fleet.render import PackageOutcome, render_variant_fleet
 
 __all__ = ["fleet_main", "main", "summary"]
 
-USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force]\n"
+USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force] [--allow-exec]\n"
          "       krmfn fleet plan FLEET --out OUT [--detailed-exitcode] [--all]\n"
          "       krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] [--jobs N]\n")
 
@@ -41,6 +41,9 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="only the last line")
         p.add_argument("--force", action="store_true",
                        help="render every package, also those whose inputs did not change")
+        p.add_argument("--allow-exec", action="store_true",
+                       help="run pipeline steps `exec:` that no installed package registers "
+                            "(as kpt fn render --allow-exec)")
     else:
         p.add_argument("--detailed-exitcode", action="store_true",
                        help="exit 0 when nothing would change, 2 when something would")
@@ -98,7 +101,7 @@ def main(argv: Sequence[str]) -> int:
 
 def _render(opts: argparse.Namespace) -> int:
     outcomes = render_variant_fleet(opts.fleet, opts.out, ledger=opts.ledger,
-                                    force=opts.force)
+                                    force=opts.force, allow_exec=opts.allow_exec)
     if not opts.quiet:
         sys.stdout.write("".join(f"{line}\n" for line in summary(outcomes)))
     failed = [o for o in outcomes if not o.ok]

@@ -3,17 +3,20 @@ package context.
 
 Config injection follows Porch's package-variant controller: every resource annotated
 `kpt.dev/config-injection` (`required` or `optional`) is an injection point; the first of
-the template's injectors whose group, version and kind (those given) match the point's,
-and whose name an object of the point's apiVersion and kind in the fleet carries, gives
-that object's `spec` (a core ConfigMap's `data`) to the point, which gains
-`kpt.dev/injected-resource: <name>`. The Kptfile gets the condition
-`config.injection.<Kind>.<name>` (True, ConfigInjected; or False, NoResourceSelected) and,
-for a required point, the readiness gate of that condition.
+the template's injectors whose group, version and kind (those given: an empty group is
+the core group) match the point's, and whose name an object of the point's apiVersion and
+kind in the fleet carries, gives that object's `spec` (a core ConfigMap's `data`) to the
+point, which gains `kpt.dev/injected-resource: <name>`. The Kptfile gets the condition
+`config.injection.<Kind>.<name>` (True, ConfigInjected; or False, NoResourceSelected,
+saying why: no injectors, no object of that type, none selected, or the selected one has
+no spec) and, for a required point, the readiness gate of that condition. Two points of
+the same condition are an error, as Porch makes them one.
 
 The package context is the `kptfile.kpt.dev` ConfigMap: the template's `packageContext`
 data is added to it and its `removeKeys` removed. The template's pipeline functions go
 before the Kptfile's own. Offline there is no PackageRevision to carry the template's
-labels and annotations: they go to the Kptfile's metadata.
+labels and annotations: they go to the Kptfile's metadata. The Kptfile records where the
+package came from as `kpt pkg get` does (`krmfn_fleet.upstreams.record_upstream`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from krmfn import KubeObject, ResourceList
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.inputs import FleetObject
 from krmfn_fleet.placement import Placement
+from krmfn_fleet.upstreams import record_upstream
 
 __all__ = ["INJECTED", "INJECTION", "apply_variant", "check_blueprint", "kptfile_of"]
 
@@ -44,12 +48,19 @@ def kptfile_of(rl: ResourceList) -> KubeObject:
 def check_blueprint(items: list[KubeObject], placement: Placement) -> None:
     """What makes every variant of a blueprint fail, found before anything is written:
     an injection point of an unknown mode, package context data with no context."""
+    seen: dict[str, str] = {}
     for point in [o for o in items if o.get_annotation(INJECTION) is not None]:
         mode = point.get_annotation(INJECTION)
         if mode not in ("required", "optional"):
             raise FleetError(f"{placement.blueprint / point.path}: {point.kind} {point.name}: "
                              f"metadata.annotations[{INJECTION}]: {mode!r} is not required "
                              "or optional")
+        condition = f"config.injection.{point.kind}.{point.name}"
+        if condition in seen:  # one condition for two points: Porch refuses the package
+            raise FleetError(f"{placement.blueprint / point.path}: {point.kind} {point.name}: "
+                             f"metadata.annotations[{INJECTION}]: a second injection point "
+                             f"of condition {condition} (the first is in {seen[condition]})")
+        seen[condition] = point.path
     if (placement.context or placement.remove_keys) and not any(
             o.kind == "ConfigMap" and o.group == "" and o.name == "kptfile.kpt.dev"
             for o in items):
@@ -62,6 +73,7 @@ def apply_variant(rl: ResourceList, placement: Placement,
                   objects: Mapping[str, list[FleetObject]]) -> None:
     """Inject, set the package context, label the Kptfile; errors name the blueprint file."""
     kptfile = kptfile_of(rl)
+    record_upstream(rl.items, kptfile, placement.upstream)  # identities as upstream has them
     conditions: list[dict[str, str]] = []
     gates: list[str] = []
     for point in [o for o in rl.items if o.get_annotation(INJECTION) is not None]:
@@ -74,16 +86,16 @@ def apply_variant(rl: ResourceList, placement: Placement,
         if mode == "required":
             gates.append(condition)
         found = _match(point, placement.injectors, objects)
-        if found is None:
-            conditions.append({"type": condition, "status": "False",
-                               "reason": "NoResourceSelected",
-                               "message": "no resource matched any injection selector for "
-                                          "this injection point"})
-            continue
         part = "data" if point.group == "" and point.kind == "ConfigMap" else "spec"
-        if part not in found.data:
-            raise FleetError(f"{found.where(part)}: the object injected into "
-                             f"{placement.key} has no {part}")
+        if found is None or part not in found.data:
+            why = (f'field "{part}" not found in resource "{found.name}"' if found else
+                   "no injectors defined" if not placement.injectors else
+                   f"no resources of type {point.api_version}.{point.kind} in the fleet"
+                   if (point.api_version, point.kind) not in _types(objects) else
+                   "no resource matched any injection selector for this injection point")
+            conditions.append({"type": condition, "status": "False",
+                               "reason": "NoResourceSelected", "message": why})
+            continue
         point.set(part, copy.deepcopy(found.data[part]))
         point.set_annotation(INJECTED, found.name)
         conditions.append({"type": condition, "status": "True", "reason": "ConfigInjected",
@@ -96,6 +108,18 @@ def apply_variant(rl: ResourceList, placement: Placement,
         kptfile.set_label(key, value)
     for key, value in sorted(placement.annotations.items()):
         kptfile.set_annotation(key, value)
+
+
+_TYPES: list[tuple[Mapping[str, list[FleetObject]], set[tuple[str, str]]]] = []
+
+
+def _types(objects: Mapping[str, list[FleetObject]]) -> set[tuple[str, str]]:
+    """The (apiVersion, kind) pairs of the fleet's objects, worked out once per run (the
+    run's map of objects is the key) and only when a point finds nothing."""
+    if not _TYPES or _TYPES[0][0] is not objects:
+        _TYPES[:] = [(objects, {(o.api_version, o.kind) for objs in objects.values()
+                                for o in objs})]
+    return _TYPES[0][1]
 
 
 def _match(point: KubeObject, injectors: list[dict[str, str]],

@@ -3,7 +3,9 @@
 A fleet is a directory of YAML files holding `infra.nephio.org/v1alpha1 WorkloadCluster`s,
 `config.porch.kpt.dev/v1alpha2 PackageVariantSet`s and any other object an injector may
 name, plus a `repositories/` directory standing in for Porch's repositories: the upstream
-`{repo, package}` of a PackageVariantSet is the blueprint `repositories/<repo>/<package>/`.
+`{repo, package}` of a PackageVariantSet is the blueprint `repositories/<repo>/<package>/`,
+unless a `config.porch.kpt.dev/v1alpha1 Repository` of that name says it is in git
+(`krmfn_fleet.upstreams`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from krmfn_fleet.errors import FleetError
+
+if TYPE_CHECKING:
+    from krmfn_fleet.upstreams import GitUpstream
 
 __all__ = ["PVS_API_VERSION", "REPOSITORIES", "Fleet", "FleetObject", "load_fleet"]
 
@@ -61,6 +66,11 @@ class FleetObject:
 class Fleet:
     root: Path
     objects: list[FleetObject] = field(default_factory=list)
+    # where git upstreams are fetched and extracted (`krmfn_fleet.upstreams`), and what
+    # each (repo, package, revision) was found as, read once per run
+    cache: Path | None = None
+    upstreams: dict[tuple[str, str, str], tuple[Path, GitUpstream]] = field(
+        default_factory=dict)
 
     @property
     def variant_sets(self) -> list[FleetObject]:

@@ -7,7 +7,9 @@ not. Items pass from step to step as objects: nothing is serialized between func
 which is what makes rendering thousands of packages in one process cheap. Files are
 written back only when every step succeeded, atomically. A step's function is the one an
 installed package registers under the step's name in the `krmfn.functions` entry-point
-group (`krmfn_fleet.functions`): the catalog's, or anyone's.
+group (`krmfn_fleet.functions`): the catalog's, or anyone's; any other step runs as kpt
+runs it, as a subprocess or a container (`krmfn_fleet.external`), with the same
+selectors, configs and merge of what it returns.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from krmfn._model.selector import Selector
 from krmfn._run.function import Function, _results_for
 from krmfn._run.package import Package, read_package
 
+from krmfn_fleet.external import External, external_step
 from krmfn_fleet.functions import find_function
 
 __all__ = ["RenderResult", "Serial", "StepResult", "render_package", "resolve_function"]
@@ -76,13 +79,17 @@ def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any
                    resolver: Resolver = resolve_function, write: bool = True,
                    durable: bool = True, package_name: str | None = None,
                    read: tuple[ResourceList, Package] | None = None,
-                   serial: Serial | None = None) -> RenderResult:
+                   serial: Serial | None = None, allow_exec: bool = False,
+                   exec_dir: str | Path | None = None) -> RenderResult:
     """Render one package. `overrides` maps a function name to config fields merged into
     that step's functionConfig (the fleet uses it for site facts and the shared ledger);
     `package_name` names the package first, in its Kptfile and package context, as
     `kpt pkg get` does for a new copy; `durable=False` skips the per-file fsync; `read`
     is the package when the caller read it already (`package_from_texts`); `serial` is a
-    turn the steps it names wait for (see `Serial`)."""
+    turn the steps it names wait for (see `Serial`). A step no installed package registers
+    runs outside the process (`krmfn_fleet.external`): an image with the container
+    runtime, an exec only with `allow_exec`, a relative one from `exec_dir` (the package's
+    own directory by default; the fleet gives the blueprint's)."""
     root = Path(path)
     out = RenderResult(root)
     try:
@@ -100,10 +107,15 @@ def render_package(path: str | Path, *, overrides: Mapping[str, Mapping[str, Any
     steps = [(s, False) for s in pipeline.get("mutators") or []] + [
         (s, True) for s in pipeline.get("validators") or []]
     functions = [_resolve(step, resolver) for step, _ in steps]
+    runs: list[Function | External | str | None] = [
+        fn if fn is not None or not (step.get("exec") or step.get("image")) else
+        external_step(step, package_dir=Path(exec_dir) if exec_dir else root,
+                      allow_exec=allow_exec)
+        for fn, (step, _) in zip(functions, steps, strict=True)]
     turns = [i for i, fn in enumerate(functions)
              if serial is not None and fn is not None and fn.name in serial.functions]
     try:
-        for i, ((step, validator), fn) in enumerate(zip(steps, functions, strict=True)):
+        for i, ((step, validator), fn) in enumerate(zip(steps, runs, strict=True)):
             if serial is not None and turns and i == turns[0]:
                 serial.enter()
             result = _run_step(rl, pkg, step, validator, fn, overrides or {})
@@ -136,16 +148,18 @@ def _resolve(step: Mapping[str, Any], resolver: Resolver) -> Function | None:
 
 
 def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator: bool,
-              fn: Function | None, overrides: Mapping[str, Mapping[str, Any]]) -> StepResult:
+              fn: Function | External | str | None,
+              overrides: Mapping[str, Mapping[str, Any]]) -> StepResult:
     ref = str(step.get("image") or step.get("exec") or "")
     name = str(step.get("name") or ref)
-    if fn is None:
-        return StepResult(name, [Result(f"unknown function {ref!r}: no installed package "
-                                        "registers it (entry-point group krmfn.functions)")],
-                          False)
+    if fn is None or isinstance(fn, str):
+        return StepResult(name, [Result(fn or f"unknown function {ref!r}: no installed "
+                                        "package registers it (entry-point group "
+                                        "krmfn.functions)")], False)
     try:
-        config = _step_config(rl, step, overrides.get(fn.name), fn.config_kind,
-                              fn.config_api_version or "fn.kpt.dev/v1alpha1")
+        config = _step_config(rl, step, None, "", "") if isinstance(fn, External) else \
+            _step_config(rl, step, overrides.get(fn.name), fn.config_kind,
+                         fn.config_api_version or "fn.kpt.dev/v1alpha1")
     except KrmfnError as exc:
         return StepResult(name, _results_for(exc), False)
     try:
@@ -153,6 +167,11 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
     except ConfigError as exc:  # a misspelt selector must not widen the step to everything
         return StepResult(name, [Result(f"{f}: {m}", field=Field(f)) for f, m in exc.problems],
                           False)
+    if isinstance(fn, External):
+        returned, results, ok = fn.run(selected, config, apply=not validator)
+        if ok and not validator:
+            _merge(rl, selected, returned)
+        return StepResult(name, results, ok)
     sub = ResourceList([o.copy() for o in selected] if validator else selected, config)
     try:
         fn.process(sub)

@@ -20,6 +20,7 @@ from typing import Any
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.expressions import evaluate
 from krmfn_fleet.inputs import Fleet, FleetObject
+from krmfn_fleet.upstreams import GitUpstream, resolve_upstream
 
 __all__ = ["LABEL", "Placement", "labels_match", "place"]
 
@@ -47,6 +48,7 @@ class Placement:
     annotations: dict[str, str] = field(default_factory=dict)
     # the template's functions, run before the blueprint's own: (mutators, validators)
     pipeline: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    upstream: GitUpstream | None = None  # where a git blueprint came from (its Kptfile's)
 
     @property
     def key(self) -> str:
@@ -112,10 +114,7 @@ def _unroll(fleet: Fleet, pvs: FleetObject, objects: list[FleetObject]) -> list[
         if value.startswith("/") or ".." in value.split("/") or "\\" in value:
             raise FleetError(f"{pvs.where(f'spec.upstream.{name}')}: {value!r} must name a "
                              "directory under repositories/ (no '..', not absolute)")
-    blueprint = fleet.blueprint(repo, package)
-    if not (blueprint / "Kptfile").is_file():
-        raise FleetError(f"{pvs.where('spec.upstream')}: no blueprint {repo}/{package} "
-                         f"(expected a package with a Kptfile at {blueprint})")
+    blueprint, source = resolve_upstream(fleet, pvs, upstream)
     out: list[Placement] = []
     for i, target in enumerate(_list(spec.get("targets"), pvs.where("spec.targets"))):
         where = f"spec.targets[{i}]"
@@ -144,9 +143,11 @@ def _unroll(fleet: Fleet, pvs: FleetObject, objects: list[FleetObject]) -> list[
         else:
             raise FleetError(f"{pvs.where(where)}: needs repositories or objectSelector")
         for repo_default, package_default, found in contexts:
-            out.append(_render_template(pvs, template, f"{where}.template", blueprint,
-                                        {"repo": repo, "package": package},
-                                        repo_default, package_default, found))
+            placed = _render_template(pvs, template, f"{where}.template", blueprint,
+                                      {"repo": repo, "package": package},
+                                      repo_default, package_default, found)
+            placed.upstream = source
+            out.append(placed)
     return out
 
 
@@ -237,8 +238,9 @@ def _render_template(pvs: FleetObject, template: dict[str, Any], where: str, blu
             name = evaluate(str(inj["nameExpr"]), inputs, pvs.where(f"{here}.nameExpr"))
         if not name:
             raise FleetError(f"{pvs.where(here)}: needs name or nameExpr")
-        injectors.append({k: str(inj[k]) for k in ("group", "version", "kind") if inj.get(k)}
-                         | {"name": name})
+        # a filter given is a filter, an empty group too: it is the core group's
+        injectors.append({k: str(inj[k]) for k in ("group", "version", "kind")
+                          if inj.get(k) is not None} | {"name": name})
     labels = _overlay(pvs, template.get("labels"), template.get("labelExprs"), inputs, where,
                       "labels", "labelExprs")
     annotations = _overlay(pvs, template.get("annotations"), template.get("annotationExprs"),

@@ -6,9 +6,11 @@ object its injectors name), its variant (package name, package context, injector
 labels, annotations, template functions), the functions installed (names and package
 versions) and, for each package it depends on, that package's own digest (so a change
 anywhere upstream reaches its dependents). Render skips a package whose digest is
-unchanged and whose directory is there. The plan computes the same digests
-for the fleet as it is now and compares: a package is created (not in the lock, or its
-directory is gone), removed (no longer placed), changed (with every reason) or unchanged.
+unchanged and whose directory is there; a git blueprint's digest includes its commit,
+which its Kptfile records. The plan computes the same digests for the fleet as it is now
+(fetching git upstreams into OUT's cache, removed again if the plan made it) and
+compares: a package is created (not in the lock, or its directory is gone), removed (no
+longer placed), changed (with every reason) or unchanged.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import GROUP
 from krmfn_fleet.inputs import Fleet, FleetObject, load_fleet
 from krmfn_fleet.placement import Placement, place
+from krmfn_fleet.upstreams import git_cache
 
 __all__ = ["LOCK", "Change", "Inputs", "fleet_inputs", "plan", "read_lock", "write_lock"]
 
@@ -47,12 +50,14 @@ class Inputs:
     functions: str
     dependencies: Mapping[str, str]
     digest: str
+    upstream: Mapping[str, str] | None = None  # a git blueprint's repo, ref and commit
 
     def to_json(self) -> dict[str, Any]:
-        return {"blueprint": self.blueprint, "site": self.site, "variant": self.variant,
-                "functions": self.functions,
-                "dependencies": dict(sorted(self.dependencies.items())),
-                "digest": self.digest}
+        out = {"blueprint": self.blueprint, "site": self.site, "variant": self.variant,
+               "functions": self.functions,
+               "dependencies": dict(sorted(self.dependencies.items())),
+               "digest": self.digest}
+        return out | ({"upstream": dict(self.upstream)} if self.upstream else {})
 
 
 @dataclass
@@ -118,11 +123,15 @@ def fleet_inputs(fleet: Fleet, placements: Sequence[Placement],
     for p in order:
         if p.blueprint not in blueprints:
             blueprints[p.blueprint] = _tree_digest(p.blueprint)
+            if p.upstream is not None:  # the Kptfile records the commit: it is an input
+                blueprints[p.blueprint] = _sha([blueprints[p.blueprint],
+                                                p.upstream.to_json()])
         deps = {d: out[d].digest for w in wanted[p.key] for d in w.providers}
         site, variant = _site(p, objects), _variant(p)
         digest = _sha([blueprints[p.blueprint], site, variant, functions,
                        sorted(deps.items())])
-        out[p.key] = Inputs(blueprints[p.blueprint], site, variant, functions, deps, digest)
+        out[p.key] = Inputs(blueprints[p.blueprint], site, variant, functions, deps, digest,
+                            p.upstream.to_json() if p.upstream is not None else None)
     return out
 
 
@@ -171,8 +180,9 @@ def plan(fleet_dir: str | Path, out: str | Path) -> list[Change]:
     """Every package placed now or recorded in OUT's lock, sorted by key."""
     base = Path(out)
     fleet = load_fleet(fleet_dir, exclude=base)
-    placements = place(fleet)
-    now = fleet_inputs(fleet, placements, blueprint_dependencies(placements))
+    with git_cache(base, keep=False) as fleet.cache:  # git upstreams
+        placements = place(fleet)
+        now = fleet_inputs(fleet, placements, blueprint_dependencies(placements))
     before = read_lock(base)
     changes = []
     for key in sorted(set(now) | set(before)):
@@ -190,7 +200,11 @@ def plan(fleet_dir: str | Path, out: str | Path) -> list[Change]:
 def _compare(key: str, now: Inputs, before: Mapping[str, Any]) -> Change:
     reasons = []
     if before.get("blueprint") != now.blueprint:
-        reasons.append("blueprint changed")
+        old_commit = (before.get("upstream") or {}).get("commit")
+        new_commit = (now.upstream or {}).get("commit")
+        moved_to = (f" (commit {old_commit[:12]} -> {new_commit[:12]})"
+                    if old_commit and new_commit and old_commit != new_commit else "")
+        reasons.append(f"blueprint changed{moved_to}")
     if before.get("site") != now.site:
         reasons.append("site facts changed")
     if before.get("variant") != now.variant:

@@ -34,6 +34,7 @@ from krmfn_fleet.inputs import load_fleet
 from krmfn_fleet.pipeline import render_package
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
+from krmfn_fleet.upstreams import git_cache
 
 __all__ = ["PackageOutcome", "render_variant_fleet"]
 
@@ -62,17 +63,21 @@ class PackageOutcome:
 
 def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                          ledger: str | Path | None = None,
-                         force: bool = False) -> list[PackageOutcome]:
+                         force: bool = False,
+                         allow_exec: bool = False) -> list[PackageOutcome]:
     """Render every package the fleet's PackageVariantSets place, in dependency order
     (the order of the outcomes). A FleetError means nothing was written.
 
     Each blueprint is read and parsed once; a package is parsed from its blueprint's
     texts when its turn comes and dropped once written, and of a package that others
     depend on only the objects their injectors take are kept: memory follows the
-    blueprints and the dependency edges, not the number of sites."""
+    blueprints and the dependency edges, not the number of sites. A step no installed
+    package registers runs as kpt runs it (`krmfn_fleet.external`): an exec, from the
+    blueprint's directory, only with `allow_exec`."""
     fleet = load_fleet(fleet_dir, exclude=out)
-    placements = place(fleet)
     base = Path(out)
+    with git_cache(base) as fleet.cache:  # git upstreams are fetched under OUT
+        placements = place(fleet)
     previous = read_lock(base)
     objects = fleet.named()
     texts: dict[Path, list[tuple[str, str]]] = {}
@@ -138,7 +143,8 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         outcome.injected = inject_configs(rl.items, p, rendered, wanted[p.key])
         result = render_package(pkg.root, overrides=overrides, write=False,
                                 package_name=p.package, read=(rl, pkg),
-                                resolver=find_function)
+                                resolver=find_function, allow_exec=allow_exec,
+                                exec_dir=p.blueprint)
         if result.error:
             outcome.messages.append(result.error)
         for step in result.steps:
