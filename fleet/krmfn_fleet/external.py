@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from krmfn._errors import InputError, KrmfnError
-from krmfn._function import _results_for
-from krmfn._object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
-from krmfn._package_paths import is_reserved
-from krmfn._resource_list import ResourceList
-from krmfn._results import Field, File, Result, Severity
+from krmfn._model.object import INDEX_ANNOTATIONS, PATH_ANNOTATIONS, KubeObject
+from krmfn._model.package_paths import is_reserved
+from krmfn._model.resource_list import ResourceList
+from krmfn._model.results import Field, File, Result, Severity
+from krmfn._run.function import _results_for
 
 __all__ = ["KPT_CATALOG", "External", "container_runtime", "external_step"]
 
