@@ -14,6 +14,8 @@ selectors, configs and merge of what it returns.
 
 from __future__ import annotations
 
+import posixpath
+import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,7 +179,8 @@ def _run_step(rl: ResourceList, pkg: Package, step: Mapping[str, Any], validator
         fn.process(sub)
     except KrmfnError as exc:
         return StepResult(name, [*sub.results, *_results_for(exc)], False)
-    except Exception as exc:  # a bug in the function: fail this step, keep the package
+    except Exception as exc:  # a bug in the function: fail this step, keep the package,
+        traceback.print_exc()  # and show where the bug is, so it can be fixed
         return StepResult(name, [Result(f"internal error: {type(exc).__name__}: {exc}")], False)
     ok = not sub.has_errors
     if ok and not validator:
@@ -190,7 +193,7 @@ def _step_config(rl: ResourceList, step: Mapping[str, Any],
                  api_version: str) -> KubeObject | None:
     config: KubeObject | None = None
     if step.get("configPath"):
-        wanted = str(step["configPath"]).lstrip("./")
+        wanted = posixpath.normpath(str(step["configPath"]))  # `./x.yaml` is `x.yaml`
         config = next((o for o in rl.items if o.path == wanted), None)
         if config is None:
             raise InputError(f"configPath {step['configPath']!r}: no such resource in the package")
