@@ -15,9 +15,11 @@ The semantics are those of `kpt pkg update --strategy resource-merge`:
   a resource is in does not matter.
 - A resource added by hand stays. One added upstream is added: in its own file, as its
   upstream text, when ours has no file of that name, else appended to ours' file of that
-  name. One deleted upstream is deleted when ours still has it as base had it; edited by
-  hand, it is a conflict. One added on both sides is merged field by field as if its base
-  were empty.
+  name. One deleted upstream is deleted when ours still has it as base had it (or only
+  cut down: fields or list items deleted); edited by hand otherwise, it is a conflict.
+  One deleted by hand stays deleted unless upstream changed it (beyond cutting it down):
+  a conflict. One added on both sides is merged field by field as if its base were
+  empty.
 - Within a resource, fields are merged one by one (see `krmfn_fleet.merge3_fields`):
   maps key by key, lists of maps item by item by their merge key, anything else as one
   value.
@@ -58,7 +60,7 @@ from krmfn._path import format_path
 from krmfn._resource_list import ResourceList
 from krmfn._text_ends import ended
 
-from krmfn_fleet.merge3_fields import ABSENT, Edit, merge_fields, same
+from krmfn_fleet.merge3_fields import ABSENT, Edit, merge_fields, within
 
 __all__ = ["Conflict", "MergeResult", "merge_package"]
 
@@ -232,11 +234,11 @@ class _Merge:
             old = b.get(ident)
             if old is None:
                 self.added.setdefault(new.file, []).append(new)
-            elif not same(old.data, new.data):
+            elif not within(new.data, old.data, None):
                 self._conflict(new.file, new.obj, "", old.data, ABSENT, new.data)
 
     def _deleted_upstream(self, old: _Resource, mine: _Resource) -> None:
-        if same(old.data, mine.data):
+        if within(mine.data, old.data, None):
             self.removed.add(id(mine.obj))
             self.touched.add(mine.file)
         else:
