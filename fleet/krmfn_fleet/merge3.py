@@ -9,10 +9,12 @@ ours, unchanged).
 
 The semantics are those of `kpt pkg update --strategy resource-merge`:
 
-- Resources are matched by identity: group, kind, namespace and name (kpt's
-  `config.kubernetes.io/...` and `internal.config.kubernetes.io/...` annotations, which
-  carry a resource's file and place, take no part in matching nor in merging); the file
-  a resource is in does not matter.
+- Resources are matched by identity: group, kind, namespace and name, the last two read
+  from a `# kpt-merge: namespace/name` comment on `metadata` where there is one (kpt
+  writes it when it fetches a package, so that a resource whose namespace or name
+  changed here still matches its upstream). kpt's `config.kubernetes.io/...` and
+  `internal.config.kubernetes.io/...` annotations, which carry a resource's file and
+  place, take no part in matching nor in merging.
 - A resource added by hand stays. One added upstream is added: in its own file, as its
   upstream text, when ours has no file of that name, else appended to ours' file of that
   name. One deleted upstream is deleted when ours still has it as base had it (or only
@@ -37,6 +39,9 @@ Where this differs from kpt, on purpose:
 - Lists of maps whose items all have a `name` are merged item by item whatever their
   kind; kpt knows the merge keys of Kubernetes' own kinds from their OpenAPI schema only,
   and replaces a custom resource's list as a whole.
+- The file a resource is in takes no part in its identity: a resource moved to another
+  file, upstream or here, is still the same one (kpt matches on the file too, and takes
+  a moved resource for one deleted and one added).
 - Output keeps ours' bytes: every line the merge did not change keeps its text, its
   comments and its place (kpt rewrites a merged file through its YAML library).
 
@@ -66,6 +71,7 @@ __all__ = ["Conflict", "MergeResult", "merge_package"]
 
 _Identity = tuple[str, str, str, str]  # group, kind, namespace, name
 _SHORT = 200  # characters of a value a conflict shows
+_MERGE_COMMENT = "kpt-merge:"
 
 
 @dataclass(frozen=True)
@@ -166,12 +172,26 @@ def _read(label: str, texts: Mapping[str, str], whole: set[str]) -> _Side:
         assert parsed is not None  # (`_whole_files` read it)
         side.files[name] = parsed
         for obj in parsed[1]:
-            ident = (obj.group, obj.kind, obj.namespace, obj.name)
+            ident = _identity(obj)
             if ident in side.resources:
                 raise InputError(f"{name}: {_label(obj)} is defined twice in the {label} "
                                  f"package (also in {side.resources[ident].file})")
             side.resources[ident] = _Resource(name, obj, _data(obj))
     return side
+
+
+def _identity(obj: KubeObject) -> _Identity:
+    """Group, kind, namespace and name; the namespace and name its upstream had where a
+    `# kpt-merge: namespace/name` comment on `metadata` says (as `kpt pkg get` writes it,
+    so that a resource renamed or moved to another namespace here still matches)."""
+    namespace, name = obj.namespace, obj.name
+    if _MERGE_COMMENT in obj.to_yaml():
+        comment = (obj.line_comment("metadata") or "").strip()
+        if comment.startswith(_MERGE_COMMENT):
+            ns, slash, nm = comment.removeprefix(_MERGE_COMMENT).strip().partition("/")
+            if slash:
+                namespace, name = ns, nm
+    return obj.group, obj.kind, namespace, name
 
 
 def _data(obj: KubeObject) -> dict[str, Any]:
