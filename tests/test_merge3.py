@@ -242,3 +242,15 @@ def test_a_kpt_merge_comment_names_the_upstream_identity() -> None:
     ours = {"c.yaml": cm.format("", "site-c")}
     [conflict] = merge_package(base, theirs, ours).conflicts
     assert (conflict.resource, conflict.field, conflict.ours) == ("v1/ConfigMap c", "", None)
+
+
+def test_kpt_bookkeeping_annotation_is_not_a_hand_edit() -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
+    kept = "  annotations:\n    internal.kpt.dev/upstream-identifier: '|ConfigMap|default|{}'\n"
+    base = {"a.yaml": cm.format("a"), "b.yaml": cm.format("b")}
+    ours = {"a.yaml": cm.format("a") + kept.format("a"),
+            "b.yaml": cm.format("b") + kept.format("b")}
+    theirs = {"b.yaml": cm.format("b") + "  annotations:\n    team: ran\n"}
+    result = merge_package(base, theirs, ours)
+    assert result.conflicts == []  # a.yaml: deleted upstream, not edited here
+    assert result.files == {"b.yaml": ours["b.yaml"] + "    team: ran\n"}

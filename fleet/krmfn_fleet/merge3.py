@@ -12,9 +12,11 @@ The semantics are those of `kpt pkg update --strategy resource-merge`:
 - Resources are matched by identity: group, kind, namespace and name, the last two read
   from a `# kpt-merge: namespace/name` comment on `metadata` where there is one (kpt
   writes it when it fetches a package, so that a resource whose namespace or name
-  changed here still matches its upstream). kpt's `config.kubernetes.io/...` and
-  `internal.config.kubernetes.io/...` annotations, which carry a resource's file and
-  place, take no part in matching nor in merging.
+  changed here still matches its upstream). kpt's own annotations take no part in
+  matching nor in merging: `config.kubernetes.io/path`, `index` and `id` and
+  `internal.config.kubernetes.io/...`, which carry a resource's file and place, and
+  `internal.kpt.dev/...` (the `upstream-identifier` that `kpt pkg get` adds to every
+  resource); they stay as ours has them.
 - A resource added by hand stays. One added upstream is added: in its own file, as its
   upstream text, when ours has no file of that name, else appended to ours' file of that
   name. One deleted upstream is deleted when ours still has it as base had it (or only
@@ -35,10 +37,13 @@ Where this differs from kpt, on purpose:
   (kyaml's merge3) silently takes upstream's value, losing the hand edit; a fleet must
   not lose a hand edit unseen, so the package is left alone and the conflict reported.
   For the same reason a resource (or field, or list item) deleted by hand but changed
-  upstream is a conflict, where kpt keeps it deleted (a resource) or takes upstream's.
+  upstream is a conflict, where kpt keeps it deleted (a resource) or takes upstream's;
+  and a resource deleted upstream but edited here is a conflict, where kpt keeps ours
+  (a fleet would keep a resource its blueprint no longer has, unseen).
 - Lists of maps whose items all have a `name` are merged item by item whatever their
   kind; kpt knows the merge keys of Kubernetes' own kinds from their OpenAPI schema only,
-  and replaces a custom resource's list as a whole.
+  and replaces a custom resource's list changed upstream as a whole (a hand edit of one
+  of its items is lost).
 - The file a resource is in takes no part in its identity: a resource moved to another
   file, upstream or here, is still the same one (kpt matches on the file too, and takes
   a moved resource for one deleted and one added).
@@ -61,7 +66,7 @@ from krmfn._errors import InputError
 from krmfn._object import KubeObject
 from krmfn._package import Package, package_from_texts
 from krmfn._package_paths import is_reserved
-from krmfn._path import format_path
+from krmfn._path import Segment, format_path
 from krmfn._resource_list import ResourceList
 from krmfn._text_ends import ended
 
@@ -72,6 +77,7 @@ __all__ = ["Conflict", "MergeResult", "merge_package"]
 _Identity = tuple[str, str, str, str]  # group, kind, namespace, name
 _SHORT = 200  # characters of a value a conflict shows
 _MERGE_COMMENT = "kpt-merge:"
+_KPT_INTERNAL = "internal.kpt.dev/"  # kpt's bookkeeping (`upstream-identifier`)
 
 
 @dataclass(frozen=True)
@@ -195,14 +201,21 @@ def _identity(obj: KubeObject) -> _Identity:
 
 
 def _data(obj: KubeObject) -> dict[str, Any]:
-    """The resource as plain data, without kpt's annotations of file and place."""
+    """The resource as plain data, without kpt's own annotations (an annotations map
+    that held nothing else counts as absent)."""
     data = obj.to_dict()
     meta = data.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    if isinstance(annotations, dict):
-        for key in [k for k in annotations if isinstance(k, str) and is_reserved(k)]:
+    if isinstance(annotations, dict) and annotations:
+        for key in [k for k in annotations if _kpt_own(k)]:
             del annotations[key]
+        if not annotations:
+            del meta["annotations"]
     return data
+
+
+def _kpt_own(key: Any) -> bool:
+    return isinstance(key, str) and (is_reserved(key) or key.startswith(_KPT_INTERNAL))
 
 
 def _label(obj: KubeObject) -> str:
@@ -308,11 +321,21 @@ class _Merge:
 def _apply(obj: KubeObject, edits: list[Edit]) -> None:
     for e in edits:
         if e.op == "set":
-            obj.set(e.path, e.value)
+            _set(obj, e.path, e.value)
         elif e.op == "delete":
             obj.delete(e.path)
         else:
             obj.append(e.path, e.value)
+
+
+def _set(obj: KubeObject, path: tuple[Segment, ...], value: Any) -> None:
+    """Set a field; a map into a map that holds only kpt's own annotations (which the
+    merge does not see) key by key, so that they stay."""
+    if isinstance(value, dict) and value and isinstance(obj.get(path), dict):
+        for key, item in value.items():
+            _set(obj, (*path, key), item)
+    else:
+        obj.set(path, value)
 
 
 def _file_state(text: str | None) -> str | None:
