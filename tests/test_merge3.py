@@ -222,7 +222,7 @@ def test_a_resource_twice_in_one_version_is_an_error_naming_it() -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
     with pytest.raises(InputError, match=r"b\.yaml: v1/ConfigMap c is defined twice in the "
                                          r"theirs package \(also in a\.yaml\)"):
-        merge_package({}, {"a.yaml": cm, "b.yaml": cm}, {})
+        merge_package({}, {"a.yaml": cm, "b.yaml": cm}, {"c.yaml": cm.replace(": c", ": d")})
 
 
 def test_nothing_changed_upstream_returns_ours_as_it_is(base: dict[str, str]) -> None:

@@ -9,8 +9,9 @@ again by another YAML library, as an upstream that reformats its files. Then:
 - the merged resources equal `merge3_oracle`'s, and the conflicts stand where the
   oracle's do (each reported field is, or holds, a field both sides changed differently);
 - merging with nothing changed upstream, even with upstream's files reformatted, gives
-  ours byte for byte; merging into ours equal to base gives theirs' content; merging
-  into ours equal to theirs gives theirs byte for byte;
+  ours byte for byte; merging into ours equal to base gives theirs (into base's files
+  reformatted, theirs' content); merging into ours equal to theirs gives theirs byte for
+  byte;
 - merging the result again changes nothing;
 - a file of ours whose resources the merge leaves as they were keeps its bytes.
 """
@@ -91,10 +92,15 @@ def _nodes(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...]
     return out
 
 
+def _kpt_own(key: Any) -> bool:
+    """kpt's annotations, which a merge neither matches nor merges on."""
+    return isinstance(key, str) and (is_reserved(key) or key.startswith("internal.kpt.dev/"))
+
+
 def _edit_resource(data: st.DataObject, obj: KubeObject) -> None:
     nodes = [(p, v) for p, v in _nodes(obj.to_dict()) if p and p not in IDENTITY
              and not (len(p) > 2 and p[:2] == ("metadata", "annotations")
-                      and isinstance(p[2], str) and is_reserved(p[2]))]
+                      and _kpt_own(p[2]))]
     op = data.draw(st.sampled_from(["set", "delete", "add", "append", "label"]))
     if op == "label":
         obj.set(("metadata", "labels", data.draw(KEYS)), data.draw(st.sampled_from(["x", "y"])))
@@ -187,9 +193,11 @@ def _resources(texts: dict[str, str]) -> dict[oracle.Ident, Any]:
         for obj in objs:
             data = obj.to_dict()
             ann = data.get("metadata", {}).get("annotations")
-            if isinstance(ann, dict):
-                for k in [k for k in ann if is_reserved(k)]:
+            if isinstance(ann, dict) and ann:
+                for k in [k for k in ann if _kpt_own(k)]:
                     del ann[k]
+                if not ann:  # (a map of kpt's annotations only counts as none)
+                    del data["metadata"]["annotations"]
             out[(obj.group, obj.kind, obj.namespace, obj.name)] = data
     return out
 
@@ -261,6 +269,9 @@ def test_merge_equals_the_oracle(case: tuple[dict[str, str], dict[str, str], dic
     # merging again changes nothing
     again = merge_package(base, theirs, result.files)
     assert again.conflicts == [] and again.files == result.files
+    if ours == base:  # nothing changed here: upstream's package as it is
+        assert result.files == theirs
+        return
     # an ours file whose resources the merge left alone keeps its bytes
     for name, objs in _resource_files(ours).items():
         idents = [(o.group, o.kind, o.namespace, o.name) for o in objs]
@@ -290,9 +301,11 @@ def test_identities(case: tuple[dict[str, str], dict[str, str], dict[str, str]])
                        if (objs := _resource_files({n: t}).get(n)) else t)
                    for n, t in base.items()}
     kept = merge_package(base, reformatted, ours)
-    assert kept.conflicts == [] and kept.files == ours
-    # ours untouched: theirs' content
-    taken = merge_package(base, theirs, dict(base))
+    assert kept.conflicts == [] and kept.files == (reformatted if ours == base else ours)
+    # ours untouched: theirs as it is; and ours untouched but written out again: theirs'
+    # content
+    assert merge_package(base, theirs, dict(base)).files == theirs
+    taken = merge_package(base, theirs, reformatted)
     assert taken.conflicts == []
     assert _canon_pkg(_resources(taken.files)) == _canon_pkg(_resources(theirs))
     assert {n: t for n, t in taken.files.items() if n not in _resource_files(taken.files)} \
