@@ -47,6 +47,8 @@ Where this differs from kpt, on purpose:
 - The file a resource is in takes no part in its identity: a resource moved to another
   file, upstream or here, is still the same one (kpt matches on the file too, and takes
   a moved resource for one deleted and one added).
+- A field upstream sets to null is set to null (kpt deletes it); a map deleted upstream
+  is deleted (kpt leaves `{}`). Kubernetes reads both as unset.
 - Output keeps ours' bytes: every line the merge did not change keeps its text, its
   comments and its place (kpt rewrites a merged file through its YAML library).
 
