@@ -254,3 +254,11 @@ def test_kpt_bookkeeping_annotation_is_not_a_hand_edit() -> None:
     result = merge_package(base, theirs, ours)
     assert result.conflicts == []  # a.yaml: deleted upstream, not edited here
     assert result.files == {"b.yaml": ours["b.yaml"] + "    team: ran\n"}
+
+
+def test_a_yaml_file_without_resources_is_merged_whole(base: dict[str, str]) -> None:
+    theirs = {**base, "notes.yaml": "# upstream's note, v2\n"}
+    ours = edit({**base, "notes.yaml": "# upstream's note\n"}, DEPLOY, "replicas: 1",
+                "replicas: 2")
+    result = merge_package({**base, "notes.yaml": "# upstream's note\n"}, theirs, ours)
+    assert result.files == {**ours, "notes.yaml": "# upstream's note, v2\n"}

@@ -28,7 +28,8 @@ The semantics are those of `kpt pkg update --strategy resource-merge`:
   maps key by key, lists of maps item by item by their merge key, anything else as one
   value.
 - A file that is not a package of resources (not YAML, or a document in it that is not a
-  resource, in any of the three versions) is merged whole: changed on one side, that
+  resource, in any of the three versions; or YAML without a resource in any) is merged
+  whole: changed on one side, that
   side's text; changed on both sides differently, a conflict whose field is "".
 
 Where this differs from kpt, on purpose:
@@ -150,6 +151,9 @@ def merge_package(base: Mapping[str, str], theirs: Mapping[str, str],
                                     if base.get(n) == text == theirs.get(n)}))
     whole = {n for texts in (base, theirs, ours) for n in texts if not _is_resource_file(n)}
     whole |= {n for files in parsed for n, p in files.items() if p is None}
+    # a YAML file of comments only, in every version that has it, is text like any other
+    whole |= {n for n in set().union(*parsed)
+              if not any(p[1] for files in parsed if (p := files.get(n)) is not None)}
     b, t, o = (_read(label, texts, files, whole) for label, texts, files in
                zip(("base", "theirs", "ours"), (base, theirs, ours), parsed, strict=True))
     merge = _Merge(b, t, o)
