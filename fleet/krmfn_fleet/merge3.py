@@ -29,8 +29,8 @@ The semantics are those of `kpt pkg update --strategy resource-merge`:
   value.
 - A file that is not a package of resources (not YAML, or a document in it that is not a
   resource, in any of the three versions; or YAML without a resource in any) is merged
-  whole: changed on one side, that
-  side's text; changed on both sides differently, a conflict whose field is "".
+  whole: changed on one side, that side's text; changed on both sides differently, a
+  conflict whose field is "".
 
 Where this differs from kpt, on purpose:
 
@@ -357,7 +357,8 @@ def _apply(obj: KubeObject, edits: list[Edit]) -> None:
 def _set(obj: KubeObject, path: tuple[Segment, ...], value: Any) -> None:
     """Set a field; a map into a map that holds only kpt's own annotations (which the
     merge does not see) key by key, so that they stay."""
-    if isinstance(value, dict) and value and isinstance(obj.get(path), dict):
+    current = obj.get(path) if isinstance(value, dict) and value else None
+    if isinstance(current, dict) and current and all(_kpt_own(k) for k in current):
         for key, item in value.items():
             _set(obj, (*path, key), item)
     else:
