@@ -262,3 +262,19 @@ def test_a_yaml_file_without_resources_is_merged_whole(base: dict[str, str]) -> 
                 "replicas: 2")
     result = merge_package({**base, "notes.yaml": "# upstream's note\n"}, theirs, ours)
     assert result.files == {**ours, "notes.yaml": "# upstream's note, v2\n"}
+
+
+def test_service_ports_merge_by_port() -> None:
+    service = texts(CORPUS / "cert-manager" / "acme-example")["service.yaml"]
+    base = {"service.yaml": service}
+    theirs = {"service.yaml": service.replace(
+        "    protocol: TCP\n", "    protocol: TCP\n  - port: 443\n    targetPort: 8443\n")}
+    ours = {"service.yaml": service.replace("targetPort: 8080", "targetPort: 9090")}
+    result = merge_package(base, theirs, ours)
+    assert result.conflicts == []
+    assert docs(result.files["service.yaml"])[0]["spec"]["ports"] == [
+        {"port": 80, "targetPort": 9090, "protocol": "TCP"},
+        {"port": 443, "targetPort": 8443}]
+    theirs = {"service.yaml": service.replace("targetPort: 8080", "targetPort: 8081")}
+    [conflict] = merge_package(base, theirs, ours).conflicts
+    assert conflict.field == "spec.ports[port=80].targetPort"
