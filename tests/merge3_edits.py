@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from hypothesis import strategies as st
 from krmfn._errors import InputError
-from krmfn._object import KubeObject
-from krmfn._package import package_from_texts
-from krmfn._package_paths import is_reserved
-from krmfn._resource_list import ResourceList
+from krmfn._model.object import KubeObject
+from krmfn._model.package_paths import is_reserved
+from krmfn._model.resource_list import ResourceList
+from krmfn._run.package import package_from_texts
 
 Ident = tuple[str, str, str, str]
 

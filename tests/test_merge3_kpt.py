@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from kpt_support import KPT, needs_kpt
 from krmfn._errors import InputError
-from krmfn._package import package_from_texts
-from krmfn._package_paths import is_reserved
+from krmfn._model.package_paths import is_reserved
+from krmfn._run.package import package_from_texts
 from krmfn_fleet.merge3 import merge_package
 from merge3_edits import corpus_texts, edit_package
 

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
-from krmfn._path import Match, parse_path
+from krmfn._text.path import Match, parse_path
 from krmfn_fleet.merge3 import merge_package
 from merge3_edits import SEED_TEXTS, SEEDS, edit_package, resource_files, resources
 

@@ -69,12 +69,12 @@ from typing import Any
 
 import yaml
 from krmfn._errors import InputError
-from krmfn._object import KubeObject
-from krmfn._package import Package, package_from_texts
-from krmfn._package_paths import is_reserved
-from krmfn._path import Segment, format_path
-from krmfn._resource_list import ResourceList
-from krmfn._text_ends import ended
+from krmfn._model.object import KubeObject
+from krmfn._model.package_paths import is_reserved
+from krmfn._model.resource_list import ResourceList
+from krmfn._run.package import Package, package_from_texts
+from krmfn._text.ends import ended
+from krmfn._text.path import Segment, format_path
 
 from krmfn_fleet.merge3_fields import ABSENT, Edit, merge_fields, within
 

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from krmfn._path import Match, Segment
+from krmfn._text.path import Match, Segment
 
 __all__ = ["ABSENT", "Edit", "FieldConflict", "merge_fields", "merge_key", "same", "within"]
 
