@@ -149,7 +149,7 @@ def test_the_password_stays_out_of_every_message(postgres_server: PostgresServer
                      f"?password={PASSWORD}"):
         assert password_of(location) == PASSWORD
         assert PASSWORD not in shown(location)
-        with pytest.raises(LedgerError, match="other tables.*invoices") as caught:
+        with pytest.raises(LedgerError, match=r"other tables.*invoices") as caught:
             PostgresLedger(location)
         assert PASSWORD not in str(caught.value)
         assert "\n" not in str(caught.value)

@@ -39,6 +39,7 @@ __all__ = [
     "StoredSession",
     "chosen",
     "is_postgres",
+    "missing_file",
     "open_ledger",
     "password_of",
     "shown",
@@ -102,6 +103,17 @@ def open_ledger(location: str, *, timeout: float = 30.0) -> StoredLedger:
     from .sqlite_ledger import SqliteLedger
 
     return SqliteLedger(Path(location).expanduser(), timeout=timeout)
+
+
+def missing_file(location: str) -> str:
+    """Why an SQLite location is no ledger to read ("" when it is a file or a database):
+    a look never creates a file."""
+    if is_postgres(location):
+        return ""
+    path = Path(location).expanduser()
+    if path.is_file():
+        return ""
+    return f"ledger {path}: {'is not a file' if path.exists() else 'no such file'}"
 
 
 def shown(location: str) -> str:
