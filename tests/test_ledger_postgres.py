@@ -398,3 +398,31 @@ def test_a_fleet_with_a_wrong_password_never_shows_it(
         assert "authentication failed" in proc.stdout + proc.stderr
         assert PASSWORD not in proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("failures", "opens"), [(2, True), (5, False)])
+def test_opening_a_session_is_retried_a_bounded_number_of_times(
+        failures: int, opens: bool, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> None:
+    """A serialization failure or deadlock while the session opens (injected here, in the
+    schema check that follows the lock) is retried up to five times in all."""
+    from krmfn_catalog.allocation import postgres_ledger
+    from psycopg import errors
+
+    real, calls = postgres_ledger.prepare, []
+
+    def flaky(db: object, shown: str, *, checked: bool = False) -> None:
+        calls.append(checked)
+        if len(calls) <= failures:
+            raise (errors.SerializationFailure if len(calls) % 2 else errors.DeadlockDetected)(
+                "could not serialize access")
+        real(db, shown, checked=checked)
+
+    monkeypatch.setattr(postgres_ledger, "prepare", flaky)
+    monkeypatch.setattr(postgres_ledger.time, "sleep", lambda _: None)
+    if opens:
+        PostgresLedger(postgres_url).close()
+        assert len(calls) == failures + 1
+    else:
+        with pytest.raises(LedgerError, match="could not serialize access"):
+            PostgresLedger(postgres_url)
+        assert len(calls) == postgres_ledger.ATTEMPTS == 5
