@@ -36,8 +36,9 @@ def _parser(command: str) -> argparse.ArgumentParser:
                                  "PackageVariantSets, repositories/<repo>/<package>/)")
     p.add_argument("--out", required=True, help="where the packages go")
     if command == "render":
-        p.add_argument("--ledger", help="shared SQLite allocation ledger for ipam-inject "
-                                        "and vlan-assign")
+        p.add_argument("--ledger", help="shared allocation ledger for ipam-inject and vlan-assign"
+                                        " (an SQLite file or a postgresql:// URL;"
+                                        " default: $KRMFN_LEDGER)")
         p.add_argument("--quiet", action="store_true", help="only the last line")
         p.add_argument("--force", action="store_true",
                        help="render every package, also those whose inputs did not change")

@@ -31,6 +31,7 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import find_function
 from krmfn_fleet.injection import apply_variant, check_blueprint
 from krmfn_fleet.inputs import load_fleet
+from krmfn_fleet.ledger_location import ledger_location
 from krmfn_fleet.pipeline import render_package
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
@@ -104,7 +105,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     unchanged = set() if force else {
         k for k, v in inputs.items() if previous.get(k, {}).get("digest") == v.digest
         and (base / k / "Kptfile").is_file()}
-    ledger_path = str(Path(ledger).resolve()) if ledger else ""
+    ledger_path = ledger_location(ledger)
     overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
     base.mkdir(parents=True, exist_ok=True)
     rendered: dict[str, list[KubeObject]] = {}
