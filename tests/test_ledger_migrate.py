@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from krmfn._cli import main
+from krmfn._run.cli import main
 from postgres_server import PASSWORD, PostgresServer
 from test_ledger_cli import dump, krmfn
 from test_ledger_owner import package, run

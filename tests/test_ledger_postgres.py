@@ -368,7 +368,7 @@ def test_the_fleet_takes_a_database_location_as_it_is(monkeypatch: pytest.Monkey
 def test_krmfn_ledger_reads_krmfn_ledger(capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch,
                                          postgres_url: str) -> None:
-    from krmfn._cli import main
+    from krmfn._run.cli import main
 
     ledger = PostgresLedger(postgres_url)
     with ledger.session() as session:
