@@ -207,8 +207,8 @@ def _stage(gd: str, base: Path, clusters: Sequence[str], tmp: Path) -> str:
     ids = _git(gd, "hash-object", "-w", "--stdin-paths", "--no-filters",
                stdin="".join(f"{p}\n" for p in paths)).split()
     lines = []
-    for path, mode, blob in zip(paths, modes, ids, strict=True):
-        file = Path(path)
+    for written, mode, blob in zip(paths, modes, ids, strict=True):
+        file = Path(written)
         rel = (file.relative_to(extra) if file.is_relative_to(extra)
                else file.relative_to(base))
         lines.append(f"{mode} {blob}\t{rel.as_posix()}\n")

@@ -9,10 +9,10 @@ see `krmfn_fleet.drift`), the three are merged, as kpt pkg update merges resourc
 - theirs: what the render gives now,
 - ours: the package as it stands in OUT.
 
-Resource files (YAML, the Kptfile) go through `krmfn_fleet.merge3` (per resource, field
-by field, lists of maps by their key); any other file is taken whole from the side that
-changed it. A field (or a whole file) changed both by hand and by the render, to
-different values, is a conflict: the package is then left exactly as it was, and every
+The files go through `krmfn_fleet.merge3` (resource files per resource, field by field,
+lists of maps by their key; any other file whole, from the side that changed it). A
+field (or a whole file) changed both by hand and by the render, to different values, is
+a conflict: the package is then left exactly as it was, and every
 conflict is reported. `--discard-drift` skips all this and writes the render as is.
 A package without drift takes the render as is, which is the common, cheap case.
 """
@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from krmfn_fleet.drift import drifted, file_ids, package_files, read_base
+from krmfn_fleet.merge3 import merge_package
 
 __all__ = ["Kept", "keep_local_edits"]
-
-_RESOURCE_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass
@@ -39,15 +38,15 @@ class Kept:
     conflicts: list[str] = field(default_factory=list)  # one line each, package left as it was
 
 
-def _is_resource_file(name: str) -> bool:
-    return name.endswith(_RESOURCE_SUFFIXES) or name.rsplit("/", 1)[-1] == "Kptfile"
-
-
-def _texts(files: Mapping[str, bytes]) -> dict[str, str] | None:
-    try:
-        return {n: d.decode("utf-8") for n, d in files.items() if _is_resource_file(n)}
-    except UnicodeDecodeError:
-        return None
+def _texts(files: Mapping[str, bytes]) -> dict[str, str]:
+    """The files that are UTF-8 text (every one a package normally has)."""
+    out = {}
+    for name, data in files.items():
+        try:
+            out[name] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return out
 
 
 def keep_local_edits(package: Path, out: Path, key: str, theirs: Mapping[str, bytes],
@@ -69,35 +68,26 @@ def keep_local_edits(package: Path, out: Path, key: str, theirs: Mapping[str, by
             f"render is not in {out / '.krmfn-fleet'}: nothing to merge with "
             "(--discard-drift overwrites the edits)"])
     result = Kept({}, kept=[n for n, _ in changed])
+    texts = [_texts(side) for side in (base, theirs, ours)]
+    b_texts, t_texts, o_texts = texts
     for name in sorted(set(base) | set(theirs) | set(ours)):
-        if _is_resource_file(name):
+        if all(name in t for t in texts):
             continue
-        b, t, o = base.get(name), theirs.get(name), ours.get(name)
+        b, t, o = base.get(name), theirs.get(name), ours.get(name)  # not UTF-8 text
         if o != b and t != b and t != o:
             result.conflicts.append(f"{key}: {name}: changed by hand and by the render")
-            continue
-        pick = t if o == b else o  # the side that changed it (None: deleted there)
-        if pick is not None:
+        elif (pick := t if o == b else o) is not None:  # the side that changed it
             result.files[name] = pick
-    b_texts, t_texts, o_texts = _texts(base), _texts(theirs), _texts(ours)
-    if b_texts is None or t_texts is None or o_texts is None:
-        result.conflicts.append(f"{key}: a resource file is not UTF-8 text: cannot merge")
-        return result
-    if o_texts == b_texts:
-        merged = t_texts
-    else:
-        from krmfn_fleet.merge3 import merge_package
-
-        answer = merge_package(b_texts, t_texts, o_texts)
-        for c in answer.conflicts:
-            result.conflicts.append(
-                f"{key}: {c.file}: {c.resource}: {c.field}: edited by hand to "
-                f"{_show(c.ours)}, rendered now as {_show(c.theirs)} (was {_show(c.base)})")
-        merged = answer.files
-    result.files.update({n: t.encode("utf-8") for n, t in merged.items()})
+    answer = merge_package(b_texts, t_texts, o_texts)
+    for c in answer.conflicts:
+        where = f"{c.file}: {c.resource}: {c.field}" if c.field else f"{c.file}"
+        result.conflicts.append(
+            f"{key}: {where}: edited by hand to {_show(c.ours)}, rendered now as "
+            f"{_show(c.theirs)} (was {_show(c.base)})")
+    result.files.update({n: t.encode("utf-8") for n, t in answer.files.items()})
     return result
 
 
-def _show(value: object) -> str:
-    text = repr(value) if not isinstance(value, str) else value
+def _show(value: str | None) -> str:
+    text = "(nothing)" if value is None else value.strip()
     return text if len(text) <= 60 else text[:57] + "..."
