@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -79,6 +80,11 @@ def test_publish_to_a_bare_repository_one_commit_then_none(
     assert len(_commits(repo)) == 1
 
 
+def _local(doc: dict[str, Any]) -> bool:
+    notes = doc["metadata"].get("annotations") or {}
+    return bool(notes.get("config.kubernetes.io/local-config") == "true")
+
+
 def test_kustomize_builds_each_cluster_without_local_config(
         fleet: Path, tmp_path: Path) -> None:
     if shutil.which("kubectl") is None:
@@ -93,15 +99,13 @@ def test_kustomize_builds_each_cluster_without_local_config(
         docs = [d for d in yaml.safe_load_all(built) if d]
         kinds = sorted({d["kind"] for d in docs})
         assert "NFDeployment" in kinds and "Namespace" in kinds, (cluster.name, kinds)
-        assert not [d for d in docs if (d["metadata"].get("annotations") or {}).get(
-            "config.kubernetes.io/local-config") == "true"]
+        assert not [d for d in docs if _local(d)]
         expected = []  # every resource of the cluster's packages that is not local-config
         for path in sorted(cluster.glob("*/*")):
             if path.name == "Kptfile" or path.suffix == ".yaml":
                 expected += [(d["kind"], d["metadata"]["name"])
-                             for d in yaml.safe_load_all(path.read_text()) if d and not (
-                                 d["metadata"].get("annotations") or {}).get(
-                                     "config.kubernetes.io/local-config") == "true"]
+                             for d in yaml.safe_load_all(path.read_text())
+                             if d and not _local(d)]
         assert sorted((d["kind"], d["metadata"]["name"]) for d in docs) == sorted(expected)
 
 
