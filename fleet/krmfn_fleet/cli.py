@@ -187,8 +187,9 @@ def _plan(opts: argparse.Namespace) -> int:
         sys.stdout.write(d.diff)
     if found:
         where = opts.repo if opts.repo else opts.out
-        sys.stdout.write(f"{len(found)} files in {len({d.key for d in found})} packages "
-                         f"edited by hand in {where}\n")
+        packages = len({d.key for d in found})
+        sys.stdout.write(f"{len(found)} file{'s' * (len(found) != 1)} in {packages} "
+                         f"package{'s' * (packages != 1)} edited by hand in {where}\n")
     pending = counts["created"] + counts["changed"] + counts["removed"]
     if not opts.detailed_exitcode:
         return 0
