@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import fleet_day2
 import fleet_variants
 import manifests
 import workloads
@@ -189,6 +190,7 @@ def main() -> None:
         manifests.run(report, args.manifests)
         fleet(tmp, args.sites)
         fleet_variants.run(report, tmp, args.sites)
+        fleet_day2.run(report, tmp, args.sites)
 
 
 if __name__ == "__main__":
