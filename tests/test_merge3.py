@@ -228,3 +228,29 @@ def test_a_resource_twice_in_one_version_is_an_error_naming_it() -> None:
 def test_nothing_changed_upstream_returns_ours_as_it_is(base: dict[str, str]) -> None:
     ours = edit(base, DEPLOY, "replicas: 1", "replicas: 3  # mine")
     assert merge_package(base, dict(base), ours).files == ours
+
+
+def test_a_kpt_merge_comment_names_the_upstream_identity() -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:{}\n  name: {}\ndata:\n  a: '1'\n"
+    base = {"c.yaml": cm.format("", "c")}
+    theirs = {"c.yaml": cm.format("", "c").replace("'1'", "'2'")}
+    ours = {"c.yaml": cm.format(" # kpt-merge: /c", "site-c")}
+    result = merge_package(base, theirs, ours)
+    assert result.conflicts == []
+    assert result.files == {"c.yaml": ours["c.yaml"].replace("'1'", "'2'")}
+    # without it, c was deleted here (and site-c added) while upstream changed c
+    ours = {"c.yaml": cm.format("", "site-c")}
+    [conflict] = merge_package(base, theirs, ours).conflicts
+    assert (conflict.resource, conflict.field, conflict.ours) == ("v1/ConfigMap c", "", None)
+
+
+def test_kpt_bookkeeping_annotation_is_not_a_hand_edit() -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {}\n"
+    kept = "  annotations:\n    internal.kpt.dev/upstream-identifier: '|ConfigMap|default|{}'\n"
+    base = {"a.yaml": cm.format("a"), "b.yaml": cm.format("b")}
+    ours = {"a.yaml": cm.format("a") + kept.format("a"),
+            "b.yaml": cm.format("b") + kept.format("b")}
+    theirs = {"b.yaml": cm.format("b") + "  annotations:\n    team: ran\n"}
+    result = merge_package(base, theirs, ours)
+    assert result.conflicts == []  # a.yaml: deleted upstream, not edited here
+    assert result.files == {"b.yaml": ours["b.yaml"] + "    team: ran\n"}

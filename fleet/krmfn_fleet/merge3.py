@@ -9,15 +9,21 @@ ours, unchanged).
 
 The semantics are those of `kpt pkg update --strategy resource-merge`:
 
-- Resources are matched by identity: group, kind, namespace and name (kpt's
-  `config.kubernetes.io/...` and `internal.config.kubernetes.io/...` annotations, which
-  carry a resource's file and place, take no part in matching nor in merging); the file
-  a resource is in does not matter.
+- Resources are matched by identity: group, kind, namespace and name, the last two read
+  from a `# kpt-merge: namespace/name` comment on `metadata` where there is one (kpt
+  writes it when it fetches a package, so that a resource whose namespace or name
+  changed here still matches its upstream). kpt's own annotations take no part in
+  matching nor in merging: `config.kubernetes.io/path`, `index` and `id` and
+  `internal.config.kubernetes.io/...`, which carry a resource's file and place, and
+  `internal.kpt.dev/...` (the `upstream-identifier` that `kpt pkg get` adds to every
+  resource); they stay as ours has them.
 - A resource added by hand stays. One added upstream is added: in its own file, as its
   upstream text, when ours has no file of that name, else appended to ours' file of that
-  name. One deleted upstream is deleted when ours still has it as base had it; edited by
-  hand, it is a conflict. One added on both sides is merged field by field as if its base
-  were empty.
+  name. One deleted upstream is deleted when ours still has it as base had it (or only
+  cut down: fields or list items deleted); edited by hand otherwise, it is a conflict.
+  One deleted by hand stays deleted unless upstream changed it (beyond cutting it down):
+  a conflict. One added on both sides is merged field by field as if its base were
+  empty.
 - Within a resource, fields are merged one by one (see `krmfn_fleet.merge3_fields`):
   maps key by key, lists of maps item by item by their merge key, anything else as one
   value.
@@ -31,10 +37,16 @@ Where this differs from kpt, on purpose:
   (kyaml's merge3) silently takes upstream's value, losing the hand edit; a fleet must
   not lose a hand edit unseen, so the package is left alone and the conflict reported.
   For the same reason a resource (or field, or list item) deleted by hand but changed
-  upstream is a conflict, where kpt keeps it deleted (a resource) or takes upstream's.
+  upstream is a conflict, where kpt keeps it deleted (a resource) or takes upstream's;
+  and a resource deleted upstream but edited here is a conflict, where kpt keeps ours
+  (a fleet would keep a resource its blueprint no longer has, unseen).
 - Lists of maps whose items all have a `name` are merged item by item whatever their
   kind; kpt knows the merge keys of Kubernetes' own kinds from their OpenAPI schema only,
-  and replaces a custom resource's list as a whole.
+  and replaces a custom resource's list changed upstream as a whole (a hand edit of one
+  of its items is lost).
+- The file a resource is in takes no part in its identity: a resource moved to another
+  file, upstream or here, is still the same one (kpt matches on the file too, and takes
+  a moved resource for one deleted and one added).
 - Output keeps ours' bytes: every line the merge did not change keeps its text, its
   comments and its place (kpt rewrites a merged file through its YAML library).
 
@@ -54,16 +66,18 @@ from krmfn._errors import InputError
 from krmfn._object import KubeObject
 from krmfn._package import Package, package_from_texts
 from krmfn._package_paths import is_reserved
-from krmfn._path import format_path
+from krmfn._path import Segment, format_path
 from krmfn._resource_list import ResourceList
 from krmfn._text_ends import ended
 
-from krmfn_fleet.merge3_fields import ABSENT, Edit, merge_fields, same
+from krmfn_fleet.merge3_fields import ABSENT, Edit, merge_fields, within
 
 __all__ = ["Conflict", "MergeResult", "merge_package"]
 
 _Identity = tuple[str, str, str, str]  # group, kind, namespace, name
 _SHORT = 200  # characters of a value a conflict shows
+_MERGE_COMMENT = "kpt-merge:"
+_KPT_INTERNAL = "internal.kpt.dev/"  # kpt's bookkeeping (`upstream-identifier`)
 
 
 @dataclass(frozen=True)
@@ -164,7 +178,7 @@ def _read(label: str, texts: Mapping[str, str], whole: set[str]) -> _Side:
         assert parsed is not None  # (`_whole_files` read it)
         side.files[name] = parsed
         for obj in parsed[1]:
-            ident = (obj.group, obj.kind, obj.namespace, obj.name)
+            ident = _identity(obj)
             if ident in side.resources:
                 raise InputError(f"{name}: {_label(obj)} is defined twice in the {label} "
                                  f"package (also in {side.resources[ident].file})")
@@ -172,15 +186,36 @@ def _read(label: str, texts: Mapping[str, str], whole: set[str]) -> _Side:
     return side
 
 
+def _identity(obj: KubeObject) -> _Identity:
+    """Group, kind, namespace and name; the namespace and name its upstream had where a
+    `# kpt-merge: namespace/name` comment on `metadata` says (as `kpt pkg get` writes it,
+    so that a resource renamed or moved to another namespace here still matches)."""
+    namespace, name = obj.namespace, obj.name
+    if _MERGE_COMMENT in obj.to_yaml():
+        comment = (obj.line_comment("metadata") or "").strip()
+        if comment.startswith(_MERGE_COMMENT):
+            ns, slash, nm = comment.removeprefix(_MERGE_COMMENT).strip().partition("/")
+            if slash:
+                namespace, name = ns, nm
+    return obj.group, obj.kind, namespace, name
+
+
 def _data(obj: KubeObject) -> dict[str, Any]:
-    """The resource as plain data, without kpt's annotations of file and place."""
+    """The resource as plain data, without kpt's own annotations (an annotations map
+    that held nothing else counts as absent)."""
     data = obj.to_dict()
     meta = data.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
-    if isinstance(annotations, dict):
-        for key in [k for k in annotations if isinstance(k, str) and is_reserved(k)]:
+    if isinstance(annotations, dict) and annotations:
+        for key in [k for k in annotations if _kpt_own(k)]:
             del annotations[key]
+        if not annotations:
+            del meta["annotations"]
     return data
+
+
+def _kpt_own(key: Any) -> bool:
+    return isinstance(key, str) and (is_reserved(key) or key.startswith(_KPT_INTERNAL))
 
 
 def _label(obj: KubeObject) -> str:
@@ -232,11 +267,11 @@ class _Merge:
             old = b.get(ident)
             if old is None:
                 self.added.setdefault(new.file, []).append(new)
-            elif not same(old.data, new.data):
+            elif not within(new.data, old.data, None):
                 self._conflict(new.file, new.obj, "", old.data, ABSENT, new.data)
 
     def _deleted_upstream(self, old: _Resource, mine: _Resource) -> None:
-        if same(old.data, mine.data):
+        if within(mine.data, old.data, None):
             self.removed.add(id(mine.obj))
             self.touched.add(mine.file)
         else:
@@ -286,11 +321,21 @@ class _Merge:
 def _apply(obj: KubeObject, edits: list[Edit]) -> None:
     for e in edits:
         if e.op == "set":
-            obj.set(e.path, e.value)
+            _set(obj, e.path, e.value)
         elif e.op == "delete":
             obj.delete(e.path)
         else:
             obj.append(e.path, e.value)
+
+
+def _set(obj: KubeObject, path: tuple[Segment, ...], value: Any) -> None:
+    """Set a field; a map into a map that holds only kpt's own annotations (which the
+    merge does not see) key by key, so that they stay."""
+    if isinstance(value, dict) and value and isinstance(obj.get(path), dict):
+        for key, item in value.items():
+            _set(obj, (*path, key), item)
+    else:
+        obj.set(path, value)
 
 
 def _file_state(text: str | None) -> str | None:

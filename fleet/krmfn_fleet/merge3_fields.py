@@ -15,9 +15,10 @@ A field is compared with the same value on the other sides, type included (`1`, 
 - changed upstream only (`ours` == `base`): theirs' value (or its deletion);
 - changed on both sides alike: nothing to do;
 - changed on both sides differently: maps are merged key by key and lists of maps item by
-  item (below), each part by the same rules; anything else is a conflict. A field added
-  on both sides is merged as if its base were empty; a field deleted on one side and
-  changed on the other is a conflict.
+  item (below), each part by the same rules; anything else is a conflict. A map or list
+  added on both sides (or made of another value on both) is merged as if its base were
+  empty. A field deleted on one side and changed on the other is a conflict, unless the
+  change only deleted parts of it (map keys, keyed list items): then it is deleted.
 
 Lists of maps are merged item by item when every item of the three lists has a merge key
 with a scalar value, unique in its list: Kubernetes' strategic-merge key for the list's
@@ -35,7 +36,7 @@ from typing import Any, Literal
 
 from krmfn._path import Match, Segment
 
-__all__ = ["ABSENT", "Edit", "FieldConflict", "merge_fields", "merge_key", "same"]
+__all__ = ["ABSENT", "Edit", "FieldConflict", "merge_fields", "merge_key", "same", "within"]
 
 
 class _Absent:
@@ -131,6 +132,24 @@ def _keyed_by(items: list[Any], key: str) -> bool:
     return True
 
 
+def within(value: Any, base: Any, name: str | None) -> bool:
+    """True when `value` is `base` or a part of it: absent, or with only some of its map
+    keys and keyed list items (each again a part of base's). A side that deleted a field
+    agrees with a side that only cut it down."""
+    if value is ABSENT or same(value, base):
+        return True
+    if _maps(value, base):
+        return all(k in base and within(v, base[k], k) for k, v in value.items())
+    if isinstance(value, list) and isinstance(base, list):
+        key = merge_key(name, (base, value))
+        if key is None:
+            return False
+        olds = _by_key(base, key)
+        return all((k := (type(item[key]), item[key])) in olds and within(item, olds[k], None)
+                   for item in value)
+    return False
+
+
 def merge_fields(base: dict[str, Any] | None, theirs: dict[str, Any], ours: dict[str, Any]
                  ) -> tuple[list[Edit], list[FieldConflict]]:
     """The edits that bring theirs' changes since base into ours, and the conflicts.
@@ -149,21 +168,24 @@ class _Walk:
               b: Any, t: Any, o: Any) -> None:
         if same(t, b) or same(o, t):
             return
-        if _maps(t, o) and (b is ABSENT or _maps(b)):
-            self.map(at, shown, {} if b is ABSENT else b, t, o)
+        # (a map or list both sides made of something else merges as if added on both)
+        if _maps(t, o):
+            self.map(at, shown, b if _maps(b) else {}, t, o)
             return
-        if isinstance(t, list) and isinstance(o, list) and (b is ABSENT or isinstance(b, list)):
-            base = [] if b is ABSENT else b
+        if isinstance(t, list) and isinstance(o, list):
+            base = b if isinstance(b, list) else []
             key = merge_key(_last_name(shown), (base, t, o))
             if key is not None:
                 self.items(at, shown, key, base, t, o)
                 return
-        if same(o, b):
+        if same(o, b) or (t is ABSENT and within(o, b, _last_name(shown))):
             if t is ABSENT:
                 self.edits.append(Edit("delete", at))
             else:
                 self.edits.append(Edit("set", at, t))
             return
+        if o is ABSENT and within(t, b, _last_name(shown)):
+            return  # deleted here, only cut down upstream: it stays deleted
         self.conflicts.append(FieldConflict(shown, b, o, t))
 
     def map(self, at: tuple[Segment, ...], shown: tuple[Segment, ...],
@@ -186,7 +208,7 @@ class _Walk:
             if same(tv, bv) or same(item, tv):
                 continue
             if tv is ABSENT:
-                if same(item, bv):
+                if within(item, bv, None):
                     gone.append(i)
                 else:
                     self.conflicts.append(FieldConflict(named, bv, item, tv))
@@ -199,7 +221,7 @@ class _Walk:
             bv = bs.get(k, ABSENT)
             if bv is ABSENT:
                 self.edits.append(Edit("append", at, tv))
-            elif not same(tv, bv):
+            elif not within(tv, bv, None):
                 self.conflicts.append(FieldConflict((*shown, Match(key, str(k[1]))), bv,
                                                     ABSENT, tv))
         for i in reversed(gone):
