@@ -196,3 +196,38 @@ def test_plan_reports_drift_in_the_published_repository(fleet: Path, tmp_path: P
     assert "drift     core-us-east/free5gc-amf: hand.yaml added" in proc.stdout
     assert "+  provider: amf.example.com\n" in proc.stdout
     assert _krmfn("plan", str(fleet), "--out", str(out), "--detailed-exitcode").returncode == 0
+
+
+def test_an_edit_committed_in_the_repository_is_not_published_over(
+        fleet: Path, tmp_path: Path) -> None:
+    out, repo = tmp_path / "out", _bare(tmp_path)
+    assert _krmfn("publish", str(out), "--repo", str(repo)).returncode == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    key = "core-us-east/free5gc-amf/amfdeployment.yaml"
+    (clone / key).write_text((clone / key).read_text() + "# tuned in the repository\n")
+    _git(clone, "commit", "-q", "-am", "by hand")
+    _git(clone, "push", "-q", "origin", "main")
+    head = _commits(repo)
+    proc = _krmfn("publish", str(out), "--repo", str(repo))  # OUT did not change, yet
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "core-us-east/free5gc-amf" in proc.stderr and "nothing published" in proc.stderr
+    assert _commits(repo) == head
+    # the same edit brought into OUT: nothing is lost, the publish goes on
+    (out / key).write_bytes((clone / key).read_bytes())
+    other = out / "edge-par-01" / "free5gc-upf" / "README.md"
+    other.write_text("notes\n")
+    proc = _krmfn("publish", str(out), "--repo", str(repo))
+    assert proc.returncode == 0, proc.stderr
+    message = _git(repo, "log", "-1", "--format=%B", "main").strip().splitlines()
+    assert message[2:] == ["changed edge-par-01/free5gc-upf"]
+    # --overwrite publishes OUT over an edit made in the repository
+    subprocess.run(["git", "-C", str(clone), "pull", "-q"], check=True)
+    (clone / key).write_text("# replaced in the repository\n")
+    _git(clone, "commit", "-q", "-am", "by hand again")
+    _git(clone, "push", "-q", "origin", "main")
+    assert _krmfn("publish", str(out), "--repo", str(repo)).returncode == 1
+    assert _krmfn("publish", str(out), "--repo", str(repo), "--overwrite").returncode == 0
+    shown = subprocess.run(["git", "-C", str(repo), "show", f"main:{key}"],
+                           capture_output=True, check=True).stdout
+    assert shown == (out / key).read_bytes()

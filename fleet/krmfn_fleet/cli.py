@@ -29,10 +29,13 @@ from krmfn_fleet.render import PackageOutcome, render_variant_fleet
 __all__ = ["fleet_main", "main", "summary"]
 
 USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force] "
-         "[--discard-drift] [--publish GIT_DIR [--branch B] [--push REMOTE]]\n"
+         "[--discard-drift]\n"
+         "                          [--publish GIT_DIR [--branch B] [--push REMOTE] "
+         "[--overwrite]]\n"
          "       krmfn fleet plan FLEET --out OUT [--detailed-exitcode] [--all] "
          "[--repo GIT_DIR [--branch B]]\n"
-         "       krmfn fleet publish OUT --repo GIT_DIR [--branch B] [--push REMOTE]\n"
+         "       krmfn fleet publish OUT --repo GIT_DIR [--branch B] [--push REMOTE] "
+         "[--overwrite]\n"
          "       krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] [--jobs N]\n")
 
 
@@ -53,6 +56,9 @@ def _repo_options(p: argparse.ArgumentParser, *, required: bool = False,
     p.add_argument("--branch", help="the branch (default: the repository's HEAD)")
     if flag != "--repo" or required:
         p.add_argument("--push", metavar="REMOTE", help="push the branch there afterwards")
+        p.add_argument("--overwrite", action="store_true",
+                       help="publish over packages changed in the repository since the "
+                            "last publish (by default the publish stops, naming them)")
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
@@ -160,7 +166,8 @@ def _render(opts: argparse.Namespace) -> int:
 
 
 def _publish(out: str, opts: argparse.Namespace) -> int:
-    done = publish(out, opts.repo, branch=opts.branch, push=opts.push)
+    done = publish(out, opts.repo, branch=opts.branch, push=opts.push,
+                   overwrite=opts.overwrite)
     if done.commit is None:
         sys.stdout.write(f"{opts.repo}: nothing changed, nothing committed\n")
     else:

@@ -18,11 +18,15 @@ committed on the branch (`commit-tree`, `update-ref` with the old value, so a
 concurrent change fails instead of being lost) and, when the branch is checked out in a
 working clone, its index and files are moved to the new commit too (`read-tree -m -u`,
 which refuses to overwrite local changes). Nothing changed: no commit. The commit
-message sums up what changed, per package.
+message sums up what changed, per package. OUT keeps, in `.krmfn-fleet/published.json`,
+the tree id of every package it last published per repository and branch: a package
+changed in the repository since (an edit committed there by hand) is not overwritten
+silently (see `publish`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -40,6 +44,7 @@ from krmfn_fleet.placement import LABEL
 __all__ = ["KUSTOMIZATION", "Published", "RepoTree", "publish"]
 
 KUSTOMIZATION = "kustomization.yaml"
+RECORD = Path(".krmfn-fleet") / "published.json"
 _HEADER = ("# Written by `krmfn fleet publish`: the files of this cluster's packages that "
            "hold\n# resources to apply (not config.kubernetes.io/local-config).\n")
 LOCAL_CONFIG = "config.kubernetes.io/local-config"
@@ -120,9 +125,13 @@ def _packages_of(gd: str, rev: str | None, clusters: Sequence[str]) -> dict[str,
 
 
 def publish(out: str | Path, repo: str | Path, *, branch: str | None = None,
-            push: str | None = None) -> Published:
+            push: str | None = None, overwrite: bool = False) -> Published:
     """Commit OUT's cluster directories on `branch` of `repo` (see the module's doc).
-    `push` names a remote to push the branch to afterwards."""
+    `push` names a remote to push the branch to afterwards.
+
+    A package changed in the repository since this OUT last published there (an edit
+    committed by hand) is not overwritten: the publish stops, naming it, nothing
+    committed, unless what OUT holds for it is that very content, or `overwrite`."""
     base = Path(out)
     if not base.is_dir():
         raise FleetError(f"{out}: no such output directory")
@@ -142,13 +151,26 @@ def publish(out: str | Path, repo: str | Path, *, branch: str | None = None,
             if line.split("\t", 1)[1] not in set(clusters) | set(gone)]
     tree = _git(gd, "mktree", stdin="".join(f"{line}\n" for line in sorted(
         kept + published.splitlines(), key=lambda e: e.split("\t", 1)[1]))).strip()
-    old_tree = _git(gd, "rev-parse", f"{parent}^{{tree}}").strip() if parent else None
-    if tree == old_tree:
-        return Published(None)
-    result = Published(None)
     names = sorted(set(clusters) | set(gone))
     before = _packages_of(gd, parent, names)
     after = _packages_of(gd, tree, names)
+    where = f"{os.path.realpath(gd)}#{branch}"
+    records = _records(base)
+    last = records.get(where)
+    if last is not None and not overwrite:
+        edited = sorted(k for k, v in before.items() if last.get(k) != v and after.get(k) != v)
+        if edited:
+            more = f" and {len(edited) - 3} more" if len(edited) > 3 else ""
+            raise FleetError(
+                f"{repo}: {branch}: changed in the repository since the last publish: "
+                f"{', '.join(edited[:3])}{more} (`krmfn fleet plan --repo` shows how); "
+                "bring the edits into OUT, or --overwrite them; nothing published")
+    old_tree = _git(gd, "rev-parse", f"{parent}^{{tree}}").strip() if parent else None
+    records[where] = after
+    if tree == old_tree:
+        _write_records(base, records)
+        return Published(None)
+    result = Published(None)
     result.created = sorted(set(after) - set(before))
     result.removed = sorted(set(before) - set(after))
     result.changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
@@ -160,9 +182,28 @@ def publish(out: str | Path, repo: str | Path, *, branch: str | None = None,
     _git(gd, "update-ref", "-m", "krmfn fleet publish", f"refs/heads/{branch}", commit,
          parent or "0" * len(commit))
     result.commit = commit
+    _write_records(base, records)
     if push:
         _git(gd, "push", "--quiet", push, f"refs/heads/{branch}:refs/heads/{branch}")
     return result
+
+
+def _records(out: Path) -> dict[str, dict[str, str]]:
+    """Per repository and branch, the tree id of every package OUT last published there."""
+    path = out / RECORD
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise FleetError(f"{path}: not a publish record ({exc})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _write_records(out: Path, records: Mapping[str, Mapping[str, str]]) -> None:
+    path = out / RECORD
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp")
+    tmp.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _published_clusters(gd: str, rev: str | None, skip: set[str]) -> list[str]:
