@@ -197,3 +197,22 @@ def test_a_lock_written_before_files_were_recorded_still_renders(
                                     force=True)
     assert all(o.ok and o.files for o in outcomes)
     assert all("files" in e for e in read_lock(out).values())
+
+
+def test_a_hand_edit_that_cannot_be_merged_leaves_the_package_and_says_why(
+        rendered: Path, tmp_path: Path) -> None:
+    fleet = _copy(rendered, tmp_path / "copy")
+    pkg = fleet / "out" / "edge-par-01" / "free5gc-upf"
+    shutil.copy(pkg / "upfdeployment.yaml", pkg / "copy.yaml")  # the NFDeployment twice
+    edited = tree(pkg)
+    capacity = fleet / "repositories" / "free5gc" / "upf" / "capacity.yaml"
+    capacity.write_text(capacity.read_text().replace(": 5G", ": 6G"))
+    proc = subprocess.run([sys.executable, "-m", "krmfn_fleet", "render", str(fleet),
+                           "--out", str(fleet / "out"), "--ledger",
+                           str(tmp_path / "copy" / "ledger.db"), "--quiet"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0].startswith(
+        "edge-par-01/free5gc-upf: cannot merge the hand edits: ")
+    assert "defined twice" in proc.stderr and "Traceback" not in proc.stderr
+    assert tree(pkg) == edited

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from krmfn._errors import InputError
+
 from krmfn_fleet.drift import drifted, file_ids, package_files, read_base
 from krmfn_fleet.merge3 import merge_package
 
@@ -78,7 +80,11 @@ def keep_local_edits(package: Path, out: Path, key: str, theirs: Mapping[str, by
             result.conflicts.append(f"{key}: {name}: changed by hand and by the render")
         elif (pick := t if o == b else o) is not None:  # the side that changed it
             result.files[name] = pick
-    answer = merge_package(b_texts, t_texts, o_texts)
+    try:
+        answer = merge_package(b_texts, t_texts, o_texts)
+    except InputError as exc:  # e.g. a resource defined twice by hand
+        result.conflicts.append(f"{key}: cannot merge the hand edits: {exc}")
+        return result
     for c in answer.conflicts:
         where = f"{c.file}: {c.resource}: {c.field}" if c.field else f"{c.file}"
         result.conflicts.append(
