@@ -47,7 +47,9 @@ def blob_id(data: bytes) -> str:
 
 
 def package_files(root: Path) -> dict[str, bytes]:
-    """Every file of a package directory (posix path inside it -> bytes), sorted."""
+    """Every file of a package directory (posix path inside it -> bytes), sorted; a
+    symbolic link is not followed (render never writes one, and what it points at may
+    lie outside OUT)."""
     out: dict[str, bytes] = {}
     if not root.is_dir():
         return out
@@ -55,7 +57,7 @@ def package_files(root: Path) -> dict[str, bytes]:
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP)
         here = Path(dirpath)
         for f in sorted(filenames):
-            if f not in _SKIP:
+            if f not in _SKIP and not (here / f).is_symlink():  # never read outside
                 out[(here / f).relative_to(root).as_posix()] = (here / f).read_bytes()
     return out
 
