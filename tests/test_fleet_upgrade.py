@@ -10,15 +10,22 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
 from fleet_support import blueprint, cluster, pvs, tree, write_fleet
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from krmfn_fleet import render_variant_fleet
 from krmfn_fleet.drift import drift_of
+from krmfn_fleet.expressions import _evaluate
 from krmfn_fleet.plan import plan, read_lock
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fleet"
+# cel-python raises the recursion limit when its environment is made (the example's
+# PackageVariantSets use CEL): make it before any example of a property runs
+_evaluate("'ready'", {})
 DEPLOYMENT = """apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -178,3 +185,43 @@ def test_allocations_survive_rerenders_and_upgrades_and_a_dropped_claim_is_relea
                      "network"),
                     ("vlan", "free5gc-upf", f"free5gc-upf/upf-{site}-n6", site, "vlan"))]
     assert sorted(released) == sorted(expected)
+
+
+@settings(max_examples=5, deadline=None)
+@given(picks=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 30),
+                                st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)),
+                      min_size=1, max_size=5))
+def test_random_hand_labels_survive_an_upgrade_of_every_upf(
+        picks: list[tuple[int, int, str]]) -> None:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        root = tmp / "fleet"
+        shutil.copytree(EXAMPLE, root)
+        out, ledger = tmp / "out", tmp / "ledger.db"
+        assert all(o.ok for o in render_variant_fleet(root, out, ledger=ledger))
+        upfs = sorted(out.glob("edge-*/free5gc-upf"))
+        labelled = []
+        for p, r, value in picks:  # a label on the r-th resource of the p-th UPF
+            pkg = upfs[p % len(upfs)]
+            files = sorted(f for f in pkg.glob("*.yaml") if "---" not in f.read_text())
+            path = files[r % len(files)]
+            text = path.read_text()
+            head = "metadata:\n"
+            assert text.count(head) == 1, path
+            label = f"hand-{value}"
+            if f"    {label}: " in text or "\n  labels:" in text:
+                continue  # keep the edit simple: a labels map of its own
+            path.write_text(text.replace(head, f"{head}  labels:\n    {label}: x\n", 1))
+            labelled.append((path, label))
+        capacity = root / "repositories" / "free5gc" / "upf" / "capacity.yaml"
+        capacity.write_text(capacity.read_text().replace(": 5G", ": 7G"))
+        outcomes = render_variant_fleet(root, out, ledger=ledger)
+        assert all(o.ok for o in outcomes), [o.conflicts for o in outcomes]
+        for path, label in labelled:
+            doc = next(d for d in yaml.safe_load_all(path.read_text()) if d)
+            assert doc["metadata"]["labels"][label] == "x", path
+        for pkg in upfs:
+            nf = _doc(pkg / "upfdeployment.yaml", "NFDeployment")
+            assert nf["spec"]["capacity"]["maxUplinkThroughput"] == "7G"  # type: ignore[index]
+        edited = {p.parent for p, _ in labelled}
+        assert {out / o.key for o in outcomes if o.kept} == edited
