@@ -177,6 +177,7 @@ def _publish(out: str, opts: argparse.Namespace) -> int:
 
 
 def _plan(opts: argparse.Namespace) -> int:
+    source = RepoTree(opts.repo, opts.branch) if opts.repo else None  # (a bad one: first)
     changes = plan(opts.fleet, opts.out)
     counts = {a: 0 for a in ("created", "changed", "removed", "unchanged")}
     for c in changes:
@@ -185,7 +186,6 @@ def _plan(opts: argparse.Namespace) -> int:
             why = f" ({'; '.join(c.reasons)})" if c.reasons else ""
             sys.stdout.write(f"{c.action:<9} {c.key}{why}\n")
     sys.stdout.write(", ".join(f"{n} {a}" for a, n in counts.items()) + "\n")
-    source = RepoTree(opts.repo, opts.branch) if opts.repo else None
     out = Path(opts.out)
     found = drift_of(out, read_lock(out), source=source)
     for d in found:
