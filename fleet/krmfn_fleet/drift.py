@@ -67,21 +67,23 @@ def file_ids(files: Mapping[str, bytes]) -> dict[str, str]:
 
 
 def store_base(out: Path, key: str, files: Mapping[str, bytes]) -> None:
-    """Keep `files` (what was just rendered for `key`) as its base, replacing the old."""
+    """Keep `files` (what was just rendered for `key`) as its base, replacing the old.
+
+    Files are overwritten in place and only those gone are removed (removing a file costs
+    far more than rewriting one on common filesystems, and every package of an upgrade
+    passes here). A base left half written (the render interrupted) no longer matches
+    the lock's ids, and a merge then refuses to use it (`krmfn_fleet.update`)."""
     target = out / BASE / key
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    old = package_files(target)
+    for name in old.keys() - files.keys():
+        (target / name).unlink()
     for name, data in files.items():
-        path = tmp / name
+        if old.get(name) == data:
+            continue
+        path = target / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    tmp.mkdir(parents=True, exist_ok=True)
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
 
 
 def read_base(out: Path, key: str) -> dict[str, bytes]:

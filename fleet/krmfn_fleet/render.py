@@ -17,7 +17,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,9 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         and (base / k / "Kptfile").is_file()}
     if discard_drift:
         unchanged -= {d.key for d in drift_of(base, previous, unchanged)}
-    day2 = _Day2(base, previous, discard_drift)
+    remover = ThreadPoolExecutor(max_workers=1)  # replaced packages go while others render
+    day2 = _Day2(base, previous, discard_drift,
+                 lambda path: remover.submit(shutil.rmtree, path, True))
     ledger_path = str(Path(ledger).resolve()) if ledger else ""
     overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
     base.mkdir(parents=True, exist_ok=True)
@@ -167,6 +170,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
                                  texts[p.blueprint], day2=day2, outcome=outcome)
         outcome.ok = not outcome.conflicts
+    remover.shutdown(wait=True)
     for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
         cluster, _, package = key.partition("/")
         if (LABEL.match(cluster) and LABEL.match(package)
@@ -217,6 +221,7 @@ class _Day2:
     out: Path
     previous: Mapping[str, Mapping[str, Any]]
     discard_drift: bool
+    remove: Callable[[Path], object]  # a replaced package directory, on another thread
 
 
 def _write(blueprint: Path, target: Path, contents: Mapping[str, str],
@@ -270,5 +275,8 @@ def _write(blueprint: Path, target: Path, contents: Mapping[str, str],
     if target.exists():
         os.replace(target, old)
     os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    if day2 is not None:
+        day2.remove(old)  # (removing files is slow on some filesystems: not on this path)
+    else:
+        shutil.rmtree(old, ignore_errors=True)
     return sorted(contents)
