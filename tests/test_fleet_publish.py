@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from krmfn_fleet.publish import KUSTOMIZATION
+from hypothesis import given
+from hypothesis import strategies as st
+from krmfn_fleet.publish import KUSTOMIZATION, _kustomization
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fleet"
 WHO = ["-c", "user.name=Someone", "-c", "user.email=someone@example.com"]
@@ -231,3 +233,10 @@ def test_an_edit_committed_in_the_repository_is_not_published_over(
     shown = subprocess.run(["git", "-C", str(repo), "show", f"main:{key}"],
                            capture_output=True, check=True).stdout
     assert shown == (out / key).read_bytes()
+
+
+@given(names=st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
+                              max_size=12), max_size=5))
+def test_a_kustomization_lists_any_file_name_as_it_is(names: list[str]) -> None:
+    files = [f"pkg/{n}" for n in names]
+    assert yaml.safe_load(_kustomization(files))["resources"] == files

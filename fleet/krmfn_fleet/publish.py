@@ -49,6 +49,7 @@ _HEADER = ("# Written by `krmfn fleet publish`: the files of this cluster's pack
            "hold\n# resources to apply (not config.kubernetes.io/local-config).\n")
 LOCAL_CONFIG = "config.kubernetes.io/local-config"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLAIN = re.compile(r"[A-Za-z0-9._/-]+")  # a file name YAML reads as it is
 _RESOURCE = re.compile(r"(^|/)(Kptfile|[^/]+\.ya?ml)$")
 
 
@@ -108,7 +109,21 @@ def _clusters(out: Path) -> list[str]:
 
 
 def _kustomization(files: Sequence[str]) -> str:
-    return _HEADER + "resources:\n" + "".join(f"- {f}\n" for f in files)
+    if not files:  # still there: without it, Flux and Argo CD would apply every file
+        return _HEADER + "resources: []\n"
+    return _HEADER + "resources:\n" + "".join(
+        f"- {f if _PLAIN.fullmatch(f) else _quoted(f)}\n" for f in files)
+
+
+def _quoted(text: str) -> str:
+    """`text` as a YAML double-quoted scalar: printable ASCII as it is, the rest escaped."""
+    out = []
+    for c in text:
+        if " " <= c <= "~" and c not in '"\\':
+            out.append(c)
+        else:
+            out.append(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
+    return '"' + "".join(out) + '"'
 
 
 def _packages_of(gd: str, rev: str | None, clusters: Sequence[str]) -> dict[str, str]:
@@ -237,7 +252,7 @@ def _stage(gd: str, base: Path, clusters: Sequence[str], tmp: Path) -> str:
                 modes.append("100755" if os.access(path, os.X_OK) else "100644")
                 if _RESOURCE.search(name) and _applied(path):
                     resources.append(f"{pkg.name}/{name}")
-        if resources:
+        if (base / cluster).is_dir():
             kz = extra / cluster / KUSTOMIZATION
             kz.parent.mkdir(parents=True, exist_ok=True)
             kz.write_text(_kustomization(resources), encoding="utf-8")
