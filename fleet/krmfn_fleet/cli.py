@@ -96,7 +96,7 @@ def summary(outcomes: Sequence[PackageOutcome]) -> list[str]:
         lines.append(f"{cluster}:")
         for o in sorted((o for o in outcomes if o.cluster == cluster), key=lambda o: o.package):
             state = (" removed" if o.removed else " unchanged" if o.skipped else ""
-                     if o.ok else "  FAILED")
+                     if o.ok else "  CONFLICT: left as it was" if o.conflicts else "  FAILED")
             lines.append(f"  {o.package} ({o.variant_set or 'no longer placed'}){state}")
             if o.removed:
                 lines += [f"    {m}" for m in o.messages]
