@@ -222,7 +222,7 @@ def test_a_resource_twice_in_one_version_is_an_error_naming_it() -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
     with pytest.raises(InputError, match=r"b\.yaml: v1/ConfigMap c is defined twice in the "
                                          r"theirs package \(also in a\.yaml\)"):
-        merge_package({}, {"a.yaml": cm, "b.yaml": cm}, {})
+        merge_package({}, {"a.yaml": cm, "b.yaml": cm}, {"c.yaml": cm.replace(": c", ": d")})
 
 
 def test_nothing_changed_upstream_returns_ours_as_it_is(base: dict[str, str]) -> None:
@@ -254,3 +254,27 @@ def test_kpt_bookkeeping_annotation_is_not_a_hand_edit() -> None:
     result = merge_package(base, theirs, ours)
     assert result.conflicts == []  # a.yaml: deleted upstream, not edited here
     assert result.files == {"b.yaml": ours["b.yaml"] + "    team: ran\n"}
+
+
+def test_a_yaml_file_without_resources_is_merged_whole(base: dict[str, str]) -> None:
+    theirs = {**base, "notes.yaml": "# upstream's note, v2\n"}
+    ours = edit({**base, "notes.yaml": "# upstream's note\n"}, DEPLOY, "replicas: 1",
+                "replicas: 2")
+    result = merge_package({**base, "notes.yaml": "# upstream's note\n"}, theirs, ours)
+    assert result.files == {**ours, "notes.yaml": "# upstream's note, v2\n"}
+
+
+def test_service_ports_merge_by_port() -> None:
+    service = texts(CORPUS / "cert-manager" / "acme-example")["service.yaml"]
+    base = {"service.yaml": service}
+    theirs = {"service.yaml": service.replace(
+        "    protocol: TCP\n", "    protocol: TCP\n  - port: 443\n    targetPort: 8443\n")}
+    ours = {"service.yaml": service.replace("targetPort: 8080", "targetPort: 9090")}
+    result = merge_package(base, theirs, ours)
+    assert result.conflicts == []
+    assert docs(result.files["service.yaml"])[0]["spec"]["ports"] == [
+        {"port": 80, "targetPort": 9090, "protocol": "TCP"},
+        {"port": 443, "targetPort": 8443}]
+    theirs = {"service.yaml": service.replace("targetPort: 8080", "targetPort: 8081")}
+    [conflict] = merge_package(base, theirs, ours).conflicts
+    assert conflict.field == "spec.ports[port=80].targetPort"

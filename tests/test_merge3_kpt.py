@@ -6,7 +6,9 @@ committed, and `kpt pkg update` brings it to v2. merge_package(v1, v2, local) mu
 the same resources (compared as data, without kpt's own annotations and the Kptfile's
 `upstream` and `upstreamLock`, which the fleet writes itself) and the same other files.
 Only cases without a conflict are compared: where both sides change a field, kpt takes
-upstream's value and merge3 reports a conflict instead (see the module `merge3`).
+upstream's value and merge3 reports a conflict instead (see the module `merge3`). The
+named cases are the usual ones; the random ones edit Nephio's free5gc-operator package on
+both sides (`merge3_edits`); the last tests pin down where the two differ on purpose.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from kpt_support import KPT, needs_kpt
 from krmfn._errors import InputError
 from krmfn._package import package_from_texts
 from krmfn._package_paths import is_reserved
 from krmfn_fleet.merge3 import merge_package
+from merge3_edits import corpus_texts, edit_package
 
 pytestmark = needs_kpt
 
@@ -74,13 +79,13 @@ def kpt_update(tmp: Path, v1: Texts, v2: Texts, by_hand: Edit) -> tuple[Texts, T
     _git(up, "tag", "v1")
     _write(up / "pkg", v2)
     _git(up, "add", "-A")
-    _git(up, "commit", "-qm", "v2")
+    _git(up, "commit", "-qm", "v2", "--allow-empty")
     _git(up, "tag", "v2")
     _git(local, "init", "-q", "-b", "main")
     _kpt(local, "pkg", "get", f"file://{up}.git/pkg@v1", "pkg")
     _write(local / "pkg", by_hand(_texts(local / "pkg")))
     _git(local, "add", "-A")
-    _git(local, "commit", "-qm", "edited")
+    _git(local, "commit", "-qm", "edited", "--allow-empty")
     ours = _texts(local / "pkg")
     _kpt(local, "pkg", "update", "pkg@v2", "--strategy", "resource-merge")
     return ours, _texts(local / "pkg")
@@ -250,3 +255,40 @@ def test_a_custom_resource_list_kpt_replaces_whole_merge3_merges_by_name(
     assert result.conflicts == []
     assert _field(result.files, DNN, "spec", "pools") == [
         {"name": f"pool{i}", "prefixLength": {1: 28, 4: 26}.get(i, 24)} for i in range(1, 5)]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(data=st.data())
+def test_random_edits_merge_as_kpt_pkg_update_does(
+        data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    v1 = corpus_texts(OPERATOR)
+    v2 = edit_package(data, v1, redump=False, keep=("Kptfile",))
+    ours, updated = kpt_update(tmp_path_factory.mktemp("kpt"), v1, v2,
+                               lambda texts: edit_package(data, texts, redump=False,
+                                                          keep=("Kptfile",)))
+    result = merge_package(v1, v2, ours)
+    event("conflicts: not compared" if result.conflicts else "compared")
+    if not result.conflicts:
+        _same_content(result.files, updated)
+
+
+def _same_content(merged: Texts, updated: Texts) -> None:
+    """merge3's package and kpt's hold the same, but for what Kubernetes reads as unset
+    alike: a null field, an empty map (kpt deletes a field upstream set to null, and
+    leaves `{}` where a map was deleted); a failure names what differs."""
+    (ours, ours_files), (kpts, kpt_files) = content(merged), content(updated)
+    assert ours_files == kpt_files
+    assert set(ours) == set(kpts)
+    for ident, data in ours.items():
+        assert _set_only(data) == _set_only(kpts[ident]), ident
+
+
+def _set_only(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _set_only(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {}}
+    if isinstance(value, list):
+        return [_set_only(v) for v in value]
+    return value

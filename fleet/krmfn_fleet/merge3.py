@@ -28,8 +28,9 @@ The semantics are those of `kpt pkg update --strategy resource-merge`:
   maps key by key, lists of maps item by item by their merge key, anything else as one
   value.
 - A file that is not a package of resources (not YAML, or a document in it that is not a
-  resource, in any of the three versions) is merged whole: changed on one side, that
-  side's text; changed on both sides differently, a conflict whose field is "".
+  resource, in any of the three versions; or YAML without a resource in any) is merged
+  whole: changed on one side, that side's text; changed on both sides differently, a
+  conflict whose field is "".
 
 Where this differs from kpt, on purpose:
 
@@ -47,8 +48,12 @@ Where this differs from kpt, on purpose:
 - The file a resource is in takes no part in its identity: a resource moved to another
   file, upstream or here, is still the same one (kpt matches on the file too, and takes
   a moved resource for one deleted and one added).
+- A field upstream sets to null is set to null (kpt deletes it); a map deleted upstream
+  is deleted (kpt leaves `{}`). Kubernetes reads both as unset.
 - Output keeps ours' bytes: every line the merge did not change keeps its text, its
   comments and its place (kpt rewrites a merged file through its YAML library).
+
+A package nothing changed in (ours is base) becomes theirs exactly, as upstream wrote it.
 
 Any other difference from `kpt pkg update` is a bug; `tests/test_merge3_kpt.py` compares
 the two on real packages.
@@ -58,6 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +115,14 @@ class MergeResult:
 class _Resource:
     file: str
     obj: KubeObject
-    data: dict[str, Any]
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """The resource as plain data, read when needed (before any edit of ours)."""
+        return _data(self.obj)
+
+
+_Parsed = tuple[Package, list[KubeObject]]
 
 
 @dataclass
@@ -118,19 +131,31 @@ class _Side:
 
     name: str
     texts: Mapping[str, str]
-    files: dict[str, tuple[Package, list[KubeObject]]] = field(default_factory=dict)
+    files: dict[str, _Parsed] = field(default_factory=dict)
     resources: dict[_Identity, _Resource] = field(default_factory=dict)
 
 
 def merge_package(base: Mapping[str, str], theirs: Mapping[str, str],
                   ours: Mapping[str, str]) -> MergeResult:
     """Merge the changes from `base` to `theirs` into `ours` (see the module)."""
-    if dict(base) == dict(theirs):
+    if dict(base) == dict(theirs) or dict(ours) == dict(theirs):
         return MergeResult(dict(ours), [])
-    whole = _whole_files(base, theirs, ours)
-    sides = [_read(label, texts, whole) for label, texts in
-             (("base", base), ("theirs", theirs), ("ours", ours))]
-    b, t, o = sides
+    if dict(ours) == dict(base):  # nothing changed here: upstream's package as it is
+        return MergeResult(dict(theirs), [])
+    # base and theirs are only read: a file the same in both is read once. Ours is
+    # edited, so it reads its own files, but for those the same in all three versions
+    # (nothing in them can change)
+    shared: dict[tuple[str, str], _Parsed | None] = {}
+    parsed = [_parse_all(texts, shared) for texts in (base, theirs)]
+    parsed.append(_parse_all(ours, {(n, text): p for (n, text), p in shared.items()
+                                    if base.get(n) == text == theirs.get(n)}))
+    whole = {n for texts in (base, theirs, ours) for n in texts if not _is_resource_file(n)}
+    whole |= {n for files in parsed for n, p in files.items() if p is None}
+    # a YAML file of comments only, in every version that has it, is text like any other
+    whole |= {n for n in set().union(*parsed)
+              if not any(p[1] for files in parsed if (p := files.get(n)) is not None)}
+    b, t, o = (_read(label, texts, files, whole) for label, texts, files in
+               zip(("base", "theirs", "ours"), (base, theirs, ours), parsed, strict=True))
     merge = _Merge(b, t, o)
     for name in sorted(whole):
         merge.whole_file(name)
@@ -149,19 +174,20 @@ def _is_resource_file(name: str) -> bool:
     return last == "Kptfile" or last.endswith((".yaml", ".yml"))
 
 
-def _whole_files(*versions: Mapping[str, str]) -> set[str]:
-    """The files merged as whole texts: not YAML, or not resources in some version."""
-    names = {n for texts in versions for n in texts}
-    whole = {n for n in names if not _is_resource_file(n)}
-    for n in names - whole:
-        for texts in versions:
-            if n in texts and _parse(n, texts[n]) is None:
-                whole.add(n)
-                break
-    return whole
+def _parse_all(texts: Mapping[str, str], cache: dict[tuple[str, str], _Parsed | None]
+               ) -> dict[str, _Parsed | None]:
+    """Each resource file read (None: not a package of resources, merged whole)."""
+    out: dict[str, _Parsed | None] = {}
+    for name, text in texts.items():
+        if _is_resource_file(name):
+            key = (name, text)
+            if key not in cache:
+                cache[key] = _parse(name, text)
+            out[name] = cache[key]
+    return out
 
 
-def _parse(name: str, text: str) -> tuple[Package, list[KubeObject]] | None:
+def _parse(name: str, text: str) -> _Parsed | None:
     try:
         rl, pkg = package_from_texts(Path("."), [(name, text)])
     except InputError:
@@ -169,20 +195,19 @@ def _parse(name: str, text: str) -> tuple[Package, list[KubeObject]] | None:
     return pkg, list(rl.items)
 
 
-def _read(label: str, texts: Mapping[str, str], whole: set[str]) -> _Side:
+def _read(label: str, texts: Mapping[str, str], files: dict[str, _Parsed | None],
+          whole: set[str]) -> _Side:
     side = _Side(label, texts)
-    for name, text in texts.items():
-        if name in whole:
+    for name, parsed in files.items():
+        if name in whole or parsed is None:
             continue
-        parsed = _parse(name, text)
-        assert parsed is not None  # (`_whole_files` read it)
         side.files[name] = parsed
         for obj in parsed[1]:
             ident = _identity(obj)
             if ident in side.resources:
                 raise InputError(f"{name}: {_label(obj)} is defined twice in the {label} "
                                  f"package (also in {side.resources[ident].file})")
-            side.resources[ident] = _Resource(name, obj, _data(obj))
+            side.resources[ident] = _Resource(name, obj)
     return side
 
 
@@ -259,7 +284,8 @@ class _Merge:
             if new is None:
                 if old is not None:
                     self._deleted_upstream(old, mine)
-            elif old is None or old.obj.to_yaml() != new.obj.to_yaml():
+            elif old is None or (old.obj is not new.obj
+                                 and old.obj.to_yaml() != new.obj.to_yaml()):
                 self._merge(old, new, mine)
         for ident, new in t.items():
             if ident in o:
@@ -331,7 +357,8 @@ def _apply(obj: KubeObject, edits: list[Edit]) -> None:
 def _set(obj: KubeObject, path: tuple[Segment, ...], value: Any) -> None:
     """Set a field; a map into a map that holds only kpt's own annotations (which the
     merge does not see) key by key, so that they stay."""
-    if isinstance(value, dict) and value and isinstance(obj.get(path), dict):
+    current = obj.get(path) if isinstance(value, dict) and value else None
+    if isinstance(current, dict) and current and all(_kpt_own(k) for k in current):
         for key, item in value.items():
             _set(obj, (*path, key), item)
     else:
