@@ -30,7 +30,7 @@ BUILD_FLAGS += --pull=never
 endif
 
 .PHONY: help images runtime base-image image-base $(addprefix image-,$(FUNCTIONS)) \
-	wheelhouse venv test demo demo-sites docs lint clean bench bench-quick fuzz
+	wheelhouse venv test demo demo-day2 demo-sites docs lint clean bench bench-quick fuzz
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -105,6 +105,9 @@ fuzz: venv ## fuzz the reader and every function with atheris, FUZZ_SECONDS (60)
 
 demo: venv ## render examples/fleet (PackageVariantSets, 3 regions) into demo-fleet-out/: what each cluster got, each SMF's UPFs, the plan for one more site
 	$(VENV)/bin/python scripts/demo_fleet.py
+
+demo-day2: venv ## day two of examples/fleet in demo-day2-out/: publish to git, a hand edit, a UPF blueprint upgrade merged with it, a conflict
+	$(VENV)/bin/python examples/fleet/day2.py --work demo-day2-out
 
 demo-sites: venv ## render examples/blueprint/upf-lite for every site of examples/sites.yaml with real kpt (demo-out/)
 	$(VENV)/bin/python scripts/demo.py

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import fleet_day2
 import fleet_variants
 import ledger_claims
 import manifests
@@ -192,6 +193,7 @@ def main() -> None:
         ledger_claims.run(report, tmp)
         fleet(tmp, args.sites)
         fleet_variants.run(report, tmp, args.sites)
+        fleet_day2.run(report, tmp, args.sites)
 
 
 if __name__ == "__main__":

@@ -165,11 +165,19 @@ def read_lock(out: Path) -> dict[str, dict[str, Any]]:
 
 
 def write_lock(out: Path, inputs: Mapping[str, Inputs], rendered: Sequence[str],
-               previous: Mapping[str, dict[str, Any]]) -> None:
+               previous: Mapping[str, dict[str, Any]], *,
+               files: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Record the packages rendered now; a package that failed keeps its old entry (its
-    old directory is still there), one no longer placed (and removed) is dropped."""
+    old directory is still there), one no longer placed (and removed) is dropped.
+    `files` holds, per package written now, the id of every file rendered (see
+    `krmfn_fleet.drift`); a package skipped keeps the ids and any other field its old
+    entry has."""
     packages = {k: v for k, v in previous.items() if k in inputs}
-    packages.update({k: inputs[k].to_json() for k in rendered})
+    for k in rendered:
+        entry = {**previous.get(k, {}), **inputs[k].to_json()}
+        if files is not None and k in files:
+            entry["files"] = dict(sorted(files[k].items()))
+        packages[k] = entry
     tmp = out / f"{LOCK}.tmp"
     tmp.write_text(json.dumps({"packages": dict(sorted(packages.items()))}, indent=1,
                               sort_keys=True) + "\n", encoding="utf-8")

@@ -17,16 +17,19 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from krmfn import KubeObject
 from krmfn._errors import InputError
 from krmfn._run.package import package_from_texts, read_package, read_texts
 
 from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
+from krmfn_fleet.drift import drift_of, file_ids, package_files, remove_base, store_base
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import find_function
 from krmfn_fleet.injection import apply_variant, check_blueprint
@@ -35,6 +38,7 @@ from krmfn_fleet.ledger_location import ledger_location
 from krmfn_fleet.pipeline import render_package
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
+from krmfn_fleet.update import keep_local_edits
 from krmfn_fleet.upstreams import git_cache
 
 __all__ = ["PackageOutcome", "render_variant_fleet"]
@@ -56,6 +60,9 @@ class PackageOutcome:
     written: list[str] = field(default_factory=list)
     removed: bool = False  # no longer placed: its directory was removed
     skipped: bool = False  # its inputs are those of the last render: left as it is
+    files: dict[str, str] = field(default_factory=dict)  # file -> id, as rendered now
+    kept: list[str] = field(default_factory=list)  # files edited by hand, edits kept
+    conflicts: list[str] = field(default_factory=list)  # left as it was, one line each
 
     @property
     def key(self) -> str:
@@ -65,9 +72,14 @@ class PackageOutcome:
 def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                          ledger: str | Path | None = None,
                          force: bool = False,
-                         allow_exec: bool = False) -> list[PackageOutcome]:
+                         allow_exec: bool = False,
+                         discard_drift: bool = False) -> list[PackageOutcome]:
     """Render every package the fleet's PackageVariantSets place, in dependency order
     (the order of the outcomes). A FleetError means nothing was written.
+
+    A package rendered again keeps what was edited in it by hand (`krmfn_fleet.update`;
+    a conflict leaves it as it was); `discard_drift` writes the render over hand edits,
+    and renders again every package that has drift, also one whose inputs did not change.
 
     Each blueprint is read and parsed once; a package is parsed from its blueprint's
     texts when its turn comes and dropped once written, and of a package that others
@@ -105,6 +117,11 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     unchanged = set() if force else {
         k for k, v in inputs.items() if previous.get(k, {}).get("digest") == v.digest
         and (base / k / "Kptfile").is_file()}
+    if discard_drift:
+        unchanged -= {d.key for d in drift_of(base, previous, unchanged)}
+    remover = ThreadPoolExecutor(max_workers=1)  # replaced packages go while others render
+    day2 = _Day2(base, previous, discard_drift,
+                 lambda path: remover.submit(shutil.rmtree, path, True))
     ledger_path = ledger_location(ledger)
     overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
     base.mkdir(parents=True, exist_ok=True)
@@ -158,13 +175,15 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         else:
             rendered[p.key] = []
         outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
-                                 texts[p.blueprint])
-        outcome.ok = True
+                                 texts[p.blueprint], day2=day2, outcome=outcome)
+        outcome.ok = not outcome.conflicts
+    remover.shutdown(wait=True)
     for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
         cluster, _, package = key.partition("/")
         if (LABEL.match(cluster) and LABEL.match(package)
                 and not _escapes(base, base / cluster / package)):
             shutil.rmtree(base / cluster / package, ignore_errors=True)
+            remove_base(base, key)
             gone = PackageOutcome(cluster, package, "", True, removed=True)
             if ledger_path:
                 gone.messages.append(_release(ledger_path, cluster, package))
@@ -172,7 +191,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
             if (base / cluster).is_dir() and not any((base / cluster).iterdir()):
                 (base / cluster).rmdir()
     write_lock(base, inputs, [o.key for o in outcomes if o.ok and not o.removed],
-               previous)
+               previous, files={o.key: o.files for o in outcomes if o.ok and o.files})
     return outcomes
 
 
@@ -202,10 +221,26 @@ def _release(ledger: str, cluster: str, package: str) -> str:
             f"its allocations are kept: {lines[-1] if lines else f'exit {code}'}")
 
 
+@dataclass(frozen=True)
+class _Day2:
+    """What writing a package needs to keep hand edits: OUT, the last lock, the switch."""
+
+    out: Path
+    previous: Mapping[str, Mapping[str, Any]]
+    discard_drift: bool
+    remove: Callable[[Path], object]  # a replaced package directory, on another thread
+
+
 def _write(blueprint: Path, target: Path, contents: Mapping[str, str],
-           texts: list[tuple[str, str]]) -> list[str]:
+           texts: list[tuple[str, str]], *, day2: _Day2 | None = None,
+           outcome: PackageOutcome | None = None) -> list[str]:
     """The blueprint's files (those the render does not own, README included) and the
-    rendered ones, as a new directory renamed over the old package."""
+    rendered ones, as a new directory renamed over the old package.
+
+    With `day2`, what was edited by hand in the package since the last render is merged
+    into the new render (a conflict leaves the package as it was, `outcome.conflicts`),
+    the render is kept as the base of the next merge and its file ids go to
+    `outcome.files`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -223,10 +258,32 @@ def _write(blueprint: Path, target: Path, contents: Mapping[str, str],
         path = tmp / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    if day2 is not None and outcome is not None:
+        rendered = package_files(tmp)
+        recorded = day2.previous.get(outcome.key, {}).get("files")
+        merged = (None if day2.discard_drift else keep_local_edits(
+            target, day2.out, outcome.key, rendered,
+            recorded if isinstance(recorded, dict) else None))
+        if merged is not None and merged.conflicts:
+            shutil.rmtree(tmp, ignore_errors=True)
+            outcome.conflicts = merged.conflicts
+            return []
+        if merged is not None and merged.files != rendered:
+            shutil.rmtree(tmp)
+            for name, data in merged.files.items():
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / name).write_bytes(data)
+            tmp.mkdir(parents=True, exist_ok=True)
+            outcome.kept = merged.kept
+        store_base(day2.out, outcome.key, rendered)
+        outcome.files = file_ids(rendered)
     old = target.with_name(f".{target.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         os.replace(target, old)
     os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    if day2 is not None:
+        day2.remove(old)  # (removing files is slow on some filesystems: not on this path)
+    else:
+        shutil.rmtree(old, ignore_errors=True)
     return sorted(contents)
