@@ -97,6 +97,12 @@ def documents(pkg: Path) -> dict[str, list[Any]]:
         "Kptfile": [yaml.safe_load((pkg / "Kptfile").read_text())]}
 
 
+def in_order(docs: dict[str, list[Any]], ordered: bool) -> dict[str, list[Any]]:
+    """The documents of each file, in file order or (not `ordered`) sorted."""
+    return docs if ordered else {name: sorted(found, key=lambda d: yaml.safe_dump(d))
+                                 for name, found in docs.items()}
+
+
 def kpt_render(pkg: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([KPT, "fn", "render", ".", "--allow-exec"], cwd=pkg,
                           capture_output=True, text=True, check=False, env=env)
@@ -150,7 +156,10 @@ def test_an_exec_step_gives_the_package_kpt_fn_render_gives(
         ours = make_package(Path(tmp) / "krmfn", resources, steps, config)
         done = kpt_render(theirs)
         result = render_package(ours, allow_exec=True)
-        assert documents(ours) == documents(theirs)  # a failed render writes nothing
+        # A resource a step moves into another file goes after that file's own resources
+        # (kpt sorts the file by index: the same resources, maybe in another order).
+        moved = bool(config and config.get("move"))
+        assert in_order(documents(ours), not moved) == in_order(documents(theirs), not moved)
         if done.returncode != 0:  # e.g. a move onto a file and index another item holds
             assert not result.ok, f"kpt refused it: {done.stderr}"
             return
@@ -323,3 +332,20 @@ def test_an_image_step_gives_the_package_kpt_fn_render_gives(
     result = render_package(ours)
     assert result.ok, [r.message for s in result.steps for r in s.results]
     assert documents(ours) == documents(theirs)
+
+
+@needs_kpt
+def test_a_move_onto_another_resource_place_fails_as_under_kpt(tmp_path: Path) -> None:
+    resources = [("ConfigMap", "a", None, "one.yaml"), ("ConfigMap", "b", None, "sub/two.yaml")]
+    steps = [{"exec": "./label.py", "configPath": "fn-config.yaml"}]
+    config = {"key": "team", "value": "ran", "move": "a", "to": "sub/two.yaml"}
+    theirs = make_package(tmp_path / "kpt", resources, steps, config)
+    ours = make_package(tmp_path / "krmfn", resources, steps, config)
+    before = documents(ours)
+    done = kpt_render(theirs)
+    assert done.returncode != 0 and 'index "0" already exists' in done.stderr
+    result = render_package(ours, allow_exec=True)
+    assert not result.ok
+    assert any('resource at path "sub/two.yaml" and index "0" already exists' in r.message
+               for s in result.steps for r in s.results)
+    assert documents(ours) == before

@@ -146,8 +146,8 @@ def test_a_git_blueprint_at_its_ref_is_recorded_as_kpt_pkg_get_records_it(
             '|settings"', "|settings'") == (got / "settings.yaml").read_text()
         assert (package / "README.md").read_bytes() == (got / "README.md").read_bytes()
     assert tree(repo) == before  # the repository is only read
-    assert sorted(p.name for p in out.iterdir()) == [".krmfn-cache", ".krmfn-fleet.lock",
-                                                     "edge-1", "edge-2"]
+    assert sorted(p.name for p in out.iterdir()) == [".krmfn-cache", ".krmfn-fleet",
+                                                     ".krmfn-fleet.lock", "edge-1", "edge-2"]
 
 
 def test_a_numbered_revision_is_porchs_tag_and_a_plan_leaves_nothing(

@@ -11,7 +11,10 @@ step that exits non-zero fails, with the last line of its stderr as the message;
 that went out, with only what the step changed set on it, field by field: what the step
 left alone keeps its text, comments included, and the item its file and place (kpt
 writes the step's text as it is, and a step that parses and dumps YAML loses every
-comment). A new item goes to the file its path annotation names.
+comment). A new item goes to the file its path annotation names. An item moved into a
+file that has resources of its own goes after them (kpt sorts the file by index: the same
+resources, maybe in another order); two items given one file and index fail the step, as
+kpt refuses them.
 
 `exec:` is split as kpt splits it (shell words: the program, then its arguments). A
 program given as a path is resolved against the package's directory, where kpt resolves
@@ -98,11 +101,30 @@ class External:
         if done.returncode != 0 or out is None:
             message = _last_line(done.stderr) or f"exit status {done.returncode}"
             return [], [*results, Result(message)], False
+        clash = _same_place(out.items)
+        if clash:
+            return [], [*results, Result(clash)], False
         try:
             returned = [_matched(o, items, sent, apply) for o in out.items]
         except KrmfnError as exc:  # e.g. a path annotation leading out of the package
             return [], [*results, *_results_for(exc)], False
         return returned, results, True
+
+
+def _same_place(objs: Sequence[KubeObject]) -> str:
+    """kpt's refusal of a step's output where two resources name one file and index (a
+    resource moved onto another's place): the message, or "" when every place is one's."""
+    seen: set[tuple[str, str]] = set()
+    for obj in objs:
+        path = next((v for v in (obj.get_annotation(k) for k in PATH_ANNOTATIONS) if v), None)
+        index = next((v for v in (obj.get_annotation(k) for k in INDEX_ANNOTATIONS)
+                      if v is not None), None)
+        if path is None or index is None:
+            continue
+        if (path, index) in seen:
+            return f'resource at path "{path}" and index "{index}" already exists'
+        seen.add((path, index))
+    return ""
 
 
 def _matched(obj: KubeObject, given: Sequence[KubeObject],
