@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.plan import plan
 from krmfn_fleet.render import PackageOutcome, render_variant_fleet
+from krmfn_fleet.schedule import default_jobs
 
 __all__ = ["fleet_main", "main", "summary"]
 
-USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force]\n"
+USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force] [--jobs N]\n"
+         "                          [--scheduler tcp://HOST:PORT]\n"
          "       krmfn fleet plan FLEET --out OUT [--detailed-exitcode] [--all]\n"
          "       krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] [--jobs N]\n")
 
@@ -36,8 +38,14 @@ def _parser(command: str) -> argparse.ArgumentParser:
                                  "PackageVariantSets, repositories/<repo>/<package>/)")
     p.add_argument("--out", required=True, help="where the packages go")
     if command == "render":
-        p.add_argument("--ledger", help="shared SQLite allocation ledger for ipam-inject "
-                                        "and vlan-assign")
+        p.add_argument("--ledger", help="shared allocation ledger for ipam-inject and "
+                                        "vlan-assign (an SQLite file, or a URL)")
+        p.add_argument("--jobs", type=_count, default=default_jobs(),
+                       help="worker processes (default: the CPUs this process may use); "
+                            "the tree written is the same for any number")
+        p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="render on the workers of this dask.distributed scheduler "
+                            "(pip install 'krmfn[dask]'); this process writes OUT")
         p.add_argument("--quiet", action="store_true", help="only the last line")
         p.add_argument("--force", action="store_true",
                        help="render every package, also those whose inputs did not change")
@@ -46,6 +54,16 @@ def _parser(command: str) -> argparse.ArgumentParser:
                        help="exit 0 when nothing would change, 2 when something would")
         p.add_argument("--all", action="store_true", help="list unchanged packages too")
     return p
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def summary(outcomes: Sequence[PackageOutcome]) -> list[str]:
@@ -98,7 +116,8 @@ def main(argv: Sequence[str]) -> int:
 
 def _render(opts: argparse.Namespace) -> int:
     outcomes = render_variant_fleet(opts.fleet, opts.out, ledger=opts.ledger,
-                                    force=opts.force)
+                                    force=opts.force, jobs=opts.jobs,
+                                    scheduler=opts.scheduler)
     if not opts.quiet:
         sys.stdout.write("".join(f"{line}\n" for line in summary(outcomes)))
     failed = [o for o in outcomes if not o.ok]

@@ -17,8 +17,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Mapping
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,18 +26,17 @@ from krmfn import KubeObject
 from krmfn._errors import InputError
 from krmfn._package import package_from_texts, read_package, read_texts
 
-from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
+from krmfn_fleet.dependencies import Wanted, dependencies_of, render_order
 from krmfn_fleet.errors import FleetError
-from krmfn_fleet.functions import find_function
-from krmfn_fleet.injection import apply_variant, check_blueprint
+from krmfn_fleet.injection import check_blueprint
 from krmfn_fleet.inputs import load_fleet
-from krmfn_fleet.pipeline import render_package
+from krmfn_fleet.package_job import LEDGER_FUNCTIONS, PackageJob, offered_texts
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
+from krmfn_fleet.schedule import InProcess, ProcessPool, Runner, run_in_order
 
 __all__ = ["PackageOutcome", "render_variant_fleet"]
 
-_LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
 _SKIP = (".git", ".expected")
 
 
@@ -62,9 +61,17 @@ class PackageOutcome:
 
 def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                          ledger: str | Path | None = None,
-                         force: bool = False) -> list[PackageOutcome]:
+                         force: bool = False, jobs: int = 1,
+                         scheduler: str | None = None) -> list[PackageOutcome]:
     """Render every package the fleet's PackageVariantSets place, in dependency order
     (the order of the outcomes). A FleetError means nothing was written.
+
+    `jobs` worker processes render packages side by side (`krmfn_fleet.schedule`), or
+    the workers of the dask.distributed cluster whose scheduler is at `scheduler`
+    (`krmfn_fleet.dask_runner`); either way the tree is the one `jobs=1` writes, since
+    allocations are made in the fleet's order. Workers return rendered texts and this
+    process writes them: workers need no access to OUT. A `ledger` naming a URL
+    (`postgresql://...`) is handed to the functions as it is; a file is made absolute.
 
     Each blueprint is read and parsed once; a package is parsed from its blueprint's
     texts when its turn comes and dropped once written, and of a package that others
@@ -93,80 +100,105 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
             for provider in w.providers:
                 takers.setdefault(provider, []).append(w)
                 consumers.setdefault(provider, set()).add(p.key)
-    order = render_order(placements, {k: [d for w in v for d in w.providers]
-                                      for k, v in wanted.items()})
+    needs = {k: [d for w in v for d in w.providers] for k, v in wanted.items()}
+    order = render_order(placements, needs)
     inputs = fleet_inputs(fleet, placements, wanted)
     unchanged = set() if force else {
         k for k, v in inputs.items() if previous.get(k, {}).get("digest") == v.digest
         and (base / k / "Kptfile").is_file()}
-    ledger_path = str(Path(ledger).resolve()) if ledger else ""
-    overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
+    ledger_ref = _ledger_ref(ledger)
+    overrides = {fn: {"ledger": ledger_ref} for fn in LEDGER_FUNCTIONS} if ledger_ref else {}
     base.mkdir(parents=True, exist_ok=True)
-    rendered: dict[str, list[KubeObject]] = {}
-    outcomes: list[PackageOutcome] = []
-    for p in order:
-        outcome = PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
-        outcomes.append(outcome)
-        failed = [d for w in wanted[p.key] for d in w.providers if d not in rendered]
+    by_key = {p.key: p for p in order}
+    rendered: dict[str, tuple[str, ...]] = {}  # what each rendered package offers (YAML)
+    outcomes = {p.key: PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
+                for p in order}
+
+    def start(key: str) -> PackageJob | None:
+        """The package's job, or None when it is settled here (skipped, or failed)."""
+        p, outcome = by_key[key], outcomes[key]
+        failed = [d for d in needs[key] if d not in rendered]
         if failed:
             outcome.messages.append(f"not rendered: its dependency {failed[0]} failed")
-            continue
+            return None
         target = base / p.cluster / p.package
-        if p.key in unchanged:
+        if key in unchanged:
             outcome.ok = outcome.skipped = True
-            if consumers.get(p.key, set()) - unchanged:  # someone will take from it
+            if consumers.get(key, set()) - unchanged:  # someone will take from it
                 try:
                     done = read_package([str(target)])[0].items
                 except InputError as exc:
                     outcome.ok = outcome.skipped = False
                     outcome.messages.append(f"cannot read the last render: {exc}")
-                    continue
-                rendered[p.key] = [o.copy() for o in done if offered(o, takers[p.key])]
+                    return None
+                rendered[key] = offered_texts(done, tuple(takers[key]))
             else:
-                rendered[p.key] = []
-            continue
+                rendered[key] = ()
+            return None
         if _escapes(base, target):
             outcome.messages.append(f"{target}: a symbolic link leads outside {base}; "
                                     "nothing written")
-            continue
-        rl, pkg = package_from_texts(target, texts[p.blueprint])
-        try:
-            apply_variant(rl, p, objects)
-        except FleetError as exc:
-            outcome.messages.append(str(exc))
-            continue
-        outcome.injected = inject_configs(rl.items, p, rendered, wanted[p.key])
-        result = render_package(pkg.root, overrides=overrides, write=False,
-                                package_name=p.package, read=(rl, pkg),
-                                resolver=find_function)
-        if result.error:
-            outcome.messages.append(result.error)
-        for step in result.steps:
-            outcome.messages += [f"{step.name}: {r.summary()}" for r in step.results
-                                 if r.is_error]
-        if not result.ok:
-            continue
-        if p.key in takers:
-            rendered[p.key] = [o.copy() for o in rl.items if offered(o, takers[p.key])]
-        else:
-            rendered[p.key] = []
-        outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
-                                 texts[p.blueprint])
-        outcome.ok = True
+            return None
+        names = {inj["name"] for inj in p.injectors}
+        return PackageJob(p, str(target), {n: objects[n] for n in names if n in objects},
+                          tuple(wanted[key]), {d: rendered[d] for d in needs[key]},
+                          tuple(takers.get(key, ())), overrides)
+
+    blueprints = {str(bp): tuple(t) for bp, t in texts.items()}
+    with _runner(blueprints, jobs, scheduler, len(order) - len(unchanged)) as runner:
+        for result in run_in_order([p.key for p in order], needs, start, runner):
+            p, outcome = by_key[result.key], outcomes[result.key]
+            outcome.injected, outcome.messages = result.injected, result.messages
+            if not result.ok:
+                continue
+            rendered[p.key] = result.offered
+            outcome.written = _write(p.blueprint, base / p.cluster / p.package,
+                                     result.contents, texts[p.blueprint])
+            outcome.ok = True
+    done = list(outcomes.values())
     for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
         cluster, _, package = key.partition("/")
         if (LABEL.match(cluster) and LABEL.match(package)
                 and not _escapes(base, base / cluster / package)):
             shutil.rmtree(base / cluster / package, ignore_errors=True)
             gone = PackageOutcome(cluster, package, "", True, removed=True)
-            if ledger_path:
-                gone.messages.append(_release(ledger_path, cluster, package))
-            outcomes.append(gone)
+            if ledger_ref:
+                gone.messages.append(_release(ledger_ref, cluster, package))
+            done.append(gone)
             if (base / cluster).is_dir() and not any((base / cluster).iterdir()):
                 (base / cluster).rmdir()
-    write_lock(base, inputs, [o.key for o in outcomes if o.ok and not o.removed],
+    write_lock(base, inputs, [o.key for o in done if o.ok and not o.removed],
                previous)
-    return outcomes
+    return done
+
+
+def _ledger_ref(ledger: str | Path | None) -> str:
+    """The ledger as the functions are given it: a URL as it is, a file made absolute
+    (workers may run in another directory)."""
+    if not ledger:
+        return ""
+    text = str(ledger)
+    return text if "://" in text else str(Path(text).resolve())
+
+
+@contextmanager
+def _runner(blueprints: Mapping[str, tuple[tuple[str, str], ...]], jobs: int,
+            scheduler: str | None, work: int) -> Iterator[Runner]:
+    """Where the jobs run: a Dask cluster when a scheduler is named, worker processes
+    when there is work for more than one, else this process."""
+    if scheduler:
+        from krmfn_fleet.dask_runner import DaskRunner
+
+        with DaskRunner(scheduler, blueprints) as dask:
+            yield dask
+    elif min(jobs, work) > 1:
+        pool = ProcessPool(blueprints, min(jobs, work))
+        try:
+            yield pool
+        finally:
+            pool.close()
+    else:
+        yield InProcess(blueprints)
 
 
 def _escapes(base: Path, target: Path) -> bool:
