@@ -106,11 +106,18 @@ class DaskRunner:
         except ImportError:
             raise FleetError("--scheduler needs dask.distributed: "
                              "pip install 'krmfn[dask]'") from None
+        from distributed.comm import parse_address, parse_host_port
+
+        try:
+            parse_host_port(parse_address(address)[1])
+        except ValueError as exc:
+            raise FleetError(f"--scheduler {address}: expected tcp://HOST:PORT ({exc})") from None
         try:
             self._client: Any = Client(address, set_as_default=False, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
+            why = str(exc.args[0]) if exc.args else type(exc).__name__
             raise FleetError(f"--scheduler {address}: cannot connect: "
-                             f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+                             f"{why.splitlines()[0] if why else type(exc).__name__}") from None
         try:
             self._start(address, blueprints)
         except BaseException:

@@ -108,7 +108,6 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         and (base / k / "Kptfile").is_file()}
     ledger_ref = _ledger_ref(ledger)
     overrides = {fn: {"ledger": ledger_ref} for fn in LEDGER_FUNCTIONS} if ledger_ref else {}
-    base.mkdir(parents=True, exist_ok=True)
     by_key = {p.key: p for p in order}
     rendered: dict[str, tuple[str, ...]] = {}  # what each rendered package offers (YAML)
     outcomes = {p.key: PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
@@ -146,6 +145,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
 
     blueprints = {str(bp): tuple(t) for bp, t in texts.items()}
     with _runner(blueprints, jobs, scheduler, len(order) - len(unchanged)) as runner:
+        base.mkdir(parents=True, exist_ok=True)  # (once the workers are there)
         for result in run_in_order([p.key for p in order], needs, start, runner):
             p, outcome = by_key[result.key], outcomes[result.key]
             outcome.injected, outcome.messages = result.injected, result.messages

@@ -1,0 +1,193 @@
+"""`krmfn fleet render FLEET --scheduler tcp://HOST:PORT`: the fleet on dask.distributed.
+
+The same tree as a local `--jobs 1` run, byte for byte: on a LocalCluster of two worker
+processes, on a scheduler and two workers started as processes of their own (as they
+would be on other machines), and when a worker is killed (SIGKILL) in the middle of the
+run, which only delays it: the scheduler gives the lost jobs to the other worker, and the
+ledger answers a job run again with what it answered the first time. Every pipeline
+starts with a random sleep (fleet_jobs_support), so the workers reach the ledger in a
+different order each time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fleet_jobs_support import change_fleet, env_with, install_jitter, make_fleet, tree
+from krmfn_fleet.render import render_variant_fleet
+
+distributed = pytest.importorskip("distributed", reason="pip install 'krmfn[dask]'")
+DASK = Path(sys.executable).parent / "dask"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def jitter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    site = install_jitter(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(site))  # LocalCluster's workers start with our sys.path
+    return site
+
+
+def _reference(tmp_path: Path, change: bool = False, extra_edges: int = 8) -> dict[str, bytes]:
+    fleet = make_fleet(tmp_path / "ref-fleet", extra_edges)
+    out = tmp_path / "ref-out"
+    render_variant_fleet(fleet, out, ledger=tmp_path / "ref.sqlite", jobs=1)
+    if change:
+        change_fleet(fleet)
+        render_variant_fleet(fleet, out, ledger=tmp_path / "ref.sqlite", jobs=1)
+    return tree(out)
+
+
+def test_a_local_cluster_writes_the_tree_one_job_writes(tmp_path: Path, jitter: Path) -> None:
+    want_first = _reference(tmp_path)
+    fleet, out, ledger = make_fleet(tmp_path / "fleet"), tmp_path / "out", tmp_path / "l.sqlite"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        outcomes = render_variant_fleet(fleet, out, ledger=ledger,
+                                        scheduler=cluster.scheduler_address)
+        assert all(o.ok for o in outcomes)
+        assert tree(out) == want_first
+        change_fleet(fleet)
+        outcomes = render_variant_fleet(fleet, out, ledger=ledger,
+                                        scheduler=cluster.scheduler_address)
+        assert any(o.removed for o in outcomes) and any(o.skipped for o in outcomes)
+    assert tree(out) == _reference(tmp_path / "again", change=True)
+
+
+class _Cluster:
+    """`dask scheduler` and `dask worker`s as processes of their own."""
+
+    def __init__(self, root: Path, env: dict[str, str], workers: int = 2) -> None:
+        self.file = root / "scheduler.json"
+        common = ["--no-dashboard"]
+        self.procs = [subprocess.Popen([str(DASK), "scheduler", "--port", "0", "--host",
+                                        "127.0.0.1", "--scheduler-file", str(self.file),
+                                        *common], env=env, cwd=root,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        deadline = time.monotonic() + 60
+        while not self.file.is_file():
+            assert time.monotonic() < deadline, "the scheduler did not start"
+            time.sleep(0.1)
+        self.procs += [subprocess.Popen([str(DASK), "worker", "--scheduler-file",
+                                         str(self.file), "--nthreads", "1", "--host",
+                                         "127.0.0.1", *common], env=env, cwd=root,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       for _ in range(workers)]
+        self.address = json.loads(self.file.read_text())["address"]
+        with distributed.Client(self.address, set_as_default=False) as client:
+            client.wait_for_workers(workers, timeout=60)
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, jitter: Path) -> Iterator[_Cluster]:
+    root = tmp_path / "cluster"
+    root.mkdir()
+    running = _Cluster(root, env_with(jitter))
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def _render(fleet: Path, out: Path, ledger: Path, address: str, env: dict[str, str]
+            ) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "krmfn_fleet", "render", str(fleet),
+                             "--out", str(out), "--ledger", str(ledger), "--scheduler",
+                             address, "--quiet"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_scheduler_and_workers_of_their_own_write_the_same_tree(
+        tmp_path: Path, jitter: Path, cluster: _Cluster) -> None:
+    want = _reference(tmp_path)
+    fleet, out = make_fleet(tmp_path / "fleet"), tmp_path / "out"
+    run = _render(fleet, out, tmp_path / "l.sqlite", cluster.address, env_with(jitter))
+    stdout, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    assert "22 of 22 packages rendered" in stdout
+    assert tree(out) == want
+
+
+def test_a_worker_killed_mid_run_only_delays_it(tmp_path: Path, jitter: Path,
+                                                cluster: _Cluster) -> None:
+    edges = 40
+    want = _reference(tmp_path, extra_edges=edges)
+    packages = sum(1 for k in want if k.endswith("/Kptfile"))
+    fleet, out = make_fleet(tmp_path / "fleet", edges), tmp_path / "out"
+    env = env_with(jitter)
+    run = _render(fleet, out, tmp_path / "l.sqlite", cluster.address, env)
+    with distributed.Client(cluster.address, set_as_default=False) as client:
+        pids = client.run(os.getpid)
+        deadline = time.monotonic() + 120
+        victim = None
+        while victim is None:  # a worker busy with a package, a few packages in
+            assert time.monotonic() < deadline and run.poll() is None, "no package started"
+            written = len(list(out.glob("*/*/Kptfile"))) if out.is_dir() else 0
+            busy = [w for w, tasks in client.processing().items() if tasks]
+            if written >= 3 and busy:
+                victim = busy[0]
+            else:
+                time.sleep(0.02)
+        os.kill(pids[victim], signal.SIGKILL)
+        assert written < packages  # killed while the run still had work to do
+    stdout, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    assert f"{packages} of {packages} packages rendered" in stdout
+    assert tree(out) == want
+
+
+def test_workers_with_other_functions_are_refused_and_nothing_is_written(
+        tmp_path: Path, jitter: Path) -> None:
+    """The workers lack the function the client has (jitter): their packages would not
+    be this machine's; one line naming the worker, exit 1, no OUT."""
+    root = tmp_path / "plain"
+    root.mkdir()
+    plain = _Cluster(root, dict(os.environ), workers=1)
+    try:
+        fleet, out = make_fleet(tmp_path / "fleet", 1), tmp_path / "out"
+        run = _render(fleet, out, tmp_path / "l.sqlite", plain.address, env_with(jitter))
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        plain.close()
+    assert run.returncode == 1
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert "worker tcp://127.0.0.1:" in stderr and "other functions" in stderr
+    assert not out.exists()
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    fleet, out = make_fleet(tmp_path / "fleet", 0), tmp_path / "out"
+    run = _render(fleet, out, tmp_path / "l.sqlite", "tcp://127.0.0.1:9", dict(os.environ))
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1
+    assert stderr.startswith("krmfn fleet: error: --scheduler tcp://127.0.0.1:9: cannot connect")
+    assert stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_scheduler_address_without_a_port_is_one_line(tmp_path: Path) -> None:
+    fleet, out = make_fleet(tmp_path / "fleet", 0), tmp_path / "out"
+    run = _render(fleet, out, tmp_path / "l.sqlite", "scheduler", dict(os.environ))
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1
+    assert stderr == ("krmfn fleet: error: --scheduler scheduler: expected tcp://HOST:PORT "
+                      "(missing port number in address 'scheduler')\n")
+    assert not out.exists()
