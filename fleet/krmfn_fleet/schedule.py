@@ -24,6 +24,7 @@ from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import Any, Protocol
 
+from krmfn_fleet.functions import find_function, registered
 from krmfn_fleet.package_job import LEDGER_FUNCTIONS, JobResult, PackageJob, Texts, render_job
 
 __all__ = ["InProcess", "ProcessPool", "Runner", "default_jobs", "run_in_order"]
@@ -151,7 +152,11 @@ class ProcessPool:
 
     def __init__(self, blueprints: Mapping[str, Texts], jobs: int) -> None:
         methods = ("fork", "spawn")
-        context = get_context(next(m for m in methods if m in _start_methods()))
+        method = next(m for m in methods if m in _start_methods())
+        context = get_context(method)
+        if method == "fork":  # import the functions once, here, rather than in each worker
+            for name in registered():
+                find_function(name)
         self.capacity = 2 * jobs  # a job waiting to start on each worker, no more
         self._pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                          initargs=(dict(blueprints), _Turnstile(context)))
