@@ -33,6 +33,7 @@ from krmfn_catalog.allocation.ledger import (
     PackageLedger,
     VLANRecord,
 )
+from krmfn_catalog.allocation.postgres_ledger import PostgresLedger
 from krmfn_catalog.allocation.results import AllocationResult
 from krmfn_catalog.allocation.sqlite_ledger import SCHEMA_VERSION, SqliteLedger
 from krmfn_catalog.allocation.vlan import (
@@ -89,10 +90,12 @@ def site_vlan_claims(site: int) -> list[VLANClaimRequest]:
     ]
 
 
-@pytest.fixture(params=["package", "sqlite"])
+@pytest.fixture(params=["package", "sqlite", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Ledger:
     if request.param == "package":
         return PackageLedger()
+    if request.param == "postgres":
+        return PostgresLedger(request.getfixturevalue("postgres_url"))
     return SqliteLedger(tmp_path / "ledger.sqlite")
 
 

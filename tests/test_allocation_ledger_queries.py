@@ -22,8 +22,10 @@ from krmfn_catalog.allocation.ledger import (
     VLANRecord,
     ip_extent,
 )
+from krmfn_catalog.allocation.postgres_ledger import PostgresLedger
 from krmfn_catalog.allocation.sqlite_ledger import SCHEMA_VERSION, SqliteLedger
 from krmfn_catalog.allocation.vlan import VLANClaimRequest, VLANIndex, allocate_vlans
+from postgres_server import PostgresServer
 
 V4 = 0x0A000000  # 10.0.0.0
 
@@ -33,10 +35,12 @@ def v4(text: str) -> int:
     return a << 24 | b << 16 | c << 8 | d
 
 
-@pytest.fixture(params=["package", "sqlite"])
+@pytest.fixture(params=["package", "sqlite", "postgres"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Ledger:
     if request.param == "package":
         return PackageLedger()
+    if request.param == "postgres":
+        return PostgresLedger(request.getfixturevalue("postgres_url"))
     return SqliteLedger(tmp_path / "ledger.sqlite")
 
 
@@ -150,6 +154,10 @@ def test_a_block_freed_inside_a_run_leaves_what_others_still_take(tmp_path: Path
 ADDRESSES = {4: (V4, 32, "10.0.0.{}"), 6: (0xFD00 << 112, 128, "fd00::{:x}")}
 
 
+# keys that byte order and a language's collation sort differently
+KEYS = ["k0", "k1", "K2", "k-3", "k_4", "k.5", "k10", "k9", "a/b-c", "a/b_c", "A/b", "b"]
+
+
 @st.composite
 def ip_records(draw: st.DrawFn) -> IPRecord:
     version = draw(st.sampled_from([4, 6]))
@@ -160,7 +168,8 @@ def ip_records(draw: st.DrawFn) -> IPRecord:
     prefix = f"{template.format(draw(st.one_of(edges, st.integers(0, 255))))}/{length}"
     if draw(st.integers(0, 20)) == 0:
         prefix = "junk"
-    return IPRecord(f"k{draw(st.integers(0, 11))}", draw(st.sampled_from("ab")), kind, prefix)
+    key = draw(st.sampled_from(KEYS))
+    return IPRecord(key, draw(st.sampled_from("ab")), kind, prefix)
 
 
 Step = tuple[str, list[IPRecord]]
@@ -203,29 +212,39 @@ def shared_file() -> Iterator[Path]:
         yield Path(folder) / "ledger.sqlite"
 
 
+@pytest.fixture(scope="module")
+def shared_database(postgres_server: PostgresServer) -> str:
+    return postgres_server.database()
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plan=steps, data=st.data())
-def test_both_ledgers_answer_alike_after_any_puts_and_pops(
-    shared_file: Path, plan: list[Step], data: st.DataObject
+def test_every_ledger_answers_alike_after_any_puts_and_pops(
+    shared_file: Path, shared_database: str, plan: list[Step], data: st.DataObject
 ) -> None:
     held: dict[str, IPRecord] = {}
     with pytest.raises(Rollback), PackageLedger().session() as memory:
         apply(memory, plan, dict(held))
-        with SqliteLedger(shared_file).session() as disk:
+        with SqliteLedger(shared_file).session() as disk, \
+                PostgresLedger(shared_database).session() as server:
+            apply(server, plan, dict(held))
             apply(disk, plan, held)
             for instance in "ab":
                 assert disk.ip_records(instance) == memory.ip_records(instance)
+                assert server.ip_records(instance) == memory.ip_records(instance)
                 for version, (base, _, _) in ADDRESSES.items():
                     for _ in range(6):
                         low = base + data.draw(st.integers(0, 300))
                         high = low + data.draw(st.integers(0, 300))
                         ask = (instance, version, low, high)
-                        assert disk.ip_blocks(*ask) == memory.ip_blocks(*ask)
-                        assert disk.ip_hosts(*ask) == memory.ip_hosts(*ask)
-                        assert disk.ip_blocks(*ask, 1) == memory.ip_blocks(*ask, 1)
+                        for other in (disk, server):
+                            assert other.ip_blocks(*ask) == memory.ip_blocks(*ask)
+                            assert other.ip_hosts(*ask) == memory.ip_hosts(*ask)
+                            assert other.ip_blocks(*ask, 1) == memory.ip_blocks(*ask, 1)
                         size = 1 << data.draw(st.integers(0, 9))
                         free = disk.ip_lowest_free(*ask, size)
                         assert free == memory.ip_lowest_free(*ask, size)
+                        assert free == server.ip_lowest_free(*ask, size)
                         if free is not None:  # and it really is free
                             taken = [ip_extent(r) for r in held.values() if r.instance == instance]
                             assert not any(
@@ -275,17 +294,21 @@ INSTANCES = {
         lambda order: st.tuples(st.just(order), st.tuples(*(site_claims(s) for s in range(6))))
     )
 )
-def test_sites_get_the_same_answers_from_either_ledger(
+def test_sites_get_the_same_answers_from_every_ledger(
+    postgres_server: PostgresServer,
     case: tuple[list[int], tuple[list[IPClaimRequest], ...]],
 ) -> None:
     order, sites = case
     memory = PackageLedger()
+    server = PostgresLedger(postgres_server.database())
     with tempfile.TemporaryDirectory() as folder:
         disk = SqliteLedger(Path(folder) / "ledger.sqlite")
         for site in order:  # sites come and come again, in any order
             expected = allocate_ips(INSTANCES, sites[site], memory)
             assert allocate_ips(INSTANCES, sites[site], disk) == expected
+            assert allocate_ips(INSTANCES, sites[site], server) == expected
         disk.close()
+    server.close()
 
 
 def test_an_own_block_left_behind_is_free_again_in_the_same_run(ledger: Ledger) -> None:

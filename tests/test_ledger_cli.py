@@ -1,4 +1,5 @@
-"""`krmfn ledger list|show|release` on a ledger the functions wrote."""
+"""`krmfn ledger list|show|release` on a ledger the functions wrote, in an SQLite file and
+in a PostgreSQL database alike."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from krmfn._cli import main
 from test_ledger_owner import package, run
 
 
-@pytest.fixture()
-def ledger(tmp_path: Path) -> Path:
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """upf and smf on edge-01 (the same claim names), upf on edge-02."""
-    path = tmp_path / "ledger.sqlite"
+    path = str(tmp_path / "ledger.sqlite")
+    if request.param == "postgres":
+        path = request.getfixturevalue("postgres_url")
     run(package("upf", "edge-01", [("n3", "network"), ("n4", "pool")]), path)
     run(package("smf", "edge-01", [("n3", "network")]), path)
     run(package("upf", "edge-02", [("n3", "network")]), path)
@@ -39,7 +42,13 @@ def table(out: str) -> list[list[str]]:
     return [line.split() for line in lines[start:]]
 
 
-def dump(path: Path) -> list[tuple[object, ...]]:
+def dump(path: str) -> list[tuple[object, ...]]:
+    if str(path).startswith("postgresql:"):
+        import psycopg
+
+        with psycopg.connect(str(path)) as server:
+            return [row for table in ("ip_allocations", "vlan_allocations", "taken_runs")
+                    for row in sorted(server.execute(f"SELECT * FROM {table}").fetchall())]
     with sqlite3.connect(path) as db:
         found = sorted(db.execute("SELECT * FROM ip_allocations")) + \
             sorted(db.execute("SELECT * FROM vlan_allocations")) + \
@@ -49,7 +58,7 @@ def dump(path: Path) -> list[tuple[object, ...]]:
 
 
 def test_list_shows_every_allocation_and_filters_by_site_package_and_claim(
-        capsys: pytest.CaptureFixture[str], ledger: Path) -> None:
+        capsys: pytest.CaptureFixture[str], ledger: str) -> None:
     code, out, _ = krmfn(capsys, "ledger", "list", "--ledger", str(ledger))
     assert code == 0
     rows = table(out)
@@ -73,7 +82,7 @@ def test_list_shows_every_allocation_and_filters_by_site_package_and_claim(
 
 
 def test_show_gives_every_field_as_yaml(capsys: pytest.CaptureFixture[str],
-                                        ledger: Path) -> None:
+                                        ledger: str) -> None:
     code, out, _ = krmfn(capsys, "ledger", "show", "--ledger", str(ledger), "--cluster",
                          "edge-01", "--package", "smf")
     assert code == 0
@@ -88,7 +97,7 @@ def test_show_gives_every_field_as_yaml(capsys: pytest.CaptureFixture[str],
 
 
 def test_release_dry_run_changes_nothing_and_says_what_release_does(
-        capsys: pytest.CaptureFixture[str], ledger: Path) -> None:
+        capsys: pytest.CaptureFixture[str], ledger: str) -> None:
     before = dump(ledger)
     code, dry, _ = krmfn(capsys, "ledger", "release", "--ledger", str(ledger), "--site",
                          "edge-02", "--dry-run")
@@ -104,7 +113,7 @@ def test_release_dry_run_changes_nothing_and_says_what_release_does(
 
 
 def test_release_frees_addresses_for_new_claims_and_empty_subnets_with_them(
-        capsys: pytest.CaptureFixture[str], ledger: Path) -> None:
+        capsys: pytest.CaptureFixture[str], ledger: str) -> None:
     _, out, _ = krmfn(capsys, "ledger", "show", "--ledger", str(ledger), "--package", "upf",
                       "--cluster", "edge-01")
     held = {r["claim"] + " " + r["type"]: r.get("prefix", r.get("vlanID"))
@@ -134,8 +143,10 @@ def test_release_frees_addresses_for_new_claims_and_empty_subnets_with_them(
     (["ledger", "list", "--ledger", "TEXT"], 1, "not an SQLite database"),
     (["ledger", "list", "--ledger", "FOREIGN"], 1, "foreign SQLite database"),
 ])
-def test_bad_input_is_one_clear_line(capsys: pytest.CaptureFixture[str], ledger: Path,
+def test_bad_input_is_one_clear_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                      argv: list[str], code: int, words: str) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    run(package("upf", "edge-02", [("n3", "network")]), ledger)
     text = ledger.parent / "text.yaml"
     text.write_text("apiVersion: v1\n" * 300)
     foreign = ledger.parent / "foreign.db"
@@ -152,7 +163,7 @@ def test_bad_input_is_one_clear_line(capsys: pytest.CaptureFixture[str], ledger:
     assert not (ledger.parent / "missing.db").exists()  # never created by a look
 
 
-def test_the_console_script(ledger: Path) -> None:
+def test_the_console_script(ledger: str) -> None:
     proc = subprocess.run([script("krmfn"), "ledger", "list", "--ledger", str(ledger),
                            "--package", "smf"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 3, proc.stderr

@@ -38,8 +38,9 @@ def _parser(command: str) -> argparse.ArgumentParser:
                                  "PackageVariantSets, repositories/<repo>/<package>/)")
     p.add_argument("--out", required=True, help="where the packages go")
     if command == "render":
-        p.add_argument("--ledger", help="shared allocation ledger for ipam-inject and "
-                                        "vlan-assign (an SQLite file, or a URL)")
+        p.add_argument("--ledger", help="shared allocation ledger for ipam-inject and vlan-assign"
+                                        " (an SQLite file or a postgresql:// URL;"
+                                        " default: $KRMFN_LEDGER)")
         p.add_argument("--jobs", type=_count, default=default_jobs(),
                        help="worker processes (default: the CPUs this process may use); "
                             "the tree written is the same for any number")

@@ -30,6 +30,7 @@ from krmfn_fleet.dependencies import Wanted, dependencies_of, render_order
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.injection import check_blueprint
 from krmfn_fleet.inputs import load_fleet
+from krmfn_fleet.ledger_location import ledger_location
 from krmfn_fleet.package_job import LEDGER_FUNCTIONS, PackageJob, offered_texts
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
@@ -70,8 +71,8 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     the workers of the dask.distributed cluster whose scheduler is at `scheduler`
     (`krmfn_fleet.dask_runner`); either way the tree is the one `jobs=1` writes, since
     allocations are made in the fleet's order. Workers return rendered texts and this
-    process writes them: workers need no access to OUT. A `ledger` naming a URL
-    (`postgresql://...`) is handed to the functions as it is; a file is made absolute.
+    process writes them: workers need no access to OUT. The ledger is found by
+    `krmfn_fleet.ledger_location` (a database URL is handed to the functions as it is).
 
     Each blueprint is read and parsed once; a package is parsed from its blueprint's
     texts when its turn comes and dropped once written, and of a package that others
@@ -106,7 +107,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     unchanged = set() if force else {
         k for k, v in inputs.items() if previous.get(k, {}).get("digest") == v.digest
         and (base / k / "Kptfile").is_file()}
-    ledger_ref = _ledger_ref(ledger)
+    ledger_ref = ledger_location(ledger)
     overrides = {fn: {"ledger": ledger_ref} for fn in LEDGER_FUNCTIONS} if ledger_ref else {}
     by_key = {p.key: p for p in order}
     rendered: dict[str, tuple[str, ...]] = {}  # what each rendered package offers (YAML)
@@ -170,15 +171,6 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     write_lock(base, inputs, [o.key for o in done if o.ok and not o.removed],
                previous)
     return done
-
-
-def _ledger_ref(ledger: str | Path | None) -> str:
-    """The ledger as the functions are given it: a URL as it is, a file made absolute
-    (workers may run in another directory)."""
-    if not ledger:
-        return ""
-    text = str(ledger)
-    return text if "://" in text else str(Path(text).resolve())
 
 
 @contextmanager

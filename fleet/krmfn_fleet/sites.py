@@ -27,6 +27,7 @@ from krmfn._object import KubeObject
 from krmfn._package import package_from_texts, read_package, read_texts
 from krmfn._resource_list import ResourceList
 
+from krmfn_fleet.ledger_location import is_database, ledger_location
 from krmfn_fleet.pipeline import RenderResult, render_package
 from krmfn_fleet.site_inventory import FleetError, FleetSite, check_site_names, load_sites
 
@@ -279,12 +280,12 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
     blueprint is not a package, or `out` cannot be a directory."""
     check_site_names(sites)
     _check_blueprint(Path(blueprint))
-    if ledger:
-        _check_ledger(Path(ledger), Path(out))
+    ledger_path = ledger_location(ledger)
+    if ledger_path and not is_database(ledger_path):
+        _check_ledger(Path(ledger or ledger_path), Path(out))
     out = _output_directory(Path(out))
     global _TURNSTILE
     _BLUEPRINTS.clear()  # read afresh by each run (and each worker)
-    ledger_path = str(Path(ledger).resolve()) if ledger else ""
     work = [(i, str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
              dict(s.values), ledger_path) for i, s in enumerate(sites)]
     if jobs <= 1:
@@ -300,7 +301,7 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
                 results = list(progress(stream, len(work)) if progress else stream)
         finally:
             _TURNSTILE = None
-    if ledger_path:
+    if ledger_path and not is_database(ledger_path):
         _checkpoint(ledger_path)
     os.sync()  # the packages were written without a sync per file: one for all of them
     order = {s.name: i for i, s in enumerate(sites)}

@@ -20,8 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("blueprint", help="the blueprint package directory")
     p.add_argument("--sites", required=True, help="the site inventory (YAML list)")
     p.add_argument("--out", required=True, help="where the site packages go (OUT/<site>)")
-    p.add_argument("--ledger", help="shared SQLite allocation ledger for ipam-inject and "
-                                    "vlan-assign")
+    p.add_argument("--ledger", help="shared allocation ledger for ipam-inject and vlan-assign"
+                                    " (an SQLite file or a postgresql:// URL;"
+                                    " default: $KRMFN_LEDGER)")
     p.add_argument("--jobs", type=_count(1), default=os.cpu_count() or 1,
                    help="worker processes (default: number of CPUs)")
     p.add_argument("--limit", type=_count(0), default=0,

@@ -7,14 +7,16 @@ other out of a pool are a single run, and the next site's block is found in one 
 
 Numbers are stored as 16-byte big-endian BLOBs, which SQLite compares in numeric order,
 so IPv6 addresses fit and one table serves every space ("ip4 vpc-ran", "vlan fabric").
+PostgreSQL compares `bytea` the same way, so the same table serves there too.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from typing import Any, Protocol
 
-__all__ = ["RUNS_SCHEMA", "Runs", "pack", "unpack"]
+__all__ = ["RUNS_SCHEMA", "Database", "Runs", "pack", "unpack"]
 
 TOP = (1 << 128) - 1
 RUNS_SCHEMA = """CREATE TABLE taken_runs (
@@ -23,6 +25,20 @@ RUNS_SCHEMA = """CREATE TABLE taken_runs (
     last BLOB NOT NULL,
     PRIMARY KEY (space, first)
 ) WITHOUT ROWID"""
+
+
+class Rows(Protocol):
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class Database(Protocol):
+    """What a session needs of a connection: `sqlite3.Connection` has it as it is."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Rows: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
 
 
 def pack(value: int) -> bytes:
@@ -41,7 +57,7 @@ class Runs:
     Runs never overlap nor touch: covering merges neighbours, uncovering splits.
     """
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     def cover(self, space: str, first: int, last: int) -> None:

@@ -6,6 +6,11 @@ first). Since what a row takes is always an aligned prefix, a row overlaps a blo
 by starting inside it or by containing its first address, and a row containing an
 address starts at that address with some low bits cleared: both are index lookups.
 The lowest free gap comes from `taken_runs` (see `_sqlite_runs`).
+
+The SQL is the common ground of SQLite and PostgreSQL (`?` placeholders, which
+`postgres_ledger` rewrites), so one class answers for both, and both give the same answers
+to the same questions. Errors of the database module are turned into a `LedgerError` by
+`describe`; a PostgreSQL connection does that itself.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ._sqlite_runs import TOP, Runs, pack, unpack
+from ._sqlite_runs import TOP, Database, Runs, pack, unpack
 from .ledger import HOST_KIND, IPRecord, LedgerError, VLANRecord, ip_extent
 
-__all__ = ["SqliteSession"]
+__all__ = ["Database", "SqliteSession"]
 
 Describe = Callable[[Path, sqlite3.Error], LedgerError]
+_NO_LIMIT = (1 << 63) - 1  # what both SQLite and PostgreSQL take for "no limit"
 
 _BITS = {4: 32, 6: 128}
 _IP_COLUMNS = "owner, instance, kind, prefix, gateway, cluster, package, claim"
@@ -56,9 +62,10 @@ def _filters(cluster: str | None, package: str | None) -> tuple[str, tuple[str, 
 
 
 class SqliteSession:
-    """The `LedgerSession` of `SqliteLedger`, inside its open transaction."""
+    """The `LedgerSession` of `SqliteLedger` and `PostgresLedger`, inside its open
+    transaction."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, describe: Describe) -> None:
+    def __init__(self, connection: Database, path: Path, describe: Describe) -> None:
         self._db = connection
         self._path = path
         self._describe = describe
@@ -220,7 +227,7 @@ class SqliteSession:
             ).fetchall()
         if limit is not None and len(rows) >= limit:
             return rows[:limit]
-        rest = -1 if limit is None else limit - len(rows)
+        rest = _NO_LIMIT if limit is None else limit - len(rows)
         rows += self._db.execute(
             f"SELECT {columns} FROM ip_allocations WHERE {where}"
             f" AND first BETWEEN ? AND ? {_ORDER} LIMIT ?",

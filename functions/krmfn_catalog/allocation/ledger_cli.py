@@ -1,4 +1,5 @@
-"""`krmfn ledger list|show|release`: what an SQLite ledger holds, and giving it back.
+"""`krmfn ledger list|show|release|migrate`: what a ledger holds, giving it back, and
+moving it between SQLite and PostgreSQL.
 
 A package re-rendered without a claim releases what the claim held by itself (see
 `owner`); this command handles the rest: a site taken out of service, a package deleted,
@@ -6,6 +7,9 @@ records filed before packages were part of the key. Records are selected by clus
 (`--cluster`, or `--site`), package and claim (`namespace/name`, or a name in any
 namespace), all given filters applying together. Releasing an address also releases the
 subnet it was in once no address is left in it.
+
+The ledger is `--ledger` (an SQLite file or a PostgreSQL location, see `backends`), else
+the `KRMFN_LEDGER` environment variable; `migrate` names both ends (see `ledger_migrate`).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from contextlib import suppress
-from pathlib import Path
 
 from ._common import Discard
+from .backends import LEDGER_ENV, chosen, missing_file, open_ledger
 from .ipam import free_empty_subnets
 from .ledger import IPRecord, LedgerError, VLANRecord
+from .ledger_migrate import add_migrate_parser, migrate_main
 
 __all__ = ["main"]
 
@@ -27,14 +32,17 @@ Record = IPRecord | VLANRecord
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="krmfn ledger",
-                                description="List, show or release the allocations of an "
-                                            "SQLite ledger.")
+                                description="List, show or release the allocations of a "
+                                            "ledger (an SQLite file or a PostgreSQL "
+                                            "database), or copy a ledger into another.")
     commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in (("list", "one line per allocation"),
                        ("show", "every field of each allocation (YAML)"),
                        ("release", "free the selected allocations")):
         c = commands.add_parser(name, help=text, description=text)
-        c.add_argument("--ledger", required=True, metavar="PATH", help="the ledger file")
+        c.add_argument("--ledger", metavar="LOCATION",
+                       help=f"the ledger: an SQLite file or a postgresql:// URL (default:"
+                            f" ${LEDGER_ENV})")
         c.add_argument("--cluster", "--site", dest="cluster", metavar="NAME",
                        help="only what this cluster (site) holds")
         c.add_argument("--package", metavar="NAME", help="only what this package holds")
@@ -44,26 +52,27 @@ def _parser() -> argparse.ArgumentParser:
         if name == "release":
             c.add_argument("--dry-run", action="store_true",
                            help="say what would be released, change nothing")
+    add_migrate_parser(commands)
     return p
 
 
 def main(argv: Sequence[str]) -> int:
     p = _parser()
     args = p.parse_args(list(argv))
+    if args.command == "migrate":
+        return migrate_main(args)
     if args.command == "release" and not (args.cluster or args.package or args.claim):
         p.error("release needs --cluster, --package or --claim (what to release)")
-    path = Path(args.ledger)
-    if not path.is_file():
-        what = "is not a file" if path.exists() else "no such file"
-        sys.stderr.write(f"krmfn ledger: error: ledger {path}: {what}\n")
+    location = chosen(args.ledger)
+    if not location:
+        p.error(f"--ledger is required when {LEDGER_ENV} is not set")
+    problem = missing_file(location)
+    if problem:
+        sys.stderr.write(f"krmfn ledger: error: {problem}\n")
         return 1
-    from ._sqlite_session import SqliteSession
-    from .sqlite_ledger import SqliteLedger
-
     try:
-        ledger = SqliteLedger(path)
+        ledger = open_ledger(location)
         with suppress(Discard), ledger.session() as session:
-            assert isinstance(session, SqliteSession)
             ip = [] if args.type == "vlan" else session.ip_where(args.cluster, args.package)
             vlan = [] if args.type == "ip" else session.vlan_where(args.cluster, args.package)
             ip = [r for r in ip if _claim_matches(r, args.claim)]

@@ -28,7 +28,7 @@ from ._common import Discard
 from ._sqlite_connections import borrow, drop
 from ._sqlite_runs import RUNS_SCHEMA
 from ._sqlite_session import SqliteSession
-from .ledger import LedgerError, LedgerSession
+from .ledger import LedgerError
 
 __all__ = ["SCHEMA_VERSION", "SqliteLedger"]
 
@@ -128,7 +128,7 @@ class SqliteLedger:
             pass
         self._use_wal()
 
-    def session(self) -> AbstractContextManager[LedgerSession]:
+    def session(self) -> AbstractContextManager[SqliteSession]:
         return self._session()
 
     def close(self) -> None:
@@ -136,7 +136,7 @@ class SqliteLedger:
         drop(self.path)
 
     @contextmanager
-    def _session(self) -> Iterator[LedgerSession]:
+    def _session(self) -> Iterator[SqliteSession]:
         connection = borrow(self.path, self._connect)
         try:
             self._execute(connection, f"PRAGMA busy_timeout={int(self.timeout * 1000)}")

@@ -1,7 +1,7 @@
 """The bridge to the allocation core: claims in, answers (or per-claim errors) out.
 
-The core is imported here, on first use, and SQLite only when a ledger file is configured:
-a package without claims never pays for either.
+The core is imported here, on first use, and the ledger's database module only when a
+ledger is configured: a package without claims never pays for either.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _FIELDS = (
 
 
 class LedgerUnusable(FunctionError):
-    """The ledger file cannot be used: the run stops, reported on the config's `ledger`."""
+    """The ledger cannot be used: the run stops, reported on the config's `ledger`."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -78,10 +78,10 @@ def allocate(rl: ResourceList, claims: Sequence[Claim], pools: Pools,
     ]
     try:
         if ledger_path:
-            from krmfn_catalog.allocation.sqlite_ledger import SqliteLedger
+            from krmfn_catalog.allocation.backends import is_postgres, open_ledger
 
-            result = allocate_ips(instances, requests, SqliteLedger(_resolve(ledger_path)),
-                                  owner=owner)
+            location = ledger_path if is_postgres(ledger_path) else _resolve(ledger_path)
+            result = allocate_ips(instances, requests, open_ledger(location), owner=owner)
         else:
             result = allocate_ips(instances, requests)
     except LedgerError as exc:

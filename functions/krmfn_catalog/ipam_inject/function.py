@@ -10,6 +10,7 @@ from __future__ import annotations
 from krmfn import KubeObject, ResourceList, function
 
 from krmfn_catalog._ledger_owner import package_name
+from krmfn_catalog.allocation.backends import chosen
 from krmfn_catalog.allocation.owner import PackageOwner
 from krmfn_catalog.nephio_nad import Workloads
 
@@ -28,6 +29,7 @@ __all__ = ["IpamInjectConfig", "ipam_inject"]
 @function(name="ipam-inject", config=IpamInjectConfig, config_kind="IpamInject")
 def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
     """Allocate IP prefixes and addresses for IPClaims and inject them into NADs."""
+    ledger = chosen(config.ledger)  # the config's, else KRMFN_LEDGER's
     package = Package(rl.items)
     site = read_site(rl, package, config.cluster_name)
     pools = read_pools(rl, package)
@@ -37,7 +39,7 @@ def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
     requested = plan_requests(rl, site, package, views, plan, workloads)
     attachments = plan_attachments(rl, requested, workloads)
     claims = [c for c in (views.get(id(o)) for o in [*rl.items, *plan.created]) if c]
-    if config.ledger:
+    if ledger:
         check_ledger_keys(rl, claims)
     sketches = [a.nad for a in attachments if a.new]
     planned = plan_injections(rl, config.injections, claims,
@@ -46,11 +48,11 @@ def ipam_inject(rl: ResourceList, config: IpamInjectConfig) -> None:
         return
     owner = PackageOwner(site.cluster, package_name(rl.items))
     if not claims:
-        if config.ledger and owner.known:  # what the package held before is free now
-            allocate(rl, claims, pools, config.ledger, owner)
+        if ledger and owner.known:  # what the package held before is free now
+            allocate(rl, claims, pools, ledger, owner)
         rl.info("no IPClaims, Interfaces or DataNetworks to allocate for: nothing to change")
         return
-    answers = allocate(rl, claims, pools, config.ledger, owner)
+    answers = allocate(rl, claims, pools, ledger, owner)
     if answers is None:
         return
     for claim in claims:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from krmfn import ConfigError, FunctionError, KubeObject, ResourceList, function
 
 from krmfn_catalog._ledger_owner import package_name
+from krmfn_catalog.allocation.backends import chosen
 from krmfn_catalog.allocation.ledger import Ledger, LedgerError, VLANRecord
 from krmfn_catalog.allocation.owner import PackageOwner
 from krmfn_catalog.allocation.results import AllocationError, AllocationResult
@@ -47,13 +48,14 @@ def vlan_assign(rl: ResourceList, cfg: VlanAssignConfig) -> None:
     problems += found
     problems += check_claims(claims, book)
     owner = package_owner(items, site, cfg.owner)
-    if cfg.ledger and not (owner.cluster or owner.package):
+    location = chosen(cfg.ledger)  # the config's, else KRMFN_LEDGER's
+    if location and not (owner.cluster or owner.package):
         raise ConfigError([("owner", "is required with a ledger when the package has neither"
                                      " a Kptfile nor a WorkloadCluster to name it by")])
     keys = {id(entry): owner.key(entry.namespace, entry.name) for entry in claims}
     live = [entry for entry in claims if not entry.failed]
-    # No ledger file (or a run that will write nothing): the package is the only record.
-    ledger = _open_ledger(cfg.ledger) if cfg.ledger and not problems else None
+    # No ledger (or a run that will write nothing): the package is the only record.
+    ledger = _open_ledger(location) if location and not problems else None
     result = _allocate(book, live, keys, ledger, owner)
     by_key = {keys[id(entry)]: entry for entry in live}
     for error in result.errors:
@@ -83,11 +85,11 @@ def package_owner(items: list[KubeObject], site: Site, owner: str = "") -> Packa
     return PackageOwner(site.cluster or "", package_name(items))
 
 
-def _open_ledger(path: str) -> Ledger:
-    from krmfn_catalog.allocation.sqlite_ledger import SqliteLedger
+def _open_ledger(location: str) -> Ledger:
+    from krmfn_catalog.allocation.backends import open_ledger
 
     try:
-        return SqliteLedger(path)
+        return open_ledger(location)
     except LedgerError as exc:
         raise FunctionError(str(exc)) from None
 

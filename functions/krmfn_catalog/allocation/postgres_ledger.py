@@ -1,0 +1,247 @@
+"""A ledger in a PostgreSQL database, shared by renders on many machines.
+
+Concurrency. Every session is one transaction that first takes a transaction-scoped
+advisory lock (`pg_advisory_xact_lock`) that every krmfn session of the database takes:
+sessions run one after the other, as they do on SQLite's `BEGIN IMMEDIATE`. An allocator
+reads what is free and then takes it; two sessions interleaving would both see the same
+gap. The lock makes that impossible instead of detecting it afterwards:
+
+- SERIALIZABLE would catch the conflict only at commit, after the allocator has
+  answered, and a session cannot replay the caller's work; with many writers drawing the
+  lowest free block of one pool, nearly every concurrent pair conflicts, so optimistic
+  retries would mostly be wasted work anyway.
+- The isolation level is READ COMMITTED, set on every connection whatever the server's
+  default: each statement sees everything committed before it, so every read after the
+  lock sees the last writer's commit. REPEATABLE READ would take its snapshot at the
+  lock statement, before the previous holder committed, and read stale data.
+- The unique constraints on (instance, prefix) and (vlan_index, vlan_id) stay as a last
+  guard: a duplicate that got past everything is refused and the session rolled back.
+
+A session holds the lock for about the time SQLite holds its file lock (the same indexed
+questions, see `_sqlite_session`); waiting for it is bounded by `timeout` (`lock_timeout`).
+A killed process's transaction is rolled back by the server when its connection drops, and
+its lock goes with it: nothing half-written is ever visible.
+
+Retries. Opening a session (connecting, taking the lock, checking the schema) is retried
+a bounded number of times on serialization failures, deadlocks (possible only against
+other clients of the database, since every session takes the one lock first), a server
+that is starting up, and a kept-open connection that the server has dropped. Once the
+caller has read through the session its work cannot be replayed here: a failure then
+rolls the session back and is reported.
+
+Errors are one line naming the location without its password (see `backends.shown`);
+the password is also taken out of whatever the server or libpq said.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from ._common import Discard
+from ._postgres_schema import prepare
+from ._sqlite_session import SqliteSession
+from .backends import password_of, shown
+from .ledger import LedgerError
+
+__all__ = ["LOCK_KEY", "PostgresLedger"]
+
+LOCK_KEY = 0x6B726D66  # "krmf", as the SQLite ledger's application id
+ATTEMPTS = 5
+_TRANSIENT = ("40001", "40P01", "57P03", "53300")  # serialization, deadlock, starting, full
+
+_Key = tuple[int, int, str]  # process, thread, location
+_OPEN: dict[_Key, psycopg.Connection[Any]] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _dialect(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class _Translated:
+    """A connection that takes the session's `?` SQL and reports errors as `LedgerError`."""
+
+    def __init__(self, db: psycopg.Connection[Any], ledger: PostgresLedger) -> None:
+        self._db = db
+        self._ledger = ledger
+
+    def execute(self, sql: str, parameters: Any = (), /) -> psycopg.Cursor[Any]:
+        try:
+            return self._db.execute(_dialect(sql), parameters)
+        except psycopg.Error as exc:
+            raise self._ledger.describe(exc) from None
+
+    def executemany(self, sql: str, parameters: Any, /) -> None:
+        try:
+            with self._db.cursor() as cursor:
+                cursor.executemany(_dialect(sql), list(parameters))
+        except psycopg.Error as exc:
+            raise self._ledger.describe(exc) from None
+
+
+class PostgresLedger:
+    """A ledger in the database `location` names; the tables are created on first use and
+    checked in every session.
+
+    The connection stays open between sessions of one process and thread (opening one
+    costs more than a session); `close()` closes it.
+    """
+
+    def __init__(self, location: str, *, timeout: float = 30.0) -> None:
+        self.location = location
+        self.shown = shown(location)
+        self.timeout = timeout
+        self._password = password_of(location)
+        with self.session():
+            pass
+
+    def session(self) -> AbstractContextManager[SqliteSession]:
+        return self._session()
+
+    def close(self) -> None:
+        """Close this process's (and thread's) connection to the database."""
+        held = _OPEN.pop(self._key(), None)
+        if held is not None:
+            with suppress(psycopg.Error):
+                held.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[SqliteSession]:
+        db = self._begin()
+        try:
+            yield SqliteSession(_Translated(db, self), Path(self.shown), _unused)
+            db.commit()
+        except BaseException as exc:
+            with suppress(psycopg.Error):
+                db.rollback()
+            if not isinstance(exc, Discard):
+                self.close()
+            if isinstance(exc, psycopg.Error):
+                raise self.describe(exc) from None
+            raise
+
+    def _begin(self) -> psycopg.Connection[Any]:
+        """A connection inside a new transaction that holds the lock, on a checked schema."""
+        for attempt in range(ATTEMPTS):
+            reused = self._key() in _OPEN
+            try:
+                db = self._connection()
+            except psycopg.Error as exc:
+                if attempt + 1 < ATTEMPTS and exc.sqlstate in _TRANSIENT:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise self.describe(exc) from None
+            try:
+                db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                prepare(db, self.shown)
+                return db
+            except BaseException as exc:
+                broken = db.broken
+                with suppress(psycopg.Error):
+                    db.rollback()
+                if not isinstance(exc, psycopg.Error):
+                    raise
+                self.close()
+                if attempt + 1 < ATTEMPTS and (exc.sqlstate in _TRANSIENT
+                                               or (reused and broken)):
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise self.describe(exc) from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _key(self) -> _Key:
+        return os.getpid(), threading.get_ident(), self.location
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        held = _OPEN.get(self._key())
+        if held is not None and not held.closed and not held.broken:
+            return held
+        self.close()
+        db = psycopg.connect(self.location, connect_timeout=max(1, round(self.timeout)),
+                             application_name="krmfn ledger")
+        try:
+            db.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+            db.execute("SELECT set_config('lock_timeout', %s, false)",
+                       (f"{max(1, round(self.timeout * 1000))}ms",))
+            db.commit()
+        except BaseException:
+            db.close()
+            raise
+        _OPEN[self._key()] = db
+        return db
+
+    def describe(self, exc: psycopg.Error) -> LedgerError:
+        """One line naming the ledger (no password) and what went wrong."""
+        reason = _reason(exc)
+        if self._password:
+            reason = reason.replace(self._password, "***")
+        return LedgerError(f"ledger {self.shown}: {reason}")
+
+
+def _unused(path: Path, exc: Exception) -> LedgerError:
+    raise AssertionError("a PostgreSQL session reports its own errors")  # pragma: no cover
+
+
+_REASONS = {
+    "28P01": "authentication failed",
+    "28000": "the server refused the connection (pg_hba.conf)",
+    "3D000": "the database does not exist",
+    "42501": "permission denied (the ledger's tables cannot be created or written)",
+    "55P03": "timed out waiting for another writer",
+    "57014": "timed out waiting for another writer",
+    "23505": "a duplicate allocation was refused",
+    "53300": "the server has too many connections",
+    "57P01": "the server is shutting down",
+    "57P03": "the server is starting up",
+    "25006": "the database is read-only",
+    "53100": "the server's disk is full",
+}
+_PHRASES = (  # what libpq says when it fails before the server answers with an SQLSTATE
+    ("password authentication failed", "authentication failed"),
+    ("no password supplied", "authentication failed: no password supplied"),
+    ("no pg_hba.conf entry", "the server refused the connection (pg_hba.conf)"),
+    ("does not exist", ""),
+    ("Connection refused", "cannot connect: connection refused"),
+    ("No such file or directory", "cannot connect: no server at that socket"),
+    ("timeout expired", "cannot connect: timed out"),
+    ("could not translate host name", "cannot connect: unknown host"),
+    ("the database system is starting up", "the server is starting up"),
+    ("invalid connection option", ""),
+    ("invalid URI", ""),
+    ("invalid integer value", ""),
+)
+
+
+def _reason(exc: psycopg.Error) -> str:
+    if exc.sqlstate in _REASONS:
+        reason = _REASONS[exc.sqlstate]
+        if isinstance(exc, errors.UniqueViolation | errors.InsufficientPrivilege):
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            return f"{reason}: {detail}" if detail else reason
+        return reason
+    text = str(exc) or type(exc).__name__
+    said = text.rpartition("FATAL:")[2] if "FATAL:" in text else text
+    said = said.removeprefix("connection failed: ").removeprefix("connection is bad: ")
+    first = " ".join(said.split("\n")[0].split())
+    for phrase, reason in _PHRASES:
+        if phrase in text:
+            return reason or first
+    return first
+
+
+@atexit.register
+def _close_ours() -> None:
+    for key in [key for key in _OPEN if key[0] == os.getpid()]:
+        with suppress(psycopg.Error):
+            _OPEN.pop(key).close()
