@@ -5,7 +5,9 @@ render order (`krmfn_fleet.schedule.run_in_order`) and writes every rendered pac
 under OUT itself: workers return texts. So workers need no shared filesystem and nothing
 is ever written outside OUT, whatever the workers' machines are; the price is that every
 rendered package travels back to the client (tens of kilobytes each). The blueprints'
-texts are scattered to every worker once; a job carries the rest of its inputs.
+texts are sent once, each as the result of a task the jobs depend on (so Dask copies it
+to the workers that need it, and computes it again if every worker holding it is lost,
+which scattered data would not survive); a job carries the rest of its inputs.
 
 The turnstile that keeps allocations in the fleet's order is a chain of Dask events, one
 per job: a job waits for its own before its allocating steps (seceding from the worker's
@@ -92,6 +94,11 @@ def _stop(run: str) -> str:
     return f"krmfn-fleet-{run}-stop"
 
 
+def _blueprint(texts: Texts) -> Texts:
+    """A blueprint's texts, as a task's result (see `DaskRunner`)."""
+    return texts
+
+
 def _run_job(job: PackageJob, texts: Texts, run: str, turn: int) -> JobResult:
     """What a worker runs (a module-level function: workers import it by name)."""
     return render_job(job, texts, _DaskTurn(run, turn))
@@ -139,7 +146,11 @@ class DaskRunner:
                                  f"krmfn {here[0] or '?'}: install the same on every worker")
         self.capacity = 2 * max(sum(client.nthreads().values()), 1)
         self._run = uuid.uuid4().hex[:12]
-        self._texts = client.scatter(dict(blueprints), broadcast=True)
+        # a blueprint is the result of a task of its own, not scattered data: should every
+        # worker holding it die, the scheduler computes it again from the task
+        self._texts = {bp: client.submit(_blueprint, texts, key=f"krmfn-fleet-{self._run}-"
+                                         f"blueprint-{i}", pure=False)
+                       for i, (bp, texts) in enumerate(sorted(blueprints.items()))}
         self._futures = as_completed(loop=client.loop)
         self._turns: dict[str, int] = {}
         self._last = 0
