@@ -19,10 +19,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fleet_jobs_support import change_fleet, env_with, install_jitter, make_fleet, tree
 from krmfn_fleet.render import render_variant_fleet
+from postgres_server import PASSWORD
 
 distributed = pytest.importorskip("distributed", reason="pip install 'krmfn[dask]'")
 DASK = Path(sys.executable).parent / "dask"
@@ -107,7 +109,7 @@ def cluster(tmp_path: Path, jitter: Path) -> Iterator[_Cluster]:
         running.close()
 
 
-def _render(fleet: Path, out: Path, ledger: Path, address: str, env: dict[str, str]
+def _render(fleet: Path, out: Path, ledger: Path | str, address: str, env: dict[str, str]
             ) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "krmfn_fleet", "render", str(fleet),
                              "--out", str(out), "--ledger", str(ledger), "--scheduler",
@@ -126,20 +128,29 @@ def test_a_scheduler_and_workers_of_their_own_write_the_same_tree(
     assert tree(out) == want
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_worker_killed_mid_run_only_delays_it(tmp_path: Path, jitter: Path,
-                                                cluster: _Cluster) -> None:
+                                                cluster: _Cluster, kind: str,
+                                                request: pytest.FixtureRequest) -> None:
+    """On an SQLite ledger (workers of one machine) and on PostgreSQL over TCP with a
+    password (workers anywhere): the run completes with the tree of a local run."""
     edges = 40
     want = _reference(tmp_path, extra_edges=edges)
     packages = sum(1 for k in want if k.endswith("/Kptfile"))
     fleet, out = make_fleet(tmp_path / "fleet", edges), tmp_path / "out"
     env = env_with(jitter)
-    run = _render(fleet, out, tmp_path / "l.sqlite", cluster.address, env)
+    ledger: str = str(tmp_path / "l.sqlite")
+    if kind == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        ledger = server.tcp_url(urlsplit(server.database()).path.lstrip("/"))
+    run = _render(fleet, out, ledger, cluster.address, env)
     with distributed.Client(cluster.address, set_as_default=False) as client:
         pids = client.run(os.getpid)
         deadline = time.monotonic() + 120
         victim = None
         while victim is None:  # a worker busy with a package, a few packages in
-            assert time.monotonic() < deadline and run.poll() is None, "no package started"
+            assert run.poll() is None, run.communicate()[1]
+            assert time.monotonic() < deadline, "no package started"
             written = len(list(out.glob("*/*/Kptfile"))) if out.is_dir() else 0
             busy = [w for w, tasks in client.processing().items() if tasks]
             if written >= 3 and busy:
@@ -152,6 +163,7 @@ def test_a_worker_killed_mid_run_only_delays_it(tmp_path: Path, jitter: Path,
     assert run.returncode == 0, stderr
     assert f"{packages} of {packages} packages rendered" in stdout
     assert tree(out) == want
+    assert PASSWORD not in stdout + stderr
 
 
 def test_workers_with_other_functions_are_refused_and_nothing_is_written(

@@ -109,3 +109,22 @@ def test_the_default_is_the_cpus_this_process_may_use() -> None:
     import os
 
     assert default_jobs() == len(os.sched_getaffinity(0))
+
+
+def test_a_postgresql_ledger_gives_the_tree_an_sqlite_ledger_gives(
+        tmp_path: Path, jitter: Path, postgres_url: str) -> None:
+    """Same answers to the same questions: the fleet on a PostgreSQL ledger, with three
+    jobs, writes byte for byte what one job writes on SQLite, fresh and after a change
+    (whose removed site gives its allocations back in PostgreSQL)."""
+    want = _render_twice(make_fleet(tmp_path / "fleet-sqlite"), tmp_path / "out-sqlite", 1)
+    fleet, out = make_fleet(tmp_path / "fleet-pg"), tmp_path / "out-pg"
+    outcomes = render_variant_fleet(fleet, out, ledger=postgres_url, jobs=3)
+    assert all(o.ok for o in outcomes)
+    assert _differences(tree(out), want[0]) == []
+    change_fleet(fleet)
+    outcomes = render_variant_fleet(fleet, out, ledger=postgres_url, jobs=3)
+    removed = [o for o in outcomes if o.removed]
+    assert removed and all(m.startswith("released") for o in removed for m in o.messages), \
+        [o.messages for o in removed]
+    assert _differences(tree(out), want[1]) == []
+    assert not out.with_suffix(".sqlite").exists()
