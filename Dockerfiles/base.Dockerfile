@@ -1,5 +1,7 @@
 # The shared base of every function image: a virtualenv at /opt/venv holding krmfn (the
-# SDK and the catalog, with their console scripts) installed from this checkout.
+# SDK and the catalog, with their console scripts) installed from this checkout, with the
+# `postgres` extra (psycopg and its bundled libpq), so that a function can use a ledger on
+# a PostgreSQL server.
 #
 # Build from the repository root (`make images` does all of this):
 #   scripts/build-wheelhouse.sh          # dependencies as wheels, into .cache/wheelhouse
@@ -36,7 +38,7 @@ COPY fleet /src/fleet
 # documentation, and bytecode compiled against the build-time file times. The bytecode is
 # then compiled again with hashes that are not checked against source times, so it stays
 # valid whatever times the copy into the final stage gives the files.
-RUN /opt/venv/bin/python -m pip install --quiet /src \
+RUN /opt/venv/bin/python -m pip install --quiet '/src[postgres]' \
  && /opt/venv/bin/python -m pip uninstall --quiet --yes pip setuptools \
  && rm -f /opt/venv/bin/activate* /opt/venv/bin/Activate.ps1 \
  && find /opt/venv -depth \

@@ -1,8 +1,9 @@
 """krmfn benchmarks: every figure is a ratio against a baseline measured in the same run.
 
-    make bench            # everything (10,000 resources, kpt, the fleet: several minutes)
+    make bench            # everything (10,000 resources, kpt, the ledger, the fleet: minutes)
     make bench-quick      # the 1,000-resource targets and cold start only
     python benchmarks/manifests.py [DIR]   # real install manifests alone
+    python benchmarks/ledger_claims.py     # ledger claims/s alone (SQLite, PostgreSQL)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import fleet_variants
+import ledger_claims
 import manifests
 import workloads
 from corpus import package, resource_list
@@ -187,6 +189,7 @@ def main() -> None:
         through_kpt(tmp)
         scaling(tmp)
         manifests.run(report, args.manifests)
+        ledger_claims.run(report, tmp)
         fleet(tmp, args.sites)
         fleet_variants.run(report, tmp, args.sites)
 

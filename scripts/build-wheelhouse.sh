@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fill a wheelhouse with everything the image build installs besides the project itself:
 # the build backend (pyproject's build-system.requires) and the runtime dependencies
-# (project.dependencies), as binary wheels for CPython 3.11 on manylinux.
+# (project.dependencies, and the `postgres` extra the images include: psycopg and its
+# binary libpq wheel), as binary wheels for CPython 3.11 on manylinux.
 #
 # Why: the image build must not need the network. On machines without a container
 # registry the base is a stand-in whose trust store and network differ from the host's,
@@ -24,7 +25,8 @@ import tomllib
 
 with open("pyproject.toml", "rb") as f:
     meta = tomllib.load(f)
-for req in meta["build-system"]["requires"] + meta["project"]["dependencies"]:
+extras = meta["project"]["optional-dependencies"]
+for req in meta["build-system"]["requires"] + meta["project"]["dependencies"] + extras["postgres"]:
     print(req)
 EOF
 )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import netaddr
 import pytest
+from krmfn_catalog.allocation.backends import open_ledger
 from krmfn_catalog.allocation.ipam import (
     NETWORK_NAME_LABEL,
     PREFIX_KIND_LABEL,
@@ -198,7 +199,7 @@ def _render_sites(
     path: str, sites: list[int], results: multiprocessing.Queue[Render | str]
 ) -> None:
     try:
-        ledger = SqliteLedger(path)
+        ledger = open_ledger(path)
         for site in sites:
             ips = allocate_ips(INSTANCES, site_ip_claims(site), ledger)
             vlans = allocate_vlans(INDEXES, site_vlan_claims(site), ledger)
@@ -207,8 +208,12 @@ def _render_sites(
         results.put(f"site render failed: {type(error).__name__}: {error}")
 
 
-def test_eight_processes_rendering_many_sites_never_collide(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_eight_processes_rendering_many_sites_never_collide(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     path = str(tmp_path / "ledger.sqlite")
+    if backend == "postgres":
+        path = request.getfixturevalue("postgres_url")
     workers, per_worker = 8, 6
     sites = list(range(workers * per_worker))
     # every site is rendered by two workers at once; both must get the same answers
@@ -253,8 +258,8 @@ def test_eight_processes_rendering_many_sites_never_collide(tmp_path: Path) -> N
     vlan_ids = [a.vlan_id for v in vlan_answers.values() for a in v.allocations.values()]
     assert len(set(vlan_ids)) == len(vlan_ids) == 2 * len(sites)
 
-    # the file holds exactly what was handed out, and a re-render changes nothing
-    ledger = SqliteLedger(path)
+    # the ledger holds exactly what was handed out, and a re-render changes nothing
+    ledger = open_ledger(path)
     with ledger.session() as session:
         recorded = {r.key: r.prefix for r in session.ip_records("vpc-ran") if r.kind != "subnet"}
     handed_out = {k: a.prefix for v in ip_answers.values() for k, a in v.allocations.items()}
@@ -303,6 +308,44 @@ def test_a_writer_killed_mid_transaction_loses_nothing_committed(tmp_path: Path)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
+
+
+def _hold_a_server_transaction(location: str, pipe: Connection) -> None:
+    """As `_hold_a_transaction`, on PostgreSQL."""
+    ledger = PostgresLedger(location)
+    pipe.send(allocate_vlans(INDEXES, site_vlan_claims(0), ledger))
+    with ledger.session() as session:
+        session.put_ip([
+            IPRecord(f"ghost-{i}", "ghost", "pool", f"10.{i >> 8}.{i & 255}.0/24")
+            for i in range(2_000)
+        ])
+        pipe.send("writing")
+        time.sleep(HANG_GUARD)  # killed here
+
+
+def test_a_server_writer_killed_mid_transaction_loses_nothing_committed(
+        postgres_url: str) -> None:
+    ours, theirs = FORK.Pipe()
+    writer = FORK.Process(target=_hold_a_server_transaction, args=(postgres_url, theirs))
+    writer.start()
+    try:
+        assert ours.poll(HANG_GUARD)
+        committed = ours.recv()
+        assert ours.poll(HANG_GUARD)
+        assert ours.recv() == "writing"
+        with pytest.raises(LedgerError, match="timed out waiting for another writer"):
+            PostgresLedger(postgres_url, timeout=0)
+    finally:
+        os.kill(writer.pid or 0, signal.SIGKILL)
+        writer.join(HANG_GUARD)
+    assert writer.exitcode == -signal.SIGKILL
+
+    ledger = PostgresLedger(postgres_url)  # the server let go of the lock with the process
+    with ledger.session() as session:
+        assert session.ip_records("ghost") == []
+    assert allocate_vlans(INDEXES, site_vlan_claims(0), ledger) == committed
+    assert allocate_vlans(INDEXES, site_vlan_claims(1), ledger).ok
+    ledger.close()
 
 
 # -- files that are not a usable ledger -----------------------------------------------------

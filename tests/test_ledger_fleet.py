@@ -1,4 +1,5 @@
-"""A fleet on one ledger: 1,000 small sites rendered by 8 processes at once, through the
+"""A fleet on one ledger (an SQLite file, or a PostgreSQL database): 1,000 small sites
+rendered by 8 processes at once, through the
 real functions (ipam-inject then vlan-assign, each with `ledger=<db>`), never share an
 address, a subnet or (within a cluster's VLAN index) a VLAN. A ledger the functions cannot
 use (not SQLite, another application's database, a read-only place) stops the run with one
@@ -153,8 +154,12 @@ def snapshot(root: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
-def test_eight_processes_render_a_thousand_sites_without_a_duplicate(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger.sqlite"
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_eight_processes_render_a_thousand_sites_without_a_duplicate(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    ledger: Any = tmp_path / "ledger.sqlite"
+    if backend == "postgres":
+        ledger = request.getfixturevalue("postgres_url")  # the Kptfiles hold the URL
     sites = [write_site(tmp_path / "sites", i, ledger) for i in range(SITES)]
     scripted, pipelined = sites[:BY_SCRIPT], sites[BY_SCRIPT:]
 

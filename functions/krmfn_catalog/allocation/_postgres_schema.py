@@ -75,10 +75,17 @@ _SCHEMA = (
 )
 
 
-def prepare(db: Any, shown: str) -> None:
+def prepare(db: Any, shown: str, *, checked: bool = False) -> None:
     """Create the tables in an empty schema, migrate an older ledger, refuse anything else.
 
-    `db` is a psycopg connection inside the session's transaction (holding its lock)."""
+    `db` is a psycopg connection inside the session's transaction (holding its lock).
+    On a connection that was `checked` before, the version alone is read again (a table
+    dropped since then fails the session with its own one-line error)."""
+    if checked:
+        row = db.execute("SELECT version FROM schema_version WHERE application = %s",
+                         (APPLICATION,)).fetchone()
+        if row is not None and row[0] == SCHEMA_VERSION:
+            return
     tables = {str(row[0]) for row in db.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()}
     if "schema_version" not in tables:

@@ -62,6 +62,7 @@ _TRANSIENT = ("40001", "40P01", "57P03", "53300")  # serialization, deadlock, st
 
 _Key = tuple[int, int, str]  # process, thread, location
 _OPEN: dict[_Key, psycopg.Connection[Any]] = {}
+_CHECKED: set[int] = set()  # ids of the open connections whose schema was checked
 
 
 @functools.lru_cache(maxsize=256)
@@ -103,8 +104,9 @@ class PostgresLedger:
         self.shown = shown(location)
         self.timeout = timeout
         self._password = password_of(location)
-        with self.session():
-            pass
+        if not self._connected():  # a kept connection was checked when it was opened
+            with self.session():
+                pass
 
     def session(self) -> AbstractContextManager[SqliteSession]:
         return self._session()
@@ -113,6 +115,7 @@ class PostgresLedger:
         """Close this process's (and thread's) connection to the database."""
         held = _OPEN.pop(self._key(), None)
         if held is not None:
+            _CHECKED.discard(id(held))
             with suppress(psycopg.Error):
                 held.close()
 
@@ -144,7 +147,8 @@ class PostgresLedger:
                 raise self.describe(exc) from None
             try:
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                prepare(db, self.shown)
+                prepare(db, self.shown, checked=id(db) in _CHECKED)
+                _CHECKED.add(id(db))
                 return db
             except BaseException as exc:
                 broken = db.broken
@@ -163,9 +167,13 @@ class PostgresLedger:
     def _key(self) -> _Key:
         return os.getpid(), threading.get_ident(), self.location
 
+    def _connected(self) -> bool:
+        held = _OPEN.get(self._key())
+        return held is not None and not held.closed and not held.broken
+
     def _connection(self) -> psycopg.Connection[Any]:
         held = _OPEN.get(self._key())
-        if held is not None and not held.closed and not held.broken:
+        if held is not None and self._connected():
             return held
         self.close()
         db = psycopg.connect(self.location, connect_timeout=max(1, round(self.timeout)),
