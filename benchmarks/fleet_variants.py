@@ -5,8 +5,10 @@ given the UPFs of its region), its networks widened to hold that many clusters.
 The figures: the full render on a fresh output and ledger (one job: the baseline); the
 same with two jobs, and on a dask.distributed cluster of two local worker processes (a
 `dask scheduler` and two `dask worker`s), each on a fresh ledger, as ratios, with a check
-that all three wrote the same tree; the plan after one edge site is added, and the render
-after that addition as a share of the full one.
+that all three wrote the same tree; the full render on a PostgreSQL ledger (one job, as
+the baseline; the server as `ledger_claims.postgres` finds or starts it, durable) against
+SQLite; the plan after one edge site is added, and the render after that addition as a
+share of the full one.
 
     python benchmarks/fleet_variants.py [SITES]      # alone (default 10,000)
 """
@@ -62,7 +64,7 @@ def make_fleet(root: Path, sites: int) -> None:
     (root / "clusters.yaml").write_text(yaml.safe_dump_all(clusters, sort_keys=False))
 
 
-def _render(fleet: Path, out: Path, ledger: Path, *more: str) -> list[str]:
+def _render(fleet: Path, out: Path, ledger: Path | str, *more: str) -> list[str]:
     return [str(BIN / "krmfn"), "fleet", "render", str(fleet), "--out", str(out), "--ledger",
             str(ledger), "--quiet", *more]
 
@@ -128,6 +130,27 @@ def parallel(report: Report, tmp: Path, fleet: Path, baseline: Path, full: float
     shutil.rmtree(out)
 
 
+def on_postgres(report: Report, tmp: Path, fleet: Path, baseline: Path, full: float,
+                sites: int) -> None:
+    """The full render, one job, on a PostgreSQL ledger against the SQLite one: same tree."""
+    from ledger_claims import postgres
+
+    name = f"  PostgreSQL ledger / SQLite ledger ({sites} edge sites, 1 job)"
+    with postgres() as (location, origin):
+        if not location:
+            report(name, origin, "<= 1.5x", None)
+            return
+        out = tmp / "pvs-out-pg"
+        run = best(_render(fleet, out, location, "--jobs", "1"), repeat=1)
+    ratio = run.seconds / full
+    report(name, f"{ratio:.2f}x ({run.seconds:.0f}s)", "<= 1.5x",
+           ratio <= 1.5 and run.exit_code == 0)
+    same = _same_tree(baseline, out)
+    report("  tree on PostgreSQL = tree on SQLite", "identical" if same else "DIFFERS",
+           "identical", same)
+    shutil.rmtree(out)
+
+
 def run(report: Report, tmp: Path, sites: int) -> None:
     fleet, out, ledger = tmp / "pvs-fleet", tmp / "pvs-out", tmp / "pvs-ledger.sqlite"
     make_fleet(fleet, sites)
@@ -139,6 +162,7 @@ def run(report: Report, tmp: Path, sites: int) -> None:
            f"{full.peak_rss_mb:.0f} MB)", "< 180s" if sites >= 10000 else "",
            full.seconds < 180 if sites >= 10000 else None)
     parallel(report, tmp, fleet, out, full.seconds, sites)
+    on_postgres(report, tmp, fleet, out, full.seconds, sites)
     with (fleet / "clusters.yaml").open("a") as f:
         f.write("---\n" + yaml.safe_dump(_cluster("edge-added", "edge", "region-00"),
                                          sort_keys=False))

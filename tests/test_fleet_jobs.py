@@ -128,3 +128,30 @@ def test_a_postgresql_ledger_gives_the_tree_an_sqlite_ledger_gives(
         [o.messages for o in removed]
     assert _differences(tree(out), want[1]) == []
     assert not out.with_suffix(".sqlite").exists()
+
+
+def test_a_local_worker_killed_stops_the_run_with_one_line(tmp_path: Path, jitter: Path) -> None:
+    """Out of memory or a signal: the run stops naming what happened, no traceback, and
+    the lock is left as it was (the next render renders those packages again)."""
+    import os
+    import signal
+    import time
+
+    fleet, out = make_fleet(tmp_path / "fleet", extra_edges=30), tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "krmfn_fleet", "render", str(fleet),
+                            "--out", str(out), "--ledger", str(tmp_path / "l.sqlite"),
+                            "--jobs", "2", "--quiet"], env=env_with(jitter), text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children = Path(f"/proc/{run.pid}/task/{run.pid}/children")
+    deadline = time.monotonic() + 60
+    while not (out.is_dir() and any(out.glob("*/*/Kptfile"))):
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.01)
+    workers = children.read_text().split()
+    assert workers
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1
+    assert stderr.startswith("krmfn fleet: error: a worker process died") and \
+        stderr.count("\n") == 1, stderr
+    assert not (out / ".krmfn-fleet.lock").exists()

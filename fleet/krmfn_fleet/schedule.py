@@ -20,10 +20,12 @@ import os
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
 from typing import Any, Protocol
 
+from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import find_function, registered
 from krmfn_fleet.package_job import LEDGER_FUNCTIONS, JobResult, PackageJob, Texts, render_job
 
@@ -167,8 +169,11 @@ class ProcessPool:
 
     def done(self) -> list[JobResult]:
         finished, self._futures = wait(self._futures, return_when=FIRST_COMPLETED)
-        # by turn would do as well; the caller's order does not depend on this one
-        return [f.result() for f in finished]
+        try:  # (in the order they finished: the caller's order does not depend on it)
+            return [f.result() for f in finished]
+        except BrokenProcessPool as exc:  # killed from outside (out of memory, a signal)
+            raise FleetError(f"a worker process died ({exc}); the packages rendered so "
+                             "far are written, the lock is not updated") from None
 
     def close(self) -> None:
         for f in self._futures:
