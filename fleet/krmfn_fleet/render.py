@@ -10,6 +10,10 @@ inputs are those of the last render (the lock, see `krmfn_fleet.plan`) is skippe
 longer placed is removed and its allocations released. Nothing is written outside OUT:
 cluster and package names are DNS-1123 labels, and a cluster or package directory that
 leads elsewhere (a symbolic link) fails that package.
+
+The render of one package is a job (`krmfn_fleet.package_job`) that runs here, on local
+worker processes or on a Dask cluster (`krmfn_fleet.schedule`); wherever it runs, this
+module writes the result (`_write`), the lock and the removals.
 """
 
 from __future__ import annotations
@@ -65,7 +69,9 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                          force: bool = False, jobs: int = 1,
                          scheduler: str | None = None) -> list[PackageOutcome]:
     """Render every package the fleet's PackageVariantSets place, in dependency order
-    (the order of the outcomes). A FleetError means nothing was written.
+    (the order of the outcomes). A FleetError about the inputs means nothing was
+    written; one while rendering (a worker lost for good) leaves the packages written so
+    far and the lock as it was, so the next render renders them again.
 
     `jobs` worker processes render packages side by side (`krmfn_fleet.schedule`), or
     the workers of the dask.distributed cluster whose scheduler is at `scheduler`
