@@ -22,6 +22,7 @@ from krmfn_catalog.allocation.ledger import (
     VLANRecord,
     ip_extent,
 )
+from krmfn_catalog.allocation.owner import PackageOwner
 from krmfn_catalog.allocation.postgres_ledger import PostgresLedger
 from krmfn_catalog.allocation.sqlite_ledger import SCHEMA_VERSION, SqliteLedger
 from krmfn_catalog.allocation.vlan import VLANClaimRequest, VLANIndex, allocate_vlans
@@ -378,3 +379,52 @@ def test_a_ledger_file_replaced_on_disk_is_opened_anew(tmp_path: Path) -> None:
     assert db.execute("SELECT owner, vlan_id FROM vlan_allocations").fetchall() == [("edge/w", 2)]
     db.close()
     assert os.path.exists(path)
+
+
+# -- random runs of packages, with releases, on every ledger --------------------------------
+
+SMALL = {"fabric": VLANIndex(ranges=((10, 29),), reserved=frozenset({12})),
+         "edge": VLANIndex(ranges=((100, 104),))}
+
+
+@st.composite
+def package_runs(draw: st.DrawFn) -> list[tuple[str, list[tuple[str, str, int | None]]]]:
+    """Runs of packages p0..p3, each naming the claims it has now (name, index, static)."""
+    runs = []
+    for _ in range(draw(st.integers(1, 10))):
+        claims = draw(st.lists(st.tuples(
+            st.sampled_from(["n3", "n4", "N6", "n-7", "n_8"]), st.sampled_from(sorted(SMALL)),
+            st.one_of(st.none(), st.integers(8, 31))), max_size=4, unique_by=lambda c: c[0]))
+        runs.append((f"p{draw(st.integers(0, 3))}", claims))
+    return runs
+
+
+def vlan_run(ledger: Ledger, package: str, claims: list[tuple[str, str, int | None]]
+             ) -> tuple[object, ...]:
+    owner = PackageOwner("edge-01", package)
+    requests = [VLANClaimRequest(owner.key("core", name), "core", name, index, static_id=static,
+                                 cluster="edge-01", package=package)
+                for name, index, static in claims]
+    result = allocate_vlans(SMALL, requests, ledger, owner=owner)
+    return result.allocations, result.errors, sorted(result.released, key=lambda r: r.key)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(package_runs())
+def test_packages_claiming_and_releasing_get_the_same_answers_from_every_ledger(
+    postgres_server: PostgresServer,
+    runs: list[tuple[str, list[tuple[str, str, int | None]]]],
+) -> None:
+    memory = PackageLedger()
+    server = PostgresLedger(postgres_server.database())
+    with tempfile.TemporaryDirectory() as folder:
+        disk = SqliteLedger(Path(folder) / "ledger.sqlite")
+        for package, claims in runs:  # a package run again with fewer claims releases
+            expected = vlan_run(memory, package, claims)
+            assert vlan_run(disk, package, claims) == expected
+            assert vlan_run(server, package, claims) == expected
+        for index in SMALL:
+            with disk.session() as a, server.session() as b:
+                assert a.vlan_records(index) == b.vlan_records(index)
+        disk.close()
+    server.close()

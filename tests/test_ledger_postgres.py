@@ -289,3 +289,140 @@ def test_a_connection_the_server_dropped_is_opened_again(
     with ledger.session() as session:
         assert session.vlan_records("fabric") == [VLANRecord("a", "fabric", 10)]
     ledger.close()
+
+
+# -- the fleet and `krmfn ledger` -----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".krmfn-fleet.lock"}
+
+
+def fleet(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    environment = {k: v for k, v in os.environ.items() if k != "KRMFN_LEDGER"}
+    environment.update(env or {})
+    return subprocess.run([script("krmfn"), "fleet", "render", *argv], capture_output=True,
+                          text=True, timeout=300, env=environment)
+
+
+def test_a_fleet_on_postgres_renders_what_it_renders_on_sqlite(
+        tmp_path: Path, postgres_server: PostgresServer) -> None:
+    import yaml
+
+    inventory = tmp_path / "sites.yaml"
+    inventory.write_text(yaml.safe_dump([
+        {"name": f"site-{i:02d}", "clusterName": f"cluster-{i % 3}", "siteCode": f"s{i}",
+         "cnis": ["macvlan"], "masterInterface": "eth1"} for i in range(9)]))
+    blueprint = str(ROOT / "examples" / "blueprint" / "upf-lite")
+    common = [blueprint, "--sites", str(inventory), "--jobs", "2", "--no-progress"]
+    sqlite = fleet(*common, "--out", str(tmp_path / "file"), "--ledger",
+                   str(tmp_path / "ledger.sqlite"))
+    assert sqlite.returncode == 0, sqlite.stderr
+    url = postgres_server.database()
+    server = fleet(*common, "--out", str(tmp_path / "server"), "--ledger", url)
+    assert server.returncode == 0, server.stderr
+    from_env = postgres_server.database()
+    env = fleet(*common, "--out", str(tmp_path / "env"), env={"KRMFN_LEDGER": from_env})
+    assert env.returncode == 0, env.stderr
+    expected = tree(tmp_path / "file")
+    assert len(expected) > 9 * 5
+    assert tree(tmp_path / "server") == expected and tree(tmp_path / "env") == expected
+    assert held(url) == held(from_env) == held(str(tmp_path / "ledger.sqlite"))
+
+
+def test_a_fleet_of_variants_on_postgres_renders_what_it_renders_on_sqlite(
+        tmp_path: Path, postgres_url: str) -> None:
+    example = str(ROOT / "examples" / "fleet")
+    sqlite = fleet(example, "--out", str(tmp_path / "file"), "--ledger",
+                   str(tmp_path / "ledger.sqlite"), "--quiet")
+    assert sqlite.returncode == 0, sqlite.stderr
+    server = fleet(example, "--out", str(tmp_path / "server"), "--ledger", postgres_url,
+                   "--quiet")
+    assert server.returncode == 0, server.stderr
+    assert tree(tmp_path / "server") == tree(tmp_path / "file") != {}
+    assert held(postgres_url) == held(str(tmp_path / "ledger.sqlite")) != []
+
+
+def test_the_fleet_takes_a_database_location_as_it_is(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    from krmfn_fleet.ledger_location import ledger_location
+
+    url = f"postgresql://ledger:{PASSWORD}@db.example.net/ipam?sslmode=verify-full"
+    monkeypatch.delenv("KRMFN_LEDGER", raising=False)
+    assert ledger_location(url) == url
+    assert ledger_location("host=/run/postgresql dbname=ipam") == \
+        "host=/run/postgresql dbname=ipam"
+    assert ledger_location(None) == ""
+    monkeypatch.chdir(tmp_path)
+    assert ledger_location("ledger.sqlite") == str(tmp_path / "ledger.sqlite")
+    monkeypatch.setenv("KRMFN_LEDGER", url)
+    assert ledger_location(None) == url
+    assert ledger_location("ledger.sqlite") == str(tmp_path / "ledger.sqlite")  # flag wins
+
+
+def test_krmfn_ledger_reads_krmfn_ledger(capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         postgres_url: str) -> None:
+    from krmfn._cli import main
+
+    ledger = PostgresLedger(postgres_url)
+    with ledger.session() as session:
+        session.put_vlan([VLANRecord("edge-01/upf/core/n3", "edge-01", 10, "edge-01", "upf",
+                                     "core/n3")])
+    ledger.close()
+    monkeypatch.setenv("KRMFN_LEDGER", postgres_url)
+    assert main(["ledger", "list"]) == 0
+    assert "edge-01  upf      core/n3  edge-01  vlan  10" in capsys.readouterr().out
+    monkeypatch.delenv("KRMFN_LEDGER")
+    with pytest.raises(SystemExit) as caught:
+        main(["ledger", "list"])
+    assert caught.value.code == 2
+    assert "--ledger is required when KRMFN_LEDGER is not set" in capsys.readouterr().err
+
+
+def test_a_fleet_with_a_wrong_password_never_shows_it(
+        tmp_path: Path, postgres_server: PostgresServer) -> None:
+    wrong = postgres_server.tcp_url("postgres", password="Wr0ng-" + PASSWORD)
+    blueprint = str(ROOT / "examples" / "blueprint" / "upf-lite")
+    inventory = tmp_path / "sites.yaml"
+    inventory.write_text("- {name: site-a, cnis: [macvlan], masterInterface: eth1}\n")
+    for argv in ([blueprint, "--sites", str(inventory), "--no-progress"],
+                 [str(ROOT / "examples" / "fleet"), "--quiet"]):
+        proc = fleet(*argv, "--out", str(tmp_path / "out"), "--ledger", wrong)
+        assert proc.returncode == 1
+        assert "authentication failed" in proc.stdout + proc.stderr
+        assert PASSWORD not in proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("failures", "opens"), [(2, True), (5, False)])
+def test_opening_a_session_is_retried_a_bounded_number_of_times(
+        failures: int, opens: bool, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> None:
+    """A serialization failure or deadlock while the session opens (injected here, in the
+    schema check that follows the lock) is retried up to five times in all."""
+    from krmfn_catalog.allocation import postgres_ledger
+    from psycopg import errors
+
+    real, calls = postgres_ledger.prepare, []
+
+    def flaky(db: object, shown: str, *, checked: bool = False) -> None:
+        calls.append(checked)
+        if len(calls) <= failures:
+            raise (errors.SerializationFailure if len(calls) % 2 else errors.DeadlockDetected)(
+                "could not serialize access")
+        real(db, shown, checked=checked)
+
+    monkeypatch.setattr(postgres_ledger, "prepare", flaky)
+    monkeypatch.setattr(postgres_ledger.time, "sleep", lambda _: None)
+    if opens:
+        PostgresLedger(postgres_url).close()
+        assert len(calls) == failures + 1
+    else:
+        with pytest.raises(LedgerError, match="could not serialize access"):
+            PostgresLedger(postgres_url)
+        assert len(calls) == postgres_ledger.ATTEMPTS == 5

@@ -1,4 +1,5 @@
-"""One transaction on an SQLite ledger: the narrow questions the allocators ask, indexed.
+"""One transaction on a ledger database (SQLite, or PostgreSQL): the narrow questions the
+allocators ask, indexed.
 
 Every IP row also stores what it takes as numbers (version, first and last address, and
 whether it is a `network` claim's single address), indexed by (instance, version, host,
@@ -27,6 +28,7 @@ __all__ = ["Database", "SqliteSession"]
 
 Describe = Callable[[Path, sqlite3.Error], LedgerError]
 _NO_LIMIT = (1 << 63) - 1  # what both SQLite and PostgreSQL take for "no limit"
+_BATCH = 500  # keys per question, well inside SQLite's limit on parameters
 
 _BITS = {4: 32, 6: 128}
 _IP_COLUMNS = "owner, instance, kind, prefix, gateway, cluster, package, claim"
@@ -134,16 +136,20 @@ class SqliteSession:
         with self._errors():
             # Delete first, then insert: keys may swap values within one session, and an
             # upsert would trip the uniqueness constraint halfway through the swap.
+            held = self._held("ip_allocations", [record.key for record in records])
             for record in records:
-                self._delete_ip(record.key)
+                if record.key in held:
+                    self._delete_ip(record.key)
             for record in records:
                 self._insert_ip(record)
 
     def put_vlan(self, records: Iterable[VLANRecord]) -> None:
         records = list(records)
         with self._errors():
+            held = self._held("vlan_allocations", [record.key for record in records])
             for record in records:
-                self._delete_vlan(record.key)
+                if record.key in held:
+                    self._delete_vlan(record.key)
             for record in records:
                 self._db.execute(
                     f"INSERT INTO vlan_allocations ({_VLAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
@@ -156,12 +162,16 @@ class SqliteSession:
 
     def pop_ip(self, keys: Iterable[str]) -> list[IPRecord]:
         with self._errors():
-            popped = [self._delete_ip(key) for key in sorted(set(keys))]
+            keys = sorted(set(keys))
+            held = self._held("ip_allocations", keys)
+            popped = [self._delete_ip(key) for key in keys if key in held]
         return [record for record in popped if record is not None]
 
     def pop_vlan(self, keys: Iterable[str]) -> list[VLANRecord]:
         with self._errors():
-            popped = [self._delete_vlan(key) for key in sorted(set(keys))]
+            keys = sorted(set(keys))
+            held = self._held("vlan_allocations", keys)
+            popped = [self._delete_vlan(key) for key in keys if key in held]
         return [record for record in popped if record is not None]
 
     # -- questions ---------------------------------------------------------------------
@@ -234,6 +244,19 @@ class SqliteSession:
             (instance, version, host, pack(first), pack(last), rest),
         ).fetchall()
         return rows
+
+    def _held(self, table: str, keys: list[str]) -> set[str]:
+        """Which of `keys` have a row: one question for a batch, instead of one per key
+        (a site's keys are mostly new, and a server answers each question over the wire)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), _BATCH):
+            batch = keys[start:start + _BATCH]
+            rows = self._db.execute(
+                f"SELECT owner FROM {table} WHERE owner IN ({', '.join('?' * len(batch))})",
+                batch,
+            ).fetchall()
+            found.update(str(row[0]) for row in rows)
+        return found
 
     def _insert_ip(self, record: IPRecord) -> None:
         extent = ip_extent(record)

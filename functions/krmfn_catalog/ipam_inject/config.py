@@ -56,7 +56,8 @@ class Injection:
 
 @dataclass
 class IpamInjectConfig:
-    """`ledger`: an SQLite file shared by every package drawing on the same pools.
+    """`ledger`: an SQLite file or a PostgreSQL location shared by every package drawing on
+    the same pools (default: `KRMFN_LEDGER`).
     `clusterName`: the site when the package has no WorkloadCluster."""
 
     ledger: str = ""

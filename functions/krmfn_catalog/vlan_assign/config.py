@@ -29,8 +29,9 @@ class IndexSpec:
 
 @dataclass
 class VlanAssignConfig:
-    """`indexes` declares VLAN indexes by name; `ledger` names a SQLite file shared with
-    other renders; `owner` overrides the name this package's claims are filed under."""
+    """`indexes` declares VLAN indexes by name; `ledger` names an SQLite file or a
+    PostgreSQL location shared with other renders (default: `KRMFN_LEDGER`); `owner`
+    overrides the name this package's claims are filed under."""
 
     indexes: dict[str, IndexSpec] = field(default_factory=dict)
     ledger: str = ""
