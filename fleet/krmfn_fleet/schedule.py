@@ -165,20 +165,28 @@ class ProcessPool:
         self._futures: set[Future[JobResult]] = set()
 
     def submit(self, job: PackageJob, turn: int) -> None:
-        self._futures.add(self._pool.submit(_run, job, turn))
+        try:
+            self._futures.add(self._pool.submit(_run, job, turn))
+        except BrokenProcessPool as exc:
+            raise _died(exc) from None
 
     def done(self) -> list[JobResult]:
         finished, self._futures = wait(self._futures, return_when=FIRST_COMPLETED)
         try:  # (in the order they finished: the caller's order does not depend on it)
             return [f.result() for f in finished]
-        except BrokenProcessPool as exc:  # killed from outside (out of memory, a signal)
-            raise FleetError(f"a worker process died ({exc}); the packages rendered so "
-                             "far are written, the lock is not updated") from None
+        except BrokenProcessPool as exc:
+            raise _died(exc) from None
 
     def close(self) -> None:
         for f in self._futures:
             f.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _died(exc: BrokenProcessPool) -> FleetError:
+    """A worker killed from outside (out of memory, a signal), found by `submit` or `done`."""
+    return FleetError(f"a worker process died ({exc}); the packages rendered so far are "
+                      "written, the lock is not updated")
 
 
 def _start_methods() -> list[str]:
