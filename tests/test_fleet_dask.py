@@ -48,19 +48,67 @@ def _reference(tmp_path: Path, change: bool = False, extra_edges: int = 8) -> di
     return tree(out)
 
 
+# Dask clients and clusters run in processes of their own: one in this process would leave
+# its threads behind, and with them every later test in a threaded process
+LOCAL_CLUSTER = """
+import shutil, sys
+from pathlib import Path
+from distributed import LocalCluster
+from fleet_jobs_support import change_fleet
+from krmfn_fleet.render import render_variant_fleet
+
+if __name__ == "__main__":
+    fleet, out, ledger = map(Path, sys.argv[1:4])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        first = render_variant_fleet(fleet, out, ledger=ledger,
+                                     scheduler=cluster.scheduler_address)
+        shutil.copytree(out, out.with_name("first"))
+        change_fleet(fleet)
+        again = render_variant_fleet(fleet, out, ledger=ledger,
+                                     scheduler=cluster.scheduler_address)
+    print(all(o.ok for o in first + again), any(o.removed for o in again),
+          any(o.skipped for o in again))
+"""
+WAIT_FOR_WORKERS = """
+import sys
+from distributed import Client
+with Client(sys.argv[1], set_as_default=False, timeout=60) as client:
+    client.wait_for_workers(int(sys.argv[2]), timeout=60)
+"""
+BUSY_WORKER = """
+import os, sys, time
+from pathlib import Path
+from distributed import Client
+address, out = sys.argv[1], Path(sys.argv[2])
+with Client(address, set_as_default=False, timeout=60) as client:
+    pids = client.run(os.getpid)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # a worker busy with a package, a few packages in
+        written = len(list(out.glob("*/*/Kptfile"))) if out.is_dir() else 0
+        busy = [w for w, tasks in client.processing().items() if tasks]
+        if written >= 3 and busy:
+            print(pids[busy[0]], written)
+            break
+        time.sleep(0.02)
+"""
+TESTS = Path(__file__).parent
+
+
+def _python(script: str, *args: str, env: dict[str, str]) -> str:
+    env = {**env, "PYTHONPATH": os.pathsep.join([env.get("PYTHONPATH", ""), str(TESTS)])}
+    done = subprocess.run([sys.executable, "-c", script, *args], env=env, text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_a_local_cluster_writes_the_tree_one_job_writes(tmp_path: Path, jitter: Path) -> None:
     want_first = _reference(tmp_path)
     fleet, out, ledger = make_fleet(tmp_path / "fleet"), tmp_path / "out", tmp_path / "l.sqlite"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        outcomes = render_variant_fleet(fleet, out, ledger=ledger,
-                                        scheduler=cluster.scheduler_address)
-        assert all(o.ok for o in outcomes)
-        assert tree(out) == want_first
-        change_fleet(fleet)
-        outcomes = render_variant_fleet(fleet, out, ledger=ledger,
-                                        scheduler=cluster.scheduler_address)
-        assert any(o.removed for o in outcomes) and any(o.skipped for o in outcomes)
+    said = _python(LOCAL_CLUSTER, str(fleet), str(out), str(ledger), env=env_with(jitter))
+    assert said.split() == ["True", "True", "True"]  # all rendered; removed and skipped ones
+    assert tree(tmp_path / "first") == want_first
     assert tree(out) == _reference(tmp_path / "again", change=True)
 
 
@@ -84,8 +132,7 @@ class _Cluster:
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                        for _ in range(workers)]
         self.address = json.loads(self.file.read_text())["address"]
-        with distributed.Client(self.address, set_as_default=False) as client:
-            client.wait_for_workers(workers, timeout=60)
+        _python(WAIT_FOR_WORKERS, self.address, str(workers), env=env)
 
     def close(self) -> None:
         for proc in reversed(self.procs):
@@ -144,21 +191,10 @@ def test_a_worker_killed_mid_run_only_delays_it(tmp_path: Path, jitter: Path,
         server = request.getfixturevalue("postgres_server")
         ledger = server.tcp_url(urlsplit(server.database()).path.lstrip("/"))
     run = _render(fleet, out, ledger, cluster.address, env)
-    with distributed.Client(cluster.address, set_as_default=False) as client:
-        pids = client.run(os.getpid)
-        deadline = time.monotonic() + 120
-        victim = None
-        while victim is None:  # a worker busy with a package, a few packages in
-            assert run.poll() is None, run.communicate()[1]
-            assert time.monotonic() < deadline, "no package started"
-            written = len(list(out.glob("*/*/Kptfile"))) if out.is_dir() else 0
-            busy = [w for w, tasks in client.processing().items() if tasks]
-            if written >= 3 and busy:
-                victim = busy[0]
-            else:
-                time.sleep(0.02)
-        os.kill(pids[victim], signal.SIGKILL)
-        assert written < packages  # killed while the run still had work to do
+    victim, written = map(int, _python(BUSY_WORKER, cluster.address, str(out),
+                                       env=env).split())
+    os.kill(victim, signal.SIGKILL)
+    assert written < packages  # killed while the run still had work to do
     stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
     assert f"{packages} of {packages} packages rendered" in stdout
