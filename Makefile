@@ -83,7 +83,7 @@ test: venv ## run the test suite (container tests need `make images` first)
 # Benchmarks run on a regular (not editable) install, as users and the images have it.
 BENCH_VENV ?= .venv-bench
 
-$(BENCH_VENV)/.installed: pyproject.toml $(shell find sdk functions -name '*.py')
+$(BENCH_VENV)/.installed: pyproject.toml $(shell find sdk functions fleet -name '*.py')
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet '.[bench]'
 	touch $@

@@ -25,10 +25,12 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.plan import plan, read_lock
 from krmfn_fleet.publish import RepoTree, publish
 from krmfn_fleet.render import PackageOutcome, render_variant_fleet
+from krmfn_fleet.schedule import default_jobs
 
 __all__ = ["fleet_main", "main", "summary"]
 
-USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force] [--allow-exec] "
+USAGE = ("usage: krmfn fleet render FLEET --out OUT [--ledger DB] [--force] [--jobs N]\n"
+         "                          [--scheduler tcp://HOST:PORT] [--allow-exec] "
          "[--discard-drift]\n"
          "                          [--publish GIT_DIR [--branch B] [--push REMOTE] "
          "[--overwrite]]\n"
@@ -74,6 +76,12 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--ledger", help="shared allocation ledger for ipam-inject and vlan-assign"
                                         " (an SQLite file or a postgresql:// URL;"
                                         " default: $KRMFN_LEDGER)")
+        p.add_argument("--jobs", type=_count, default=default_jobs(),
+                       help="worker processes (default: the CPUs this process may use); "
+                            "the tree written is the same for any number")
+        p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="render on the workers of this dask.distributed scheduler "
+                            "(pip install 'krmfn[dask]'); this process writes OUT")
         p.add_argument("--quiet", action="store_true", help="only the last line")
         p.add_argument("--force", action="store_true",
                        help="render every package, also those whose inputs did not change")
@@ -91,6 +99,16 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--all", action="store_true", help="list unchanged packages too")
         _repo_options(p)
     return p
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def summary(outcomes: Sequence[PackageOutcome]) -> list[str]:
@@ -147,7 +165,8 @@ def main(argv: Sequence[str]) -> int:
 
 def _render(opts: argparse.Namespace) -> int:
     outcomes = render_variant_fleet(opts.fleet, opts.out, ledger=opts.ledger,
-                                    force=opts.force, allow_exec=opts.allow_exec,
+                                    force=opts.force, jobs=opts.jobs,
+                                    scheduler=opts.scheduler, allow_exec=opts.allow_exec,
                                     discard_drift=opts.discard_drift)
     if not opts.quiet:
         sys.stdout.write("".join(f"{line}\n" for line in summary(outcomes)))

@@ -10,6 +10,10 @@ inputs are those of the last render (the lock, see `krmfn_fleet.plan`) is skippe
 longer placed is removed and its allocations released. Nothing is written outside OUT:
 cluster and package names are DNS-1123 labels, and a cluster or package directory that
 leads elsewhere (a symbolic link) fails that package.
+
+The render of one package is a job (`krmfn_fleet.package_job`) that runs here, on local
+worker processes or on a Dask cluster (`krmfn_fleet.schedule`); wherever it runs, this
+module writes the result (`_write`), the lock and the removals.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,22 +32,21 @@ from krmfn import KubeObject
 from krmfn._errors import InputError
 from krmfn._run.package import package_from_texts, read_package, read_texts
 
-from krmfn_fleet.dependencies import Wanted, dependencies_of, inject_configs, offered, render_order
+from krmfn_fleet.dependencies import Wanted, dependencies_of, render_order
 from krmfn_fleet.drift import drift_of, file_ids, package_files, remove_base, store_base
 from krmfn_fleet.errors import FleetError
-from krmfn_fleet.functions import find_function
-from krmfn_fleet.injection import apply_variant, check_blueprint
+from krmfn_fleet.injection import check_blueprint
 from krmfn_fleet.inputs import load_fleet
 from krmfn_fleet.ledger_location import ledger_location
-from krmfn_fleet.pipeline import render_package
+from krmfn_fleet.package_job import LEDGER_FUNCTIONS, PackageJob, offered_texts
 from krmfn_fleet.placement import LABEL, place
 from krmfn_fleet.plan import fleet_inputs, read_lock, write_lock
+from krmfn_fleet.schedule import InProcess, ProcessPool, Runner, run_in_order
 from krmfn_fleet.update import keep_local_edits
 from krmfn_fleet.upstreams import git_cache
 
 __all__ = ["PackageOutcome", "render_variant_fleet"]
 
-_LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
 _SKIP = (".git", ".expected")
 
 
@@ -71,11 +74,20 @@ class PackageOutcome:
 
 def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
                          ledger: str | Path | None = None,
-                         force: bool = False,
-                         allow_exec: bool = False,
+                         force: bool = False, jobs: int = 1,
+                         scheduler: str | None = None, allow_exec: bool = False,
                          discard_drift: bool = False) -> list[PackageOutcome]:
     """Render every package the fleet's PackageVariantSets place, in dependency order
-    (the order of the outcomes). A FleetError means nothing was written.
+    (the order of the outcomes). A FleetError about the inputs means nothing was
+    written; one while rendering (a worker lost for good) leaves the packages written so
+    far and the lock as it was, so the next render renders them again.
+
+    `jobs` worker processes render packages side by side (`krmfn_fleet.schedule`), or
+    the workers of the dask.distributed cluster whose scheduler is at `scheduler`
+    (`krmfn_fleet.dask_runner`); either way the tree is the one `jobs=1` writes, since
+    allocations are made in the fleet's order. Workers return rendered texts and this
+    process writes them: workers need no access to OUT. The ledger is found by
+    `krmfn_fleet.ledger_location` (a database URL is handed to the functions as it is).
 
     A package rendered again keeps what was edited in it by hand (`krmfn_fleet.update`;
     a conflict leaves it as it was); `discard_drift` writes the render over hand edits,
@@ -111,8 +123,8 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
             for provider in w.providers:
                 takers.setdefault(provider, []).append(w)
                 consumers.setdefault(provider, set()).add(p.key)
-    order = render_order(placements, {k: [d for w in v for d in w.providers]
-                                      for k, v in wanted.items()})
+    needs = {k: [d for w in v for d in w.providers] for k, v in wanted.items()}
+    order = render_order(placements, needs)
     inputs = fleet_inputs(fleet, placements, wanted)
     unchanged = set() if force else {
         k for k, v in inputs.items() if previous.get(k, {}).get("digest") == v.digest
@@ -122,62 +134,59 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     remover = ThreadPoolExecutor(max_workers=1)  # replaced packages go while others render
     day2 = _Day2(base, previous, discard_drift,
                  lambda path: remover.submit(shutil.rmtree, path, True))
-    ledger_path = ledger_location(ledger)
-    overrides = {fn: {"ledger": ledger_path} for fn in _LEDGER_FUNCTIONS} if ledger_path else {}
-    base.mkdir(parents=True, exist_ok=True)
-    rendered: dict[str, list[KubeObject]] = {}
-    outcomes: list[PackageOutcome] = []
-    for p in order:
-        outcome = PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
-        outcomes.append(outcome)
-        failed = [d for w in wanted[p.key] for d in w.providers if d not in rendered]
+    ledger_ref = ledger_location(ledger)
+    overrides = {fn: {"ledger": ledger_ref} for fn in LEDGER_FUNCTIONS} if ledger_ref else {}
+    by_key = {p.key: p for p in order}
+    rendered: dict[str, tuple[str, ...]] = {}  # what each rendered package offers (YAML)
+    outcomes = {p.key: PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
+                for p in order}
+
+    def start(key: str) -> PackageJob | None:
+        """The package's job, or None when it is settled here (skipped, or failed)."""
+        p, outcome = by_key[key], outcomes[key]
+        failed = [d for d in needs[key] if d not in rendered]
         if failed:
             outcome.messages.append(f"not rendered: its dependency {failed[0]} failed")
-            continue
+            return None
         target = base / p.cluster / p.package
-        if p.key in unchanged:
+        if key in unchanged:
             outcome.ok = outcome.skipped = True
-            if consumers.get(p.key, set()) - unchanged:  # someone will take from it
+            if consumers.get(key, set()) - unchanged:  # someone will take from it
                 try:
                     done = read_package([str(target)])[0].items
                 except InputError as exc:
                     outcome.ok = outcome.skipped = False
                     outcome.messages.append(f"cannot read the last render: {exc}")
-                    continue
-                rendered[p.key] = [o.copy() for o in done if offered(o, takers[p.key])]
+                    return None
+                rendered[key] = offered_texts(done, tuple(takers[key]))
             else:
-                rendered[p.key] = []
-            continue
+                rendered[key] = ()
+            return None
         if _escapes(base, target):
             outcome.messages.append(f"{target}: a symbolic link leads outside {base}; "
                                     "nothing written")
-            continue
-        rl, pkg = package_from_texts(target, texts[p.blueprint])
-        try:
-            apply_variant(rl, p, objects)
-        except FleetError as exc:
-            outcome.messages.append(str(exc))
-            continue
-        outcome.injected = inject_configs(rl.items, p, rendered, wanted[p.key])
-        result = render_package(pkg.root, overrides=overrides, write=False,
-                                package_name=p.package, read=(rl, pkg),
-                                resolver=find_function, allow_exec=allow_exec,
-                                exec_dir=p.blueprint)
-        if result.error:
-            outcome.messages.append(result.error)
-        for step in result.steps:
-            outcome.messages += [f"{step.name}: {r.summary()}" for r in step.results
-                                 if r.is_error]
-        if not result.ok:
-            continue
-        if p.key in takers:
-            rendered[p.key] = [o.copy() for o in rl.items if offered(o, takers[p.key])]
-        else:
-            rendered[p.key] = []
-        outcome.written = _write(p.blueprint, pkg.root, pkg.render_files(rl),
-                                 texts[p.blueprint], day2=day2, outcome=outcome)
-        outcome.ok = not outcome.conflicts
+            return None
+        names = {inj["name"] for inj in p.injectors}
+        return PackageJob(p, str(target), {n: objects[n] for n in names if n in objects},
+                          tuple(wanted[key]), {d: rendered[d] for d in needs[key]},
+                          tuple(takers.get(key, ())), overrides, allow_exec)
+
+    blueprints = {str(bp): tuple(t) for bp, t in texts.items()}
+    with _runner(blueprints, jobs, scheduler, len(order) - len(unchanged)) as runner:
+        base.mkdir(parents=True, exist_ok=True)  # (once the workers are there)
+        for result in run_in_order([p.key for p in order], needs, start, runner):
+            p, outcome = by_key[result.key], outcomes[result.key]
+            outcome.injected, outcome.messages = result.injected, result.messages
+            if not result.ok:
+                continue
+            outcome.written = _write(p.blueprint, base / p.cluster / p.package,
+                                     result.contents, texts[p.blueprint], day2=day2,
+                                     outcome=outcome)
+            outcome.ok = not outcome.conflicts
+            if outcome.ok:  # (a package left as it was offers its dependents nothing new:
+                rendered[p.key] = result.offered  # they are left as they were too)
     remover.shutdown(wait=True)
+    done = list(outcomes.values())
     for key in sorted(set(previous) - set(inputs)):  # lost its target: remove it
         cluster, _, package = key.partition("/")
         if (LABEL.match(cluster) and LABEL.match(package)
@@ -185,14 +194,34 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
             shutil.rmtree(base / cluster / package, ignore_errors=True)
             remove_base(base, key)
             gone = PackageOutcome(cluster, package, "", True, removed=True)
-            if ledger_path:
-                gone.messages.append(_release(ledger_path, cluster, package))
-            outcomes.append(gone)
+            if ledger_ref:
+                gone.messages.append(_release(ledger_ref, cluster, package))
+            done.append(gone)
             if (base / cluster).is_dir() and not any((base / cluster).iterdir()):
                 (base / cluster).rmdir()
-    write_lock(base, inputs, [o.key for o in outcomes if o.ok and not o.removed],
-               previous, files={o.key: o.files for o in outcomes if o.ok and o.files})
-    return outcomes
+    write_lock(base, inputs, [o.key for o in done if o.ok and not o.removed],
+               previous, files={o.key: o.files for o in done if o.ok and o.files})
+    return done
+
+
+@contextmanager
+def _runner(blueprints: Mapping[str, tuple[tuple[str, str], ...]], jobs: int,
+            scheduler: str | None, work: int) -> Iterator[Runner]:
+    """Where the jobs run: a Dask cluster when a scheduler is named, worker processes
+    when there is work for more than one, else this process."""
+    if scheduler:
+        from krmfn_fleet.dask_runner import DaskRunner
+
+        with DaskRunner(scheduler, blueprints) as dask:
+            yield dask
+    elif min(jobs, work) > 1:
+        pool = ProcessPool(blueprints, min(jobs, work))
+        try:
+            yield pool
+        finally:
+            pool.close()
+    else:
+        yield InProcess(blueprints)
 
 
 def _escapes(base: Path, target: Path) -> bool:
