@@ -22,7 +22,7 @@ package came from as `kpt pkg get` does (`krmfn_fleet.upstreams.record_upstream`
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from krmfn import KubeObject, ResourceList
@@ -70,7 +70,8 @@ def check_blueprint(items: list[KubeObject], placement: Placement) -> None:
 
 
 def apply_variant(rl: ResourceList, placement: Placement,
-                  objects: Mapping[str, list[FleetObject]]) -> None:
+                  objects: Mapping[str, list[FleetObject]],
+                  types: Collection[tuple[str, str]] | None = None) -> None:
     """Inject, set the package context, label the Kptfile; errors name the blueprint file."""
     kptfile = kptfile_of(rl)
     record_upstream(rl.items, kptfile, placement.upstream)  # identities as upstream has them
@@ -91,7 +92,8 @@ def apply_variant(rl: ResourceList, placement: Placement,
             why = (f'field "{part}" not found in resource "{found.name}"' if found else
                    "no injectors defined" if not placement.injectors else
                    f"no resources of type {point.api_version}.{point.kind} in the fleet"
-                   if (point.api_version, point.kind) not in _types(objects) else
+                   if (point.api_version, point.kind) not in (
+                       _types(objects) if types is None else types) else
                    "no resource matched any injection selector for this injection point")
             conditions.append({"type": condition, "status": "False",
                                "reason": "NoResourceSelected", "message": why})

@@ -66,6 +66,8 @@ class PackageJob:
     takers: tuple[Wanted, ...]  # the Dependencies of others that take from it
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     allow_exec: bool = False  # run `exec:` steps no installed package registers
+    types: frozenset[tuple[str, str]] | None = None  # (apiVersion, kind) of all the fleet's
+    # objects, for a point that finds none of its type (`injectable` holds only the named)
 
     @property
     def key(self) -> str:
@@ -105,7 +107,7 @@ def _render(job: PackageJob, texts: Texts, turn: Turn | None) -> JobResult:
     out = JobResult(job.key, False)
     rl, pkg = package_from_texts(Path(job.target), texts)
     try:
-        apply_variant(rl, p, job.injectable)
+        apply_variant(rl, p, job.injectable, job.types)
     except FleetError as exc:
         out.messages.append(str(exc))
         return out

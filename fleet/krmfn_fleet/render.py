@@ -137,6 +137,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
     ledger_ref = ledger_location(ledger)
     overrides = {fn: {"ledger": ledger_ref} for fn in LEDGER_FUNCTIONS} if ledger_ref else {}
     by_key = {p.key: p for p in order}
+    types = frozenset((o.api_version, o.kind) for objs in objects.values() for o in objs)
     rendered: dict[str, tuple[str, ...]] = {}  # what each rendered package offers (YAML)
     outcomes = {p.key: PackageOutcome(p.cluster, p.package, p.variant_set.name, False)
                 for p in order}
@@ -169,7 +170,7 @@ def render_variant_fleet(fleet_dir: str | Path, out: str | Path, *,
         names = {inj["name"] for inj in p.injectors}
         return PackageJob(p, str(target), {n: objects[n] for n in names if n in objects},
                           tuple(wanted[key]), {d: rendered[d] for d in needs[key]},
-                          tuple(takers.get(key, ())), overrides, allow_exec)
+                          tuple(takers.get(key, ())), overrides, allow_exec, types)
 
     blueprints = {str(bp): tuple(t) for bp, t in texts.items()}
     with _runner(blueprints, jobs, scheduler, len(order) - len(unchanged)) as runner:
