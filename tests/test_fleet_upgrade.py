@@ -225,3 +225,44 @@ def test_random_hand_labels_survive_an_upgrade_of_every_upf(
             assert nf["spec"]["capacity"]["maxUplinkThroughput"] == "7G"  # type: ignore[index]
         edited = {p.parent for p, _ in labelled}
         assert {out / o.key for o in outcomes if o.kept} == edited
+
+
+def test_a_package_left_by_a_conflict_holds_back_the_packages_that_take_from_it(
+        tmp_path: Path) -> None:
+    """What a conflicting package's dependents would be given is its new render, which was
+    not written: they are left as they were too, and say why (the others upgrade)."""
+    root = tmp_path / "fleet"
+    shutil.copytree(EXAMPLE, root)
+    out, ledger = tmp_path / "out", tmp_path / "ledger.db"
+    first = render_variant_fleet(root, out, ledger=ledger)
+    assert all(o.ok for o in first)
+    upf = sorted(out.glob("edge-*/free5gc-upf"))[0]
+    upf_key = f"{upf.parent.name}/{upf.name}"
+    takers: set[str] = set()  # who takes from it, and who takes from those
+    while True:
+        found = {o.key for o in first if any(src in {upf_key, *takers}
+                                              for _, src in o.injected)}
+        if found <= takers:
+            break
+        takers |= found
+    assert takers  # its region's SMF, and the AMF that takes from the SMF
+    deployment = upf / "upfdeployment.yaml"
+    deployment.write_text(deployment.read_text().replace(
+        "maxUplinkThroughput: 5G", "maxUplinkThroughput: 6G"))  # by hand
+    before = {key: tree_bytes(out / key) for key in (upf_key, *takers)}
+    capacity = root / "repositories" / "free5gc" / "upf" / "capacity.yaml"
+    capacity.write_text(capacity.read_text().replace(": 5G", ": 7G"))  # upstream
+    outcomes = {o.key: o for o in render_variant_fleet(root, out, ledger=ledger)}
+    assert outcomes[upf_key].conflicts and not outcomes[upf_key].ok
+    for key in takers:
+        assert not outcomes[key].ok
+        assert any("its dependency" in m and any(k in m for k in (upf_key, *takers))
+                   for m in outcomes[key].messages), outcomes[key].messages
+    assert {key: tree_bytes(out / key) for key in before} == before
+    others = [o for k, o in outcomes.items() if k != upf_key and k not in takers]
+    assert others and all(o.ok for o in others), [(o.key, o.messages) for o in others if not o.ok]
+
+
+def tree_bytes(path: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*"))
+            if f.is_file()}
