@@ -22,12 +22,12 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
-from multiprocessing.context import BaseContext
 from typing import Any, Protocol
 
 from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import find_function, registered
-from krmfn_fleet.package_job import LEDGER_FUNCTIONS, JobResult, PackageJob, Texts, render_job
+from krmfn_fleet.package_job import JobResult, PackageJob, Texts, render_job
+from krmfn_fleet.turnstile import LocalTurn, Turnstile
 
 __all__ = ["InProcess", "ProcessPool", "Runner", "default_jobs", "run_in_order"]
 
@@ -101,51 +101,17 @@ class InProcess:
         return out
 
 
-class _Turnstile:
-    """The number of the job whose turn it is to allocate, shared by worker processes."""
-
-    def __init__(self, context: BaseContext) -> None:
-        self.changed = context.Condition()
-        self.next = context.Value("q", 0, lock=False)
-
-
-class _LocalTurn:
-    """Job `index`'s pass through the turnstile (a `krmfn_fleet.pipeline.Serial`):
-    entering waits for its number, leaving passes the turn on; both at most once."""
-
-    functions = LEDGER_FUNCTIONS
-
-    def __init__(self, turnstile: _Turnstile, index: int) -> None:
-        self._turnstile, self._index = turnstile, index
-        self._entered = self._left = False
-
-    def enter(self) -> None:
-        if not self._entered:
-            turnstile = self._turnstile
-            with turnstile.changed:
-                turnstile.changed.wait_for(lambda: turnstile.next.value == self._index)
-            self._entered = True
-
-    def leave(self) -> None:
-        if not self._left:
-            self.enter()
-            with self._turnstile.changed:
-                self._turnstile.next.value = self._index + 1
-                self._turnstile.changed.notify_all()
-            self._left = True
-
-
 # what a worker process of the pool holds: set by the pool's initializer
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(blueprints: Mapping[str, Texts], turnstile: _Turnstile) -> None:
+def _start_worker(blueprints: Mapping[str, Texts], turnstile: Turnstile) -> None:
     _WORKER["blueprints"], _WORKER["turnstile"] = blueprints, turnstile
 
 
 def _run(job: PackageJob, turn: int) -> JobResult:
     return render_job(job, _WORKER["blueprints"][str(job.placement.blueprint)],
-                      _LocalTurn(_WORKER["turnstile"], turn))
+                      LocalTurn(_WORKER["turnstile"], turn))
 
 
 class ProcessPool:
@@ -161,7 +127,7 @@ class ProcessPool:
                 find_function(name)
         self.capacity = 2 * jobs  # a job waiting to start on each worker, no more
         self._pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                                         initargs=(dict(blueprints), _Turnstile(context)))
+                                         initargs=(dict(blueprints), Turnstile(context)))
         self._futures: set[Future[JobResult]] = set()
 
     def submit(self, job: PackageJob, turn: int) -> None:

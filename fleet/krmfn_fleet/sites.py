@@ -5,7 +5,7 @@ package context (and with it set-namespace) follows; then the package's own Kptf
 pipeline runs in process with the site's facts and one shared allocation ledger. Worker
 processes share nothing but the ledger, whose transactions keep allocations unique, and a
 turnstile that keeps them in the inventory's order: a site's allocating steps start only
-once every site before it is done with its own (see `_SiteTurn`), so any number of jobs
+once every site before it is done with its own (see `LocalTurn`), so any number of jobs
 gives the tree one job gives.
 """
 
@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from krmfn._run.package import package_from_texts, read_package, read_texts
 from krmfn_fleet.ledger_location import is_database, ledger_location
 from krmfn_fleet.pipeline import RenderResult, render_package
 from krmfn_fleet.site_inventory import FleetError, FleetSite, check_site_names, load_sites
+from krmfn_fleet.turnstile import LocalTurn, Turnstile
 
 __all__ = ["FleetError", "FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
 
@@ -80,52 +80,13 @@ def _blueprint(path: str) -> _Blueprint:
     return found
 
 
-class _Turnstile:
-    """The number of the site whose turn it is to allocate, shared by the worker processes."""
-
-    def __init__(self, context: BaseContext) -> None:
-        self.changed = context.Condition()
-        self.next = context.Value("q", 0, lock=False)
-
-
-_TURNSTILE: _Turnstile | None = None  # set in the parent before the workers fork
-
-
-class _SiteTurn:
-    """Site `index`'s pass through the turnstile (a `Serial` for its pipeline).
-
-    The allocating steps (ipam-inject, vlan-assign) of site i run only after those of
-    sites 0..i-1: each site waits for its number, and passes the turn on when its last
-    allocating step is done. Every site passes exactly once, in order, even one that fails
-    or allocates nothing, so the next never waits for ever. Steps before and after (site
-    facts, namespaces, validation, writing files) still run side by side."""
-
-    functions = _LEDGER_FUNCTIONS
-
-    def __init__(self, turnstile: _Turnstile, index: int) -> None:
-        self._turnstile, self._index = turnstile, index
-        self._entered = self._left = False
-
-    def enter(self) -> None:
-        if not self._entered:
-            turnstile = self._turnstile
-            with turnstile.changed:
-                turnstile.changed.wait_for(lambda: turnstile.next.value == self._index)
-            self._entered = True
-
-    def leave(self) -> None:
-        if not self._left:
-            self.enter()
-            with self._turnstile.changed:
-                self._turnstile.next.value = self._index + 1
-                self._turnstile.changed.notify_all()
-            self._left = True
+_TURNSTILE: Turnstile | None = None  # set in the parent before the workers fork
 
 
 def _render_site(args: tuple[int, str, str, str, dict[str, Any], dict[str, Any], str]
                  ) -> SiteOutcome:
     index, blueprint, out, name, facts, values, ledger = args
-    turn = _SiteTurn(_TURNSTILE, index) if _TURNSTILE is not None else None
+    turn = LocalTurn(_TURNSTILE, index) if _TURNSTILE is not None else None
     try:
         return _render_site_in_turn(blueprint, out, name, facts, values, ledger, turn)
     finally:
@@ -134,7 +95,7 @@ def _render_site(args: tuple[int, str, str, str, dict[str, Any], dict[str, Any],
 
 
 def _render_site_in_turn(blueprint: str, out: str, name: str, facts: dict[str, Any],
-                         values: dict[str, Any], ledger: str, turn: _SiteTurn | None
+                         values: dict[str, Any], ledger: str, turn: LocalTurn | None
                          ) -> SiteOutcome:
     start = time.perf_counter()
     target = Path(out) / name
@@ -198,7 +159,7 @@ def _escape_error(holders: dict[str, KubeObject], name: str) -> str:
 
 
 def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str,
-                  turn: _SiteTurn | None) -> RenderResult:
+                  turn: LocalTurn | None) -> RenderResult:
     """Render a site rendered before, in place; its files are written back only if every
     one of them stays inside the site's directory."""
     try:
@@ -218,7 +179,7 @@ def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str,
 
 
 def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any]],
-                name: str, turn: _SiteTurn | None) -> RenderResult:
+                name: str, turn: LocalTurn | None) -> RenderResult:
     """Render a site's first copy from the blueprint in memory, and write the copy as a
     new directory renamed into place: no per-file temporary files, nothing read back. A
     render that fails leaves the blueprint's copy, as a re-render in place expects."""
@@ -293,7 +254,7 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
         results = list(progress(stream, len(work)) if progress else stream)
     else:
         context = get_context("fork")
-        _TURNSTILE = _Turnstile(context) if ledger_path else None
+        _TURNSTILE = Turnstile(context) if ledger_path else None
         try:
             with context.Pool(jobs) as pool:
                 # one site at a time, handed out in order: the turnstile relies on it
