@@ -365,7 +365,23 @@ def docker_client(runtime: str) -> Iterator[Any]:
 
 
 def _docker_run(client: Any, image: str, stdin: bytes) -> tuple[int, bytes]:
-    """`docker run -i` on a ResourceList through the SDK: create, attach, send, wait."""
+    """`docker run -i` on a ResourceList through the SDK: create, attach, send, wait.
+
+    podman's API service now and then fails to prepare the attach ("write child: broken
+    pipe", a 409) before the container ever ran: that is tried again, twice at most; any
+    other failure, and anything the function did, is the test's."""
+    import docker.errors
+
+    for attempt in range(3):
+        try:
+            return _docker_run_once(client, image, stdin)
+        except docker.errors.APIError as exc:
+            if attempt == 2 or "broken pipe" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _docker_run_once(client: Any, image: str, stdin: bytes) -> tuple[int, bytes]:
     container = client.containers.create(
         image, stdin_open=True, network_mode="none", user="nobody", read_only=True
     )
