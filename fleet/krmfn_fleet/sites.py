@@ -27,13 +27,13 @@ from krmfn._model.resource_list import ResourceList
 from krmfn._run.package import package_from_texts, read_package, read_texts
 
 from krmfn_fleet.ledger_location import is_database, ledger_location
+from krmfn_fleet.package_job import LEDGER_FUNCTIONS
 from krmfn_fleet.pipeline import RenderResult, render_package
 from krmfn_fleet.site_inventory import FleetError, FleetSite, check_site_names, load_sites
 from krmfn_fleet.turnstile import LocalTurn, Turnstile
 
 __all__ = ["FleetError", "FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
 
-_LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
 _SITE_FUNCTION = "site-specialize"
 
 
@@ -105,7 +105,7 @@ def _render_site_in_turn(blueprint: str, out: str, name: str, facts: dict[str, A
         site["values"] = values
     overrides: dict[str, dict[str, Any]] = {_SITE_FUNCTION: site}
     if ledger:
-        for fn in _LEDGER_FUNCTIONS:
+        for fn in LEDGER_FUNCTIONS:
             overrides[fn] = {"ledger": ledger}
     try:
         _check_target(Path(out), target)
