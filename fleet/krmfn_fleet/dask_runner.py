@@ -166,6 +166,8 @@ def _run_block(jobs: list[tuple[PackageJob, int]], run: str, *texts: Texts) -> l
                 block.changed.wait_for(lambda: block.stopped or block.next > last)
             Event(_event(run, last + 1)).set()
     finally:
+        if not block.opened:  # stopped, or this thread failed: nothing will open it now
+            block.stop()
         for thread in threads:
             thread.join()
     stopped = [f for f in failures if isinstance(f, _Stopped)]
