@@ -5,6 +5,7 @@ still waiting instead of leaving it blocked for ever."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -29,10 +30,8 @@ def _jobs(block: _Block, first: int, count: int, seed: int
         except BaseException as exc:
             failures.append(exc)
         finally:
-            try:
+            with contextlib.suppress(_Stopped):
                 turn.leave()
-            except _Stopped:
-                pass
 
     threads = [threading.Thread(target=job, args=(i,)) for i in range(count)]
     for t in threads:
