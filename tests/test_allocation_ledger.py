@@ -505,3 +505,30 @@ def test_a_ledger_that_cannot_be_written_is_refused(
     assert outcome.startswith("LedgerError: ")
     assert message in outcome
     assert "\n" not in outcome
+
+
+def test_the_switch_to_wal_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
+    """Switching to WAL needs the file to itself, and SQLite refuses it at once (no busy
+    timeout) while another connection writes: renders opening a new ledger together
+    failed with 'timed out waiting for another writer'. The switch (the step of opening
+    a ledger that follows its first session) waits for the writer instead."""
+    import threading
+
+    path = tmp_path / "ledger.sqlite"
+    ledger = SqliteLedger(path, timeout=10)
+    ledger.close()
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    assert writer.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("DELETE FROM vlan_allocations")
+    done = threading.Timer(0.3, lambda: writer.execute("COMMIT"))
+    done.start()
+    try:
+        ledger._use_wal()
+    finally:
+        done.join()
+        writer.close()
+    ledger.close()
+    fresh = sqlite3.connect(path)
+    assert fresh.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # (kept in the file)
+    fresh.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
@@ -186,13 +187,35 @@ class SqliteLedger:
         """Switch a checked ledger to WAL once (the mode stays with the file).
 
         Done after the first session, outside any transaction, so that a foreign file is
-        refused before anything is written into it.
+        refused before anything is written into it. The switch needs the file to itself:
+        while another connection is in a transaction SQLite refuses it at once (no busy
+        timeout), with an error or by answering the old mode. Many processes or threads
+        opening a new ledger together meet that, so it is tried again until the timeout;
+        a ledger still in its first mode then works as well (every session locks the
+        file the same way), and a later opening switches it.
         """
         borrowed = borrow(self.path, self._connect)
+        deadline = time.monotonic() + self.timeout
+        pause = 0.005
         try:
-            self._execute(borrowed.connection, "PRAGMA journal_mode=WAL")
-        except LedgerError:
+            while True:
+                try:
+                    mode = borrowed.connection.execute("PRAGMA journal_mode=WAL").fetchall()
+                    if mode and str(mode[0][0]).lower() == "wal":
+                        break
+                except sqlite3.OperationalError as exc:
+                    busy = str(getattr(exc, "sqlite_errorname", "")).startswith(
+                        ("SQLITE_BUSY", "SQLITE_LOCKED"))
+                    if not busy:
+                        raise _describe(self.path, exc) from exc
+                if time.monotonic() + pause > deadline:
+                    break
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+        except (LedgerError, sqlite3.Error) as exc:
             borrowed.connection.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _describe(self.path, exc) from exc
             raise
         give_back(self.path, borrowed)
 
