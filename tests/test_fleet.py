@@ -96,3 +96,47 @@ def test_the_same_tree_at_any_number_of_jobs(tmp_path: Path) -> None:
     for other in trees[1:]:
         assert contents(other) == first, f"{other} differs from {trees[0]}"
     assert ledgers[0] and ledgers[1] == ledgers[0] and ledgers[2] == ledgers[0]
+
+
+def test_exec_steps_run_only_with_allow_exec_from_the_blueprint(tmp_path: Path) -> None:
+    """As `kpt fn render --allow-exec`: without it the site fails naming the flag and its
+    directory holds the blueprint's copy; with it the step runs (from the blueprint's
+    directory, as the fleet of PackageVariantSets runs it), first render and again."""
+    import shutil
+    import sys
+
+    bp = tmp_path / "bp"
+    shutil.copytree(BLUEPRINT, bp)
+    (bp / "stamp.py").write_text(
+        f"#!{sys.executable}\nimport sys, yaml\nrl = yaml.safe_load(sys.stdin)\n"
+        "for item in rl['items']:\n"
+        "    item['metadata'].setdefault('labels', {})['stamped'] = 'yes'\n"
+        "yaml.safe_dump(rl, sys.stdout)\n")
+    (bp / "stamp.py").chmod(0o755)
+    kptfile = yaml.safe_load((bp / "Kptfile").read_text())
+    kptfile["pipeline"]["mutators"].append(
+        {"exec": "./stamp.py", "selectors": [{"kind": "Deployment"}]})
+    (bp / "Kptfile").write_text(yaml.safe_dump(kptfile, sort_keys=False))
+    inventory = tmp_path / "sites.yaml"
+    sites = yaml.safe_load((ROOT / "examples" / "sites.yaml").read_text())[:1]
+    inventory.write_text(yaml.safe_dump(sites))
+    name = sites[0]["metadata"]["name"]
+
+    def render(out: str, *more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([script("krmfn"), "fleet", "render", str(bp), "--sites",
+                               str(inventory), "--out", str(tmp_path / out), "--jobs", "1",
+                               "--no-progress", *more], capture_output=True, text=True,
+                              timeout=300)
+
+    refused = render("refused")
+    assert refused.returncode == 1 and "--allow-exec" in refused.stdout + refused.stderr
+    assert "stamped" not in "".join(f.read_text() for f in
+                                    (tmp_path / "refused" / name).glob("*.yaml"))
+    for _ in range(2):  # a new site, then the same site rendered again in place
+        done = render("out", "--allow-exec")
+        assert done.returncode == 0, done.stdout + done.stderr
+        deployments = [d for f in (tmp_path / "out" / name).glob("*.yaml")
+                       for d in yaml.safe_load_all(f.read_text())
+                       if d and d.get("kind") == "Deployment"]
+        assert deployments and all(d["metadata"]["labels"]["stamped"] == "yes"
+                                   for d in deployments)

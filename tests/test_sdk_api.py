@@ -29,7 +29,7 @@ def test_the_public_names() -> None:
         "ConfigError", "Field", "FieldError", "File", "Function", "FunctionError",
         "InputError", "Items", "KrmfnError", "KubeObject", "Match", "PathError",
         "ResourceList", "Result", "RunOutput", "Scope", "Selector", "Severity", "SubObject",
-        "function", "load_config", "parse_path", "read_package"]
+        "function", "load_config", "parse_path", "read_package", "same_value"]
     for method in ("at", "items", "rename_key", "line_comment", "set_line_comment",
                    "head_comment", "set_head_comment"):
         assert callable(getattr(krmfn.KubeObject, method)), method

@@ -241,6 +241,24 @@ def test_patches_keep_comments_of_untouched_fields() -> None:
     assert messages(out.stdout, "warning") == ["patches[3] selects no resource (kind=StatefulSet)"]
 
 
+@pytest.mark.parametrize("nan", [".NaN", ".nan", ".NAN"])
+def test_a_patch_leaves_a_nan_it_does_not_touch_as_written(nan: str) -> None:
+    """A NaN is not equal to itself in Python: compared with `==`, every NaN of a patched
+    resource looked changed and was written again as `.nan`."""
+    from krmfn.testing import resource_list
+
+    resources = (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\nspec:\n"
+                 f"  ratio: {nan} # not a number\n  other: [1, {nan}]\n")
+    config = ("apiVersion: fn.kpt.dev/v1alpha1\nkind: SiteSpecialize\nmetadata:\n  name: s\n"
+              "site:\n  clusterName: edge-1\npatches:\n- target: {kind: ConfigMap}\n"
+              "  patch:\n  - {op: add, path: /spec/added, value: 1}\n")
+    out = run(site_specialize, resource_list(resources, config))
+    assert out.exit_code == 0, out.stderr
+    text = ResourceList.parse(out.stdout).items[0].to_yaml()
+    assert f"  ratio: {nan} # not a number\n  other: [1, {nan}]\n" in text
+    assert "added: 1" in text
+
+
 def test_interface_with_a_cni_the_site_lacks_is_an_error_on_the_field() -> None:
     out = run(site_specialize, case("cni-mismatch").input_text())
     assert out.exit_code == 1

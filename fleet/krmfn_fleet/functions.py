@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 
 from krmfn import Function
 
-__all__ = ["GROUP", "find_function", "registered"]
+__all__ = ["GROUP", "find_function", "function_name", "registered"]
 
 GROUP = "krmfn.functions"
 
@@ -37,7 +37,13 @@ def _load(name: str) -> Function | None:
     return fn
 
 
+def function_name(ref: str) -> str:
+    """The name a step's `image` or `exec` is registered under: its last path part, less
+    tag and digest."""
+    return ref.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
+
+
 def find_function(ref: str) -> Function | None:
     """The function a step's `image` or `exec` names, None when none is registered."""
-    base = ref.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
+    base = function_name(ref)
     return _load(base) if base else None

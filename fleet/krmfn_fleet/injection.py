@@ -117,11 +117,13 @@ _TYPES: list[tuple[Mapping[str, list[FleetObject]], set[tuple[str, str]]]] = []
 
 def _types(objects: Mapping[str, list[FleetObject]]) -> set[tuple[str, str]]:
     """The (apiVersion, kind) pairs of the fleet's objects, worked out once per run (the
-    run's map of objects is the key) and only when a point finds nothing."""
-    if not _TYPES or _TYPES[0][0] is not objects:
-        _TYPES[:] = [(objects, {(o.api_version, o.kind) for objs in objects.values()
-                                for o in objs})]
-    return _TYPES[0][1]
+    run's map of objects is the key) and only when a point finds nothing. (Read once:
+    jobs of a Dask worker run in threads, each with a map of its own.)"""
+    held = _TYPES[0] if _TYPES else None
+    if held is None or held[0] is not objects:
+        held = (objects, {(o.api_version, o.kind) for objs in objects.values() for o in objs})
+        _TYPES[:] = [held]
+    return held[1]
 
 
 def _match(point: KubeObject, injectors: list[dict[str, str]],

@@ -34,9 +34,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from krmfn import same_value
 from krmfn._text.path import Match, Segment
 
-__all__ = ["ABSENT", "Edit", "FieldConflict", "merge_fields", "merge_key", "same", "within"]
+__all__ = ["ABSENT", "Edit", "FieldConflict", "merge_fields", "merge_key", "within"]
 
 
 class _Absent:
@@ -94,19 +95,6 @@ class FieldConflict:
     theirs: Any
 
 
-def same(a: Any, b: Any) -> bool:
-    """Equal values of equal types, all the way down (`1` is not `1.0` nor `True`)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float):
-        return repr(a) == repr(b)  # (a NaN is equal to itself here)
-    return bool(a == b)
-
-
 def merge_key(name: str | None, lists: Iterable[list[Any]]) -> str | None:
     """The key the items of these versions of one list are merged by, or None (the list
     is one value): the field's known key, else `name`, when every item has it."""
@@ -136,7 +124,7 @@ def within(value: Any, base: Any, name: str | None) -> bool:
     """True when `value` is `base` or a part of it: absent, or with only some of its map
     keys and keyed list items (each again a part of base's). A side that deleted a field
     agrees with a side that only cut it down."""
-    if value is ABSENT or same(value, base):
+    if value is ABSENT or same_value(value, base):
         return True
     if _maps(value, base):
         return all(k in base and within(v, base[k], k) for k, v in value.items())
@@ -166,7 +154,7 @@ class _Walk:
 
     def value(self, at: tuple[Segment, ...], shown: tuple[Segment, ...],
               b: Any, t: Any, o: Any) -> None:
-        if same(t, b) or same(o, t):
+        if same_value(t, b) or same_value(o, t):
             return
         # (a map or list both sides made of something else merges as if added on both)
         if _maps(t, o):
@@ -178,7 +166,7 @@ class _Walk:
             if key is not None:
                 self.items(at, shown, key, base, t, o)
                 return
-        if same(o, b) or (t is ABSENT and within(o, b, _last_name(shown))):
+        if same_value(o, b) or (t is ABSENT and within(o, b, _last_name(shown))):
             if t is ABSENT:
                 self.edits.append(Edit("delete", at))
             else:
@@ -205,7 +193,7 @@ class _Walk:
             k = (type(item[key]), item[key])
             bv, tv = bs.get(k, ABSENT), ts.get(k, ABSENT)
             here, named = (*at, i), (*shown, Match(key, str(item[key])))
-            if same(tv, bv) or same(item, tv):
+            if same_value(tv, bv) or same_value(item, tv):
                 continue
             if tv is ABSENT:
                 if within(item, bv, None):

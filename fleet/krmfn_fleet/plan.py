@@ -4,8 +4,10 @@ Every render records, in `OUT/.krmfn-fleet.lock`, the digests of each package's 
 its blueprint (every file), its site facts (the selected WorkloadCluster and every fleet
 object its injectors name), its variant (package name, package context, injectors,
 labels, annotations, template functions), the functions installed (names and package
-versions) and, for each package it depends on, that package's own digest (so a change
-anywhere upstream reaches its dependents). Render skips a package whose digest is
+versions), what its steps that no installed package registers would run (the program of
+an `exec:`, the local image of an `image:`, see `krmfn_fleet.programs`) and, for each
+package it depends on, that package's own digest (so a change anywhere upstream reaches
+its dependents). Render skips a package whose digest is
 unchanged and whose directory is there; a git blueprint's digest includes its commit,
 which its Kptfile records. The plan computes the same digests for the fleet as it is now
 (fetching git upstreams into OUT's cache, removed again if the plan made it) and
@@ -24,6 +26,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from krmfn import KubeObject
 from krmfn._errors import InputError
 from krmfn._run.package import package_from_texts, read_texts
 
@@ -32,6 +35,7 @@ from krmfn_fleet.errors import FleetError
 from krmfn_fleet.functions import GROUP
 from krmfn_fleet.inputs import Fleet, FleetObject, load_fleet
 from krmfn_fleet.placement import Placement, place
+from krmfn_fleet.programs import Programs
 from krmfn_fleet.upstreams import git_cache
 
 __all__ = ["LOCK", "Change", "Inputs", "fleet_inputs", "plan", "read_lock", "write_lock"]
@@ -51,12 +55,14 @@ class Inputs:
     dependencies: Mapping[str, str]
     digest: str
     upstream: Mapping[str, str] | None = None  # a git blueprint's repo, ref and commit
+    programs: str = ""  # external steps' programs and images ("" when there is none)
 
     def to_json(self) -> dict[str, Any]:
         out = {"blueprint": self.blueprint, "site": self.site, "variant": self.variant,
                "functions": self.functions,
                "dependencies": dict(sorted(self.dependencies.items())),
                "digest": self.digest}
+        out |= {"programs": self.programs} if self.programs else {}
         return out | ({"upstream": dict(self.upstream)} if self.upstream else {})
 
 
@@ -116,6 +122,8 @@ def fleet_inputs(fleet: Fleet, placements: Sequence[Placement],
     """The Inputs of every placed package, dependencies digested before dependents."""
     functions = _functions()
     blueprints: dict[Path, str] = {}
+    steps: dict[Path, list[Any]] = {}
+    programs = Programs()
     objects = fleet.named()
     out: dict[str, Inputs] = {}
     order = render_order(placements, {k: [d for w in v for d in w.providers]
@@ -126,13 +134,31 @@ def fleet_inputs(fleet: Fleet, placements: Sequence[Placement],
             if p.upstream is not None:  # the Kptfile records the commit: it is an input
                 blueprints[p.blueprint] = _sha([blueprints[p.blueprint],
                                                 p.upstream.to_json()])
+            steps[p.blueprint] = _pipeline(p.blueprint)
         deps = {d: out[d].digest for w in wanted[p.key] for d in w.providers}
         site, variant = _site(p, objects), _variant(p)
+        external = programs.of([*p.pipeline[0], *p.pipeline[1], *steps[p.blueprint]],
+                               p.blueprint)
+        run = _sha(external) if external else ""
         digest = _sha([blueprints[p.blueprint], site, variant, functions,
-                       sorted(deps.items())])
+                       sorted(deps.items()), *([run] if run else [])])
         out[p.key] = Inputs(blueprints[p.blueprint], site, variant, functions, deps, digest,
-                            p.upstream.to_json() if p.upstream is not None else None)
+                            p.upstream.to_json() if p.upstream is not None else None, run)
     return out
+
+
+def _pipeline(blueprint: Path) -> list[Any]:
+    """The steps of a blueprint's Kptfile (none when it cannot be read: the render says
+    why)."""
+    try:
+        pipeline = KubeObject.from_yaml((blueprint / "Kptfile").read_text("utf-8")).get(
+            "pipeline")
+    except (OSError, UnicodeDecodeError, InputError):
+        return []
+    if not isinstance(pipeline, Mapping):
+        return []
+    return [step for part in ("mutators", "validators")
+            for step in (pipeline.get(part) or []) if isinstance(step, Mapping)]
 
 
 def blueprint_dependencies(placements: Sequence[Placement]) -> dict[str, list[Wanted]]:
@@ -219,6 +245,8 @@ def _compare(key: str, now: Inputs, before: Mapping[str, Any]) -> Change:
         reasons.append("variant changed")
     if before.get("functions") != now.functions:
         reasons.append("functions changed")
+    if (before.get("programs") or "") != now.programs:
+        reasons.append("external functions changed (an exec program or image)")
     old = before.get("dependencies") or {}
     added = sorted(set(now.dependencies) - set(old))
     gone = sorted(set(old) - set(now.dependencies))

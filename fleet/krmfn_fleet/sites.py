@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from krmfn._errors import InputError
 from krmfn._model.object import KubeObject
@@ -27,13 +27,13 @@ from krmfn._model.resource_list import ResourceList
 from krmfn._run.package import package_from_texts, read_package, read_texts
 
 from krmfn_fleet.ledger_location import is_database, ledger_location
+from krmfn_fleet.package_job import LEDGER_FUNCTIONS
 from krmfn_fleet.pipeline import RenderResult, render_package
 from krmfn_fleet.site_inventory import FleetError, FleetSite, check_site_names, load_sites
 from krmfn_fleet.turnstile import LocalTurn, Turnstile
 
 __all__ = ["FleetError", "FleetSite", "SiteOutcome", "load_sites", "render_fleet"]
 
-_LEDGER_FUNCTIONS = ("ipam-inject", "vlan-assign")
 _SITE_FUNCTION = "site-specialize"
 
 
@@ -83,20 +83,21 @@ def _blueprint(path: str) -> _Blueprint:
 _TURNSTILE: Turnstile | None = None  # set in the parent before the workers fork
 
 
-def _render_site(args: tuple[int, str, str, str, dict[str, Any], dict[str, Any], str]
+def _render_site(args: tuple[int, str, str, str, dict[str, Any], dict[str, Any], str, bool]
                  ) -> SiteOutcome:
-    index, blueprint, out, name, facts, values, ledger = args
+    index, blueprint, out, name, facts, values, ledger, allow_exec = args
     turn = LocalTurn(_TURNSTILE, index) if _TURNSTILE is not None else None
     try:
-        return _render_site_in_turn(blueprint, out, name, facts, values, ledger, turn)
+        return _render_site_in_turn(blueprint, out, name, facts, values, ledger, turn,
+                                    allow_exec)
     finally:
         if turn is not None:
             turn.leave()
 
 
 def _render_site_in_turn(blueprint: str, out: str, name: str, facts: dict[str, Any],
-                         values: dict[str, Any], ledger: str, turn: LocalTurn | None
-                         ) -> SiteOutcome:
+                         values: dict[str, Any], ledger: str, turn: LocalTurn | None,
+                         allow_exec: bool = False) -> SiteOutcome:
     start = time.perf_counter()
     target = Path(out) / name
     site: dict[str, Any] = {"kind": "SiteSpecialize", "site": facts}
@@ -104,14 +105,15 @@ def _render_site_in_turn(blueprint: str, out: str, name: str, facts: dict[str, A
         site["values"] = values
     overrides: dict[str, dict[str, Any]] = {_SITE_FUNCTION: site}
     if ledger:
-        for fn in _LEDGER_FUNCTIONS:
+        for fn in LEDGER_FUNCTIONS:
             overrides[fn] = {"ledger": ledger}
     try:
         _check_target(Path(out), target)
+        run = _Run(turn, allow_exec, blueprint)
         if target.exists():  # rendered before: render it again, in place
-            result = _render_again(target, overrides, name, turn)
+            result = _render_again(target, overrides, name, run)
         else:
-            result = _render_new(_blueprint(blueprint), target, overrides, name, turn)
+            result = _render_new(_blueprint(blueprint), target, overrides, name, run)
     except (OSError, InputError) as exc:  # one broken site must not stop the fleet
         return SiteOutcome(name, False, time.perf_counter() - start, [f"write failed: {exc}"])
     messages = [result.error] if result.error else []
@@ -158,8 +160,18 @@ def _escape_error(holders: dict[str, KubeObject], name: str) -> str:
            "nothing written"
 
 
+class _Run(NamedTuple):
+    """How a site's pipeline runs: its turn at the ledger, and whether `exec:` steps no
+    installed package registers may run (from the blueprint's directory, as the fleet of
+    PackageVariantSets runs them)."""
+
+    turn: LocalTurn | None
+    allow_exec: bool
+    blueprint: str
+
+
 def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str,
-                  turn: LocalTurn | None) -> RenderResult:
+                  run: _Run) -> RenderResult:
     """Render a site rendered before, in place; its files are written back only if every
     one of them stays inside the site's directory."""
     try:
@@ -167,7 +179,8 @@ def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str,
     except InputError as exc:
         return RenderResult(target, error=str(exc))
     result = render_package(target, overrides=overrides, write=False, package_name=name,
-                            read=(rl, pkg), serial=turn)
+                            read=(rl, pkg), serial=run.turn, allow_exec=run.allow_exec,
+                            exec_dir=run.blueprint)
     if result.ok:
         holders = _new_paths(rl)
         escaped = _outside(target, pkg.render_files(rl))
@@ -179,7 +192,7 @@ def _render_again(target: Path, overrides: dict[str, dict[str, Any]], name: str,
 
 
 def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any]],
-                name: str, turn: LocalTurn | None) -> RenderResult:
+                name: str, run: _Run) -> RenderResult:
     """Render a site's first copy from the blueprint in memory, and write the copy as a
     new directory renamed into place: no per-file temporary files, nothing read back. A
     render that fails leaves the blueprint's copy, as a re-render in place expects."""
@@ -190,7 +203,8 @@ def _render_new(bp: _Blueprint, target: Path, overrides: dict[str, dict[str, Any
         result = RenderResult(target, error=str(exc))
     else:
         result = render_package(target, overrides=overrides, write=False, package_name=name,
-                                read=(rl, pkg), serial=turn)
+                                read=(rl, pkg), serial=run.turn, allow_exec=run.allow_exec,
+                                exec_dir=run.blueprint)
     holders = _new_paths(rl) if result.ok else {}
     contents = pkg.render_files(rl) if result.ok else {}
     escaped = _outside(target, contents)
@@ -232,7 +246,7 @@ _NEW_MODE = _new_mode()
 
 
 def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path, *,
-                 ledger: str | Path | None = None, jobs: int = 1,
+                 ledger: str | Path | None = None, jobs: int = 1, allow_exec: bool = False,
                  progress: Callable[[Iterator[SiteOutcome], int], Iterator[SiteOutcome]]
                  | None = None) -> list[SiteOutcome]:
     """Render every site; outcomes in inventory order.
@@ -248,7 +262,7 @@ def render_fleet(blueprint: str | Path, sites: list[FleetSite], out: str | Path,
     global _TURNSTILE
     _BLUEPRINTS.clear()  # read afresh by each run (and each worker)
     work = [(i, str(Path(blueprint).resolve()), str(out.resolve()), s.name, dict(s.facts),
-             dict(s.values), ledger_path) for i, s in enumerate(sites)]
+             dict(s.values), ledger_path, allow_exec) for i, s in enumerate(sites)]
     if jobs <= 1:
         stream: Iterator[SiteOutcome] = map(_render_site, work)
         results = list(progress(stream, len(work)) if progress else stream)

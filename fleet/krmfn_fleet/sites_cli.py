@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="worker processes (default: number of CPUs)")
     p.add_argument("--limit", type=_count(0), default=0,
                    help="render only the first N sites (0: all)")
+    p.add_argument("--allow-exec", action="store_true",
+                   help="run exec: steps no installed package registers (as kpt fn render)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -45,7 +47,8 @@ def _count(least: int) -> Callable[[str], int]:
 
 
 def fleet_main(argv: list[str]) -> int:
-    usage = "usage: krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] [--jobs N]\n"
+    usage = ("usage: krmfn fleet render BLUEPRINT --sites FILE --out DIR [--ledger DB] "
+             "[--jobs N] [--allow-exec]\n")
     if argv and argv[0] in ("-h", "--help"):
         sys.stdout.write(usage)
         return 0
@@ -75,7 +78,8 @@ def fleet_main(argv: list[str]) -> int:
     start = time.perf_counter()
     try:
         outcomes = render_fleet(args.blueprint, sites, args.out, ledger=args.ledger,
-                                jobs=args.jobs, progress=progress)
+                                jobs=args.jobs, allow_exec=args.allow_exec,
+                                progress=progress)
     except FleetError as exc:
         sys.stderr.write(f"krmfn fleet: error: {exc}\n")
         return 1

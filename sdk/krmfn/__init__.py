@@ -44,6 +44,7 @@ __all__ = [
     "load_config",
     "parse_path",
     "read_package",
+    "same_value",
 ]
 
 _WHERE = {
@@ -57,6 +58,7 @@ _WHERE = {
     "Scope": "_model.scope", "Selector": "_model.selector", "load_config": "_model.config",
     "Function": "_run.function", "RunOutput": "_run.function", "function": "_run.function",
     "read_package": "_run.package",
+    "same_value": "_model.values",
 }
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     from krmfn._model.results import Field, File, Result, Severity
     from krmfn._model.scope import Scope
     from krmfn._model.selector import Selector
+    from krmfn._model.values import same_value
     from krmfn._run.function import Function, RunOutput, function
     from krmfn._run.package import read_package
     from krmfn._text.path import Match, PathError, parse_path

@@ -72,8 +72,9 @@ LOCK_KEY = 0x6B726D66  # "krmf", as the SQLite ledger's application id
 ATTEMPTS = 5
 _TRANSIENT = ("40001", "40P01", "57P03", "53300")  # serialization, deadlock, starting, full
 
-_Key = tuple[int, int, str]  # process, thread, location
-_OPEN: dict[_Key, psycopg.Connection[Any]] = {}
+_Key = tuple[int, str]  # process, location
+_IDLE: dict[_Key, list[psycopg.Connection[Any]]] = {}  # open, in no session
+_LOCK = threading.Lock()
 _CHECKED: set[int] = set()  # ids of the open connections whose schema was checked
 
 
@@ -130,8 +131,10 @@ class PostgresLedger:
     """A ledger in the database `location` names; the tables are created on first use and
     checked in every session.
 
-    The connection stays open between sessions of one process and thread (opening one
-    costs more than a session); `close()` closes it.
+    Connections stay open between sessions of one process (opening one costs more than
+    a session): a session borrows an idle one, or opens one, and gives it back when it
+    ends, so a process keeps as many as it runs sessions at once, whatever its threads;
+    `close()` closes the idle ones.
     """
 
     def __init__(self, location: str, *, timeout: float = 30.0) -> None:
@@ -139,7 +142,7 @@ class PostgresLedger:
         self.shown = shown(location)
         self.timeout = timeout
         self._password = password_of(location)
-        if not self._connected():  # a kept connection was checked when it was opened
+        if not self._idle():  # a kept connection was checked when it was opened
             with self.session():
                 pass
 
@@ -147,12 +150,11 @@ class PostgresLedger:
         return self._session()
 
     def close(self) -> None:
-        """Close this process's (and thread's) connection to the database."""
-        held = _OPEN.pop(self._key(), None)
-        if held is not None:
-            _CHECKED.discard(id(held))
-            with suppress(psycopg.Error):
-                held.close()
+        """Close this process's idle connections to the database."""
+        with _LOCK:
+            idle = _IDLE.pop(self._key(), [])
+        for db in idle:
+            _drop(db)
 
     @contextmanager
     def _session(self) -> Iterator[SqliteSession]:
@@ -168,14 +170,14 @@ class PostgresLedger:
             if isinstance(exc, psycopg.Error):
                 raise self.describe(exc) from None
             raise
+        self._give_back(db)
 
     def _begin(self) -> tuple[psycopg.Connection[Any], ExitStack]:
         """A connection inside a new transaction that holds the lock, on a checked schema,
         in pipeline mode (left by closing the returned stack)."""
         for attempt in range(ATTEMPTS):
-            reused = self._key() in _OPEN
             try:
-                db = self._connection()
+                db, reused = self._connection()
             except psycopg.Error as exc:
                 if attempt + 1 < ATTEMPTS and exc.sqlstate in _TRANSIENT:
                     time.sleep(0.05 * 2**attempt)
@@ -193,9 +195,10 @@ class PostgresLedger:
                 return db, pipeline
             except BaseException as exc:
                 broken = db.broken
-                self._drop(pipeline)
+                _leave(db, pipeline)
                 if not isinstance(exc, psycopg.Error):
                     raise
+                self.close()
                 if attempt + 1 < ATTEMPTS and (exc.sqlstate in _TRANSIENT
                                                or (reused and broken)):
                     time.sleep(0.05 * 2**attempt)
@@ -206,36 +209,43 @@ class PostgresLedger:
     def _abandon(self, db: psycopg.Connection[Any], pipeline: ExitStack, *, keep: bool
                  ) -> psycopg.Error | None:
         """Roll the session back; a failure of a queued statement that surfaces on the way
-        is returned. The connection is kept only when `keep` and nothing failed."""
-        if not keep:
-            self._drop(pipeline)  # the server rolls back what the connection began
-            return None
-        try:
-            db.execute("ROLLBACK")
-            pipeline.close()  # waits for every statement sent
-        except psycopg.Error as exc:
-            self._drop(pipeline)
-            return exc
-        return None
-
-    def _drop(self, pipeline: ExitStack) -> None:
-        """Close the connection, then leave pipeline mode (nothing left to send)."""
+        is returned. The connection is given back only when `keep` and nothing failed."""
+        if keep:
+            try:
+                db.execute("ROLLBACK")
+                pipeline.close()  # waits for every statement sent
+            except psycopg.Error as exc:
+                late: psycopg.Error | None = exc
+            else:
+                self._give_back(db)
+                return None
+        else:
+            late = None
+        _leave(db, pipeline)  # the server rolls back what the connection began
         self.close()
-        with suppress(psycopg.Error):
-            pipeline.close()
+        return late
 
     def _key(self) -> _Key:
-        return os.getpid(), threading.get_ident(), self.location
+        return os.getpid(), self.location
 
-    def _connected(self) -> bool:
-        held = _OPEN.get(self._key())
-        return held is not None and not held.closed and not held.broken
+    def _idle(self) -> bool:
+        with _LOCK:
+            return bool(_IDLE.get(self._key()))
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        held = _OPEN.get(self._key())
-        if held is not None and self._connected():
-            return held
-        self.close()
+    def _give_back(self, db: psycopg.Connection[Any]) -> None:
+        if db.closed or db.broken:
+            _drop(db)
+            return
+        with _LOCK:
+            _IDLE.setdefault(self._key(), []).append(db)
+
+    def _connection(self) -> tuple[psycopg.Connection[Any], bool]:
+        """An idle connection of this process (and True), or a new one (and False)."""
+        with _LOCK:
+            idle = _IDLE.get(self._key(), [])
+            held = idle.pop() if idle else None
+        if held is not None:
+            return held, True
         # Sessions begin and end their transactions themselves (see `_begin`): psycopg's
         # own BEGIN would wait for a round trip of its own in pipeline mode.
         db = psycopg.connect(self.location, connect_timeout=max(1, round(self.timeout)),
@@ -246,8 +256,7 @@ class PostgresLedger:
         except BaseException:
             db.close()
             raise
-        _OPEN[self._key()] = db
-        return db
+        return db, False
 
     def describe(self, exc: psycopg.Error) -> LedgerError:
         """One line naming the ledger (no password) and what went wrong."""
@@ -308,8 +317,23 @@ def _reason(exc: psycopg.Error) -> str:
     return first
 
 
+def _drop(db: psycopg.Connection[Any]) -> None:
+    _CHECKED.discard(id(db))
+    with suppress(psycopg.Error):
+        db.close()
+
+
+def _leave(db: psycopg.Connection[Any], pipeline: ExitStack) -> None:
+    """Close a connection, then leave its pipeline mode (nothing is sent any more)."""
+    _drop(db)
+    with suppress(psycopg.Error):
+        pipeline.close()
+
+
 @atexit.register
 def _close_ours() -> None:
-    for key in [key for key in _OPEN if key[0] == os.getpid()]:
-        with suppress(psycopg.Error):
-            _OPEN.pop(key).close()
+    with _LOCK:
+        ours = [key for key in _IDLE if key[0] == os.getpid()]
+        idle = [db for key in ours for db in _IDLE.pop(key)]
+    for db in idle:
+        _drop(db)

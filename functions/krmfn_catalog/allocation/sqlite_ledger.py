@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 from ._common import Discard
-from ._sqlite_connections import borrow, drop
+from ._sqlite_connections import borrow, drop, give_back
 from ._sqlite_runs import RUNS_SCHEMA
 from ._sqlite_session import SqliteSession
 from .ledger import LedgerError
@@ -116,8 +116,8 @@ def _holder(key: str, kind: str, *, vlan: bool) -> tuple[str, str, str]:
 class SqliteLedger:
     """A ledger file; created on first use, checked on every session.
 
-    The connection stays open between sessions (see `_sqlite_connections`); `close()`
-    closes it, and the next session opens it again.
+    Connections stay open between sessions (see `_sqlite_connections`); `close()`
+    closes them, and the next session opens one again.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
@@ -132,12 +132,13 @@ class SqliteLedger:
         return self._session()
 
     def close(self) -> None:
-        """Close this process's (and thread's) connection to the file."""
+        """Close this process's idle connections to the file."""
         drop(self.path)
 
     @contextmanager
     def _session(self) -> Iterator[SqliteSession]:
-        connection = borrow(self.path, self._connect)
+        borrowed = borrow(self.path, self._connect)
+        connection = borrowed.connection
         try:
             self._execute(connection, f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
             self._execute(connection, "BEGIN IMMEDIATE")
@@ -149,8 +150,13 @@ class SqliteLedger:
                 with suppress(sqlite3.Error):  # keep the original error
                     connection.rollback()
             if not isinstance(exc, Discard):  # start afresh after anything unexpected
+                with suppress(sqlite3.Error):
+                    connection.close()
                 self.close()
+                raise
+            give_back(self.path, borrowed)
             raise
+        give_back(self.path, borrowed)
 
     def _check_location(self) -> None:
         path, folder = self.path, self.path.parent
@@ -165,7 +171,8 @@ class SqliteLedger:
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                         check_same_thread=False)  # one thread at a time
         except sqlite3.Error as exc:
             raise _describe(self.path, exc) from exc
         try:
@@ -181,7 +188,13 @@ class SqliteLedger:
         Done after the first session, outside any transaction, so that a foreign file is
         refused before anything is written into it.
         """
-        self._execute(borrow(self.path, self._connect), "PRAGMA journal_mode=WAL")
+        borrowed = borrow(self.path, self._connect)
+        try:
+            self._execute(borrowed.connection, "PRAGMA journal_mode=WAL")
+        except LedgerError:
+            borrowed.connection.close()
+            raise
+        give_back(self.path, borrowed)
 
     def _execute(self, connection: sqlite3.Connection, sql: str) -> list[tuple[object, ...]]:
         try:

@@ -6,10 +6,9 @@ a source of site facts, so a package re-renders without being told its site agai
 
 from __future__ import annotations
 
-from krmfn import KubeObject, ResourceList
+from krmfn import KubeObject, ResourceList, same_value
 
 from krmfn_catalog.site_specialize.config import Site
-from krmfn_catalog.site_specialize.plain import same
 
 __all__ = [
     "INJECTED",
@@ -97,7 +96,7 @@ def inject_site(rl: ResourceList, site: Site) -> list[KubeObject]:
                 "reason": "ConfigInjected",
                 "message": f'injected resource "{site.cluster_name}" from the site facts',
             })
-        if not same(before, wc.to_dict()):
+        if not same_value(before, wc.to_dict()):
             changed.append(wc)
     return changed
 

@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from krmfn import KubeObject, ResourceList
+from krmfn import KubeObject, ResourceList, same_value
 
 from krmfn_catalog.site_specialize.config import Patch
-from krmfn_catalog.site_specialize.plain import FieldPath, format_path, same
+from krmfn_catalog.site_specialize.plain import FieldPath, format_path
 
 __all__ = ["apply_patches"]
 
@@ -47,7 +47,7 @@ def apply_patches(rl: ResourceList, objects: Iterable[KubeObject],
                              field=_pointer_path(op["path"]) or None)
                     break
             else:
-                if not same(doc, new):
+                if not same_value(doc, new):
                     _write(obj, (), doc, new)
                     changed.add(id(obj))
     return len(changed)
@@ -72,11 +72,11 @@ def _holds(doc: dict[str, Any], op: dict[str, Any]) -> bool:
         return _resolve(doc, op["from"]) is _ABSENT and _resolve(doc, path) is not _ABSENT
     if name == "copy":
         value = _resolve(doc, op["from"])
-        return value is not _ABSENT and same(_resolve(doc, path), value)
+        return value is not _ABSENT and same_value(_resolve(doc, path), value)
     if name == "add" and path.endswith("/-"):
         parent = _resolve(doc, path[:-2])
-        return isinstance(parent, list) and bool(parent) and same(parent[-1], op["value"])
-    return same(_resolve(doc, path), op["value"])
+        return isinstance(parent, list) and bool(parent) and same_value(parent[-1], op["value"])
+    return same_value(_resolve(doc, path), op["value"])
 
 
 def _resolve(doc: Any, pointer: str) -> Any:
@@ -111,7 +111,7 @@ def _write(obj: KubeObject, path: FieldPath, old: Any, new: Any) -> None:
             at = (*path, str(key))
             if key not in old:
                 obj.set(list(at), value)
-            elif not same(old[key], value):
+            elif not same_value(old[key], value):
                 _write(obj, at, old[key], value)
         return
     if isinstance(old, list) and isinstance(new, list) and path:
@@ -123,10 +123,10 @@ def _write(obj: KubeObject, path: FieldPath, old: Any, new: Any) -> None:
 def _write_list(obj: KubeObject, path: FieldPath, old: list[Any], new: list[Any]) -> None:
     if len(old) == len(new):
         for i, (a, b) in enumerate(zip(old, new, strict=True)):
-            if not same(a, b):
+            if not same_value(a, b):
                 _write(obj, (*path, i), a, b)
         return
-    if len(new) > len(old) and all(same(a, b) for a, b in zip(old, new, strict=False)):
+    if len(new) > len(old) and all(same_value(a, b) for a, b in zip(old, new, strict=False)):
         for value in new[len(old):]:
             obj.append(list(path), value)
         return
@@ -144,7 +144,7 @@ def _kept_indexes(old: list[Any], new: list[Any]) -> set[int] | None:
     kept: set[int] = set()
     i = 0
     for value in new:
-        while i < len(old) and not same(old[i], value):
+        while i < len(old) and not same_value(old[i], value):
             i += 1
         if i == len(old):
             return None

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from krmfn import KrmfnError, KubeObject, ResourceList
+from krmfn import KrmfnError, KubeObject, ResourceList, same_value
 
-from krmfn_catalog.site_specialize.plain import FieldPath, format_path, same
+from krmfn_catalog.site_specialize.plain import FieldPath, format_path
 
 __all__ = ["SetterOutcome", "apply_setters"]
 
@@ -94,7 +94,7 @@ def _apply(rl: ResourceList, obj: KubeObject, path: FieldPath, pattern: _Pattern
         if new is _SKIP:
             return
     outcome.used.update(given)
-    if not same(current, new):
+    if not same_value(current, new):
         obj.set(path, new)
         outcome.changed += 1
         outcome.changed_by.update(given)
