@@ -10,8 +10,9 @@ The lowest free gap comes from `taken_runs` (see `_sqlite_runs`).
 
 The SQL is the common ground of SQLite and PostgreSQL (`?` placeholders, which
 `postgres_ledger` rewrites), so one class answers for both, and both give the same answers
-to the same questions. Errors of the database module are turned into a `LedgerError` by
-`describe`; a PostgreSQL connection does that itself.
+to the same questions; on PostgreSQL, where every read is a round trip, a subclass asks
+some of them in fewer statements (`_postgres_session`). Errors of the database module are
+turned into a `LedgerError` by `describe`; a PostgreSQL connection does that itself.
 """
 
 from __future__ import annotations

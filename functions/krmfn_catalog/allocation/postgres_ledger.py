@@ -10,12 +10,23 @@ gap. The lock makes that impossible instead of detecting it afterwards:
   answered, and a session cannot replay the caller's work; with many writers drawing the
   lowest free block of one pool, nearly every concurrent pair conflicts, so optimistic
   retries would mostly be wasted work anyway.
-- The isolation level is READ COMMITTED, set on every connection whatever the server's
+- The isolation level is READ COMMITTED, set on every transaction whatever the server's
   default: each statement sees everything committed before it, so every read after the
   lock sees the last writer's commit. REPEATABLE READ would take its snapshot at the
   lock statement, before the previous holder committed, and read stale data.
 - The unique constraints on (instance, prefix) and (vlan_index, vlan_id) stay as a last
   guard: a duplicate that got past everything is refused and the session rolled back.
+
+Round trips. A session runs in libpq's pipeline mode: a statement whose result nobody
+reads (the inserts and deletes, covering a range in `taken_runs`) is sent at once and not
+waited for; the server runs statements in the order sent, and the next read (or the
+COMMIT) waits for all of them. The lock travels with the version check, which the
+server answers only once the lock is held. So a session costs a round trip per question
+whose answer the allocator needs, one to begin and one to commit; and the questions are
+asked in as few statements as give the SQLite session's answers (`_postgres_session`).
+A queued statement that fails makes the next read, or the commit, fail: the session is
+then rolled back and reported as one line like any other failure, even when the caller
+was leaving without recording anything.
 
 A session holds the lock for about the time SQLite holds its file lock (the same indexed
 questions, see `_sqlite_session`); waiting for it is bounded by `timeout` (`lock_timeout`).
@@ -41,7 +52,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +61,7 @@ from psycopg import errors
 
 from ._common import Discard
 from ._postgres_schema import prepare
+from ._postgres_session import PostgresSession
 from ._sqlite_session import SqliteSession
 from .backends import password_of, shown
 from .ledger import LedgerError
@@ -72,15 +84,18 @@ def _dialect(sql: str) -> str:
 
 
 class _Translated:
-    """A connection that takes the session's `?` SQL and reports errors as `LedgerError`."""
+    """A connection that takes the session's `?` SQL and reports errors as `LedgerError`.
+
+    In pipeline mode a statement's failure may surface only when a later result is read,
+    so reading rows is translated too."""
 
     def __init__(self, db: psycopg.Connection[Any], ledger: PostgresLedger) -> None:
         self._db = db
         self._ledger = ledger
 
-    def execute(self, sql: str, parameters: Any = (), /) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, parameters: Any = (), /) -> _Rows:
         try:
-            return self._db.execute(_dialect(sql), parameters)
+            return _Rows(self._db.execute(_dialect(sql), parameters), self._ledger)
         except psycopg.Error as exc:
             raise self._ledger.describe(exc) from None
 
@@ -88,6 +103,26 @@ class _Translated:
         try:
             with self._db.cursor() as cursor:
                 cursor.executemany(_dialect(sql), list(parameters))
+        except psycopg.Error as exc:
+            raise self._ledger.describe(exc) from None
+
+
+class _Rows:
+    """A statement's rows, read when asked for (in pipeline mode: then sent and waited for)."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], ledger: PostgresLedger) -> None:
+        self._cursor = cursor
+        self._ledger = ledger
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return self._cursor.fetchall()
+        except psycopg.Error as exc:
+            raise self._ledger.describe(exc) from None
+
+    def fetchone(self) -> Any:
+        try:
+            return self._cursor.fetchone()
         except psycopg.Error as exc:
             raise self._ledger.describe(exc) from None
 
@@ -123,25 +158,23 @@ class PostgresLedger:
 
     @contextmanager
     def _session(self) -> Iterator[SqliteSession]:
-        db = self._begin()
+        db, pipeline = self._begin()
         try:
-            yield SqliteSession(_Translated(db, self), Path(self.shown), _unused)
-            db.commit()
+            yield PostgresSession(_Translated(db, self), Path(self.shown), _unused)
+            db.execute("COMMIT")
+            pipeline.close()  # sends a sync and waits for every statement sent
         except BaseException as exc:
-            with suppress(psycopg.Error):
-                db.rollback()
-            if not isinstance(exc, Discard):
-                _drop(db)
-                self.close()
-            else:
-                self._give_back(db)
+            late = self._abandon(db, pipeline, keep=isinstance(exc, Discard))
+            if isinstance(exc, Discard) and late is not None:
+                raise self.describe(late) from None  # a queued statement failed
             if isinstance(exc, psycopg.Error):
                 raise self.describe(exc) from None
             raise
         self._give_back(db)
 
-    def _begin(self) -> psycopg.Connection[Any]:
-        """A connection inside a new transaction that holds the lock, on a checked schema."""
+    def _begin(self) -> tuple[psycopg.Connection[Any], ExitStack]:
+        """A connection inside a new transaction that holds the lock, on a checked schema,
+        in pipeline mode (left by closing the returned stack)."""
         for attempt in range(ATTEMPTS):
             try:
                 db, reused = self._connection()
@@ -150,16 +183,19 @@ class PostgresLedger:
                     time.sleep(0.05 * 2**attempt)
                     continue
                 raise self.describe(exc) from None
+            pipeline = ExitStack()
             try:
+                pipeline.enter_context(db.pipeline())
+                # Sent together with the version check, which the server answers only
+                # once the lock is held: one round trip.
+                db.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
                 prepare(db, self.shown, checked=id(db) in _CHECKED)
                 _CHECKED.add(id(db))
-                return db
+                return db, pipeline
             except BaseException as exc:
                 broken = db.broken
-                with suppress(psycopg.Error):
-                    db.rollback()
-                _drop(db)
+                _leave(db, pipeline)
                 if not isinstance(exc, psycopg.Error):
                     raise
                 self.close()
@@ -169,6 +205,25 @@ class PostgresLedger:
                     continue
                 raise self.describe(exc) from None
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _abandon(self, db: psycopg.Connection[Any], pipeline: ExitStack, *, keep: bool
+                 ) -> psycopg.Error | None:
+        """Roll the session back; a failure of a queued statement that surfaces on the way
+        is returned. The connection is given back only when `keep` and nothing failed."""
+        if keep:
+            try:
+                db.execute("ROLLBACK")
+                pipeline.close()  # waits for every statement sent
+            except psycopg.Error as exc:
+                late: psycopg.Error | None = exc
+            else:
+                self._give_back(db)
+                return None
+        else:
+            late = None
+        _leave(db, pipeline)  # the server rolls back what the connection began
+        self.close()
+        return late
 
     def _key(self) -> _Key:
         return os.getpid(), self.location
@@ -191,13 +246,13 @@ class PostgresLedger:
             held = idle.pop() if idle else None
         if held is not None:
             return held, True
+        # Sessions begin and end their transactions themselves (see `_begin`): psycopg's
+        # own BEGIN would wait for a round trip of its own in pipeline mode.
         db = psycopg.connect(self.location, connect_timeout=max(1, round(self.timeout)),
-                             application_name="krmfn ledger")
+                             application_name="krmfn ledger", autocommit=True)
         try:
-            db.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
             db.execute("SELECT set_config('lock_timeout', %s, false)",
                        (f"{max(1, round(self.timeout * 1000))}ms",))
-            db.commit()
         except BaseException:
             db.close()
             raise
@@ -266,6 +321,13 @@ def _drop(db: psycopg.Connection[Any]) -> None:
     _CHECKED.discard(id(db))
     with suppress(psycopg.Error):
         db.close()
+
+
+def _leave(db: psycopg.Connection[Any], pipeline: ExitStack) -> None:
+    """Close a connection, then leave its pipeline mode (nothing is sent any more)."""
+    _drop(db)
+    with suppress(psycopg.Error):
+        pipeline.close()
 
 
 @atexit.register

@@ -1,0 +1,131 @@
+"""The session of a PostgreSQL ledger: the SQLite session's questions, asked in fewer
+statements.
+
+A PostgreSQL session runs in pipeline mode (see `postgres_ledger`): a statement whose
+result nobody reads costs no round trip of its own, one that is read costs one. So the
+questions are asked with as few reads as give the same answers as `SqliteSession`:
+
+- covering a range in `taken_runs` is one statement that reads nothing back: it merges
+  the range with the runs it touches on the server. The merged run keeps the key of its
+  lowest run (an update in place, where SQLite's delete and insert would leave a dead
+  row and index entry behind on every claim of a pool);
+- the lowest free gap reads the run before the first candidate and a few after it in one
+  statement, instead of one statement per step;
+- the rows overlapping a range are read in one statement (the rows containing its first
+  address, then those starting inside, in the SQLite session's order and limit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._sqlite_runs import TOP, Database, Runs, pack, unpack
+from ._sqlite_session import _BITS, _IP_COLUMNS, _NO_LIMIT, Describe, SqliteSession
+
+__all__ = ["PostgresRuns", "PostgresSession"]
+
+AHEAD = 4  # runs read past the first candidate of a lowest-free search
+
+# Runs touching first..last: the last one starting before `first` (if it reaches
+# first - 1) and those starting in first..last + 1. They become one run keyed by the
+# lowest start; the others are deleted. The DELETE and the INSERT see the same snapshot
+# and never touch the same key, so their order within the statement does not matter.
+_COVER = """WITH near AS (
+    (SELECT first, last FROM taken_runs WHERE space = ? AND first < ?
+     ORDER BY first DESC LIMIT 1)
+    UNION ALL
+    (SELECT first, last FROM taken_runs WHERE space = ? AND first BETWEEN ? AND ?)
+), touching AS MATERIALIZED (
+    SELECT first, last FROM near WHERE last >= ?
+), span AS MATERIALIZED (
+    SELECT LEAST(?::bytea, (SELECT first FROM touching ORDER BY first LIMIT 1)) AS low,
+           GREATEST(?::bytea, (SELECT last FROM touching ORDER BY last DESC LIMIT 1)) AS high
+), merged AS (
+    DELETE FROM taken_runs WHERE space = ? AND first IN (SELECT first FROM touching)
+        AND first <> (SELECT low FROM span)
+)
+INSERT INTO taken_runs (space, first, last) SELECT ?, low, high FROM span
+ON CONFLICT (space, first) DO UPDATE SET last = EXCLUDED.last
+    WHERE taken_runs.last <> EXCLUDED.last"""
+
+_AROUND = """(SELECT first, last FROM taken_runs WHERE space = ? AND first <= ?
+ ORDER BY first DESC LIMIT 1)
+UNION ALL
+(SELECT first, last FROM taken_runs WHERE space = ? AND first > ? ORDER BY first LIMIT ?)"""
+
+
+class PostgresRuns(Runs):
+    """`Runs` whose covering writes without reading and whose search reads ahead."""
+
+    def cover(self, space: str, first: int, last: int) -> None:
+        self._db.execute(_COVER, (
+            space, pack(first), space, pack(first), pack(min(last + 1, TOP)),
+            pack(max(first - 1, 0)), pack(first), pack(last), space, space,
+        ))
+
+    def lowest_free(self, space: str, first: int, last: int, size: int) -> int | None:
+        start = -(-first // size) * size
+        runs: list[tuple[int, int]] = []  # every run starting from runs[0] up to `known`
+        known = -1
+        while start + size - 1 <= last:
+            probe = start + size - 1
+            if probe > known:
+                runs, known = self._around(space, probe)
+            run = next((r for r in reversed(runs) if r[0] <= probe), None)
+            if run is None or run[1] < start:
+                return start
+            start = -(-(run[1] + 1) // size) * size  # past the run, aligned again
+        return None
+
+    def _around(self, space: str, value: int) -> tuple[list[tuple[int, int]], int]:
+        """The run starting at or before `value` and up to `AHEAD` after it, sorted, and
+        the highest value below which no other run starts."""
+        rows = self._db.execute(_AROUND, (space, pack(value), space, pack(value), AHEAD))
+        runs = sorted((unpack(start), unpack(end)) for start, end in rows.fetchall())
+        ahead = [run for run in runs if run[0] > value]
+        known = TOP if len(ahead) < AHEAD else ahead[-1][0] - 1
+        return runs, known
+
+
+class PostgresSession(SqliteSession):
+    """`SqliteSession` asking its questions of PostgreSQL in fewer statements."""
+
+    def __init__(self, connection: Database, path: Path, describe: Describe) -> None:
+        super().__init__(connection, path, describe)
+        self._runs = PostgresRuns(connection)
+
+    def _overlapping(
+        self,
+        instance: str,
+        version: int,
+        host: bool,
+        first: int,
+        last: int,
+        limit: int | None,
+        columns: str = _IP_COLUMNS,
+    ) -> list[tuple[object, ...]]:
+        if host or first == 0:  # nothing can contain the range from before it
+            return super()._overlapping(instance, version, host, first, last, limit, columns)
+        if not (version in _BITS and 0 <= first <= last <= TOP) or limit == 0:
+            return []
+        starts = {first & ~((1 << bits) - 1) for bits in range(1, _BITS[version] + 1)}
+        starts.discard(first)
+        marks = ", ".join("?" * len(starts))
+        where = "instance = ? AND version = ? AND host = ?"
+        keys = "owner AS sort_owner, first AS sort_first, last AS sort_last"
+        order = "ORDER BY first, last DESC, owner"
+        # Rows containing `first` start before it, rows inside at or after it: one order
+        # over both is the SQLite session's "those before, then those inside".
+        rows = self._db.execute(
+            f"SELECT {columns} FROM ("
+            f"(SELECT {keys}, {columns} FROM ip_allocations WHERE {where}"
+            f" AND first IN ({marks}) AND last >= ?)"
+            " UNION ALL "
+            f"(SELECT {keys}, {columns} FROM ip_allocations WHERE {where}"
+            f" AND first BETWEEN ? AND ? {order} LIMIT ?)"
+            ") AS found ORDER BY sort_first, sort_last DESC, sort_owner LIMIT ?",
+            (instance, version, host, *map(pack, sorted(starts)), pack(first),
+             instance, version, host, pack(first), pack(last),
+             _NO_LIMIT if limit is None else limit, _NO_LIMIT if limit is None else limit),
+        ).fetchall()
+        return [tuple(row) for row in rows]
