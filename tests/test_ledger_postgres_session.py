@@ -190,6 +190,45 @@ def test_postgres_answers_as_memory_and_sqlite_after_any_puts_and_pops(
         raise Rollback
 
 
+@pytest.mark.parametrize("space_runs", [256, 1])
+@settings(max_examples=120, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(plan=steps, data=st.data())
+def test_questions_between_writes_answer_as_memory(
+    shared_database: str, plan: list[Step], data: st.DataObject, space_runs: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The runs of a space read once per session are kept true by the session's own
+    covering and dropped by uncovering: questions asked between the writes of one session
+    (so after the runs were read) answer as the in-memory ledger does, and so does a
+    space with more runs than are read at once (`space_runs` 1)."""
+    monkeypatch.setattr(_postgres_session, "SPACE_RUNS", space_runs)
+    ip: dict[str, IPRecord] = {}
+    vlan: dict[str, VLANRecord] = {}
+    with pytest.raises(Rollback), PackageLedger().session() as memory, \
+            PostgresLedger(shared_database).session() as server:
+        for step in plan:
+            apply(memory, [step], dict(ip), dict(vlan))
+            apply(server, [step], ip, vlan)
+            for instance in "ab":
+                version = data.draw(st.sampled_from([4, 6]))
+                low = data.draw(st.sampled_from(PLACES[version])) + data.draw(
+                    st.integers(0, 511))
+                high = min(low + data.draw(st.integers(0, 600)), TOP4 if version == 4 else TOP6)
+                ask = (instance, version, low, high)
+                size = 1 << data.draw(st.integers(0, 9))
+                assert server.ip_lowest_free(*ask, size) == memory.ip_lowest_free(*ask, size)
+                assert server.ip_blocks(*ask, None) == memory.ip_blocks(*ask, None)
+                assert server.ip_hosts(*ask, 2) == memory.ip_hosts(*ask, 2)
+            for index in "xy":
+                low = data.draw(st.one_of(st.integers(0, 40), st.integers(4070, 4095)))
+                assert server.vlan_holder(index, low) == memory.vlan_holder(index, low)
+                assert server.vlan_lowest_free(index, low, low + 20) == \
+                    memory.vlan_lowest_free(index, low, low + 20)
+        assert stored_runs(server) == expected_runs(ip, vlan)
+        raise Rollback
+
+
 def test_a_search_past_many_runs_reads_ahead_again(postgres_url: str) -> None:
     """More separate runs than one read brings: the search reads again where it stopped."""
     runs = 3 * _postgres_session.AHEAD + 2

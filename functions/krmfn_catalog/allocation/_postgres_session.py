@@ -12,19 +12,39 @@ questions are asked with as few reads as give the same answers as `SqliteSession
 - the lowest free gap reads the run before the first candidate and a few after it in one
   statement, instead of one statement per step;
 - the rows overlapping a range are read in one statement (the rows containing its first
-  address, then those starting inside, in the SQLite session's order and limit).
+  address, then those starting inside, in the SQLite session's order and limit);
+- the runs of a space (a pool, a VLAN index) are read once per session, in one statement,
+  when the space has at most `SPACE_RUNS` of them (a space carved out one block after
+  the other is one run). The session holds the ledger's lock, so they stay true until it
+  ends; its own covering is applied to them as it is sent, and uncovering (rare: a
+  claim given back) drops them, to be read again if asked. From them the lowest free gap
+  is found without asking, a range no run touches is known to hold no row (`taken_runs`
+  is the union of what the rows take), and covering a range already taken sends
+  nothing. A space with more runs is asked as above.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterable
 from pathlib import Path
 
 from ._sqlite_runs import TOP, Database, Runs, pack, unpack
-from ._sqlite_session import _BITS, _IP_COLUMNS, _NO_LIMIT, Describe, SqliteSession
+from ._sqlite_session import (
+    _BITS,
+    _IP_COLUMNS,
+    _NO_LIMIT,
+    Describe,
+    SqliteSession,
+    _ip_space,
+    _vlan_space,
+)
+from .ledger import VLANRecord
 
 __all__ = ["PostgresRuns", "PostgresSession"]
 
 AHEAD = 4  # runs read past the first candidate of a lowest-free search
+SPACE_RUNS = 256  # runs of one space read at once; a space with more is asked per question
 
 # Runs touching first..last: the last one starting before `first` (if it reaches
 # first - 1) and those starting in first..last + 1. They become one run keyed by the
@@ -55,22 +75,61 @@ UNION ALL
 
 
 class PostgresRuns(Runs):
-    """`Runs` whose covering writes without reading and whose search reads ahead."""
+    """`Runs` whose covering writes without reading, and that answers from the runs of a
+    space read once (`known`), or else reads ahead."""
+
+    def __init__(self, connection: Database) -> None:
+        super().__init__(connection)
+        self._known: dict[str, list[tuple[int, int]] | None] = {}  # None: too many to read
+
+    def known(self, space: str) -> list[tuple[int, int]] | None:
+        """Every run of `space`, sorted (read once per session), or None when it has more
+        than `SPACE_RUNS`."""
+        if space not in self._known:
+            rows = self._db.execute(
+                "SELECT first, last FROM taken_runs WHERE space = ? ORDER BY first LIMIT ?",
+                (space, SPACE_RUNS + 1)).fetchall()
+            self._known[space] = (None if len(rows) > SPACE_RUNS else
+                                  [(unpack(start), unpack(end)) for start, end in rows])
+        return self._known[space]
+
+    def untouched(self, space: str, first: int, last: int) -> bool:
+        """Whether no run of `space` touches `first..last` (False when it is not known)."""
+        runs = self.known(space)
+        if runs is None:
+            return False
+        i = bisect.bisect_right(runs, (last, TOP)) - 1  # the last run starting by `last`
+        return i < 0 or runs[i][1] < first
 
     def cover(self, space: str, first: int, last: int) -> None:
+        runs = self._known.get(space)
+        if runs is not None:
+            i = bisect.bisect_right(runs, (first, TOP)) - 1
+            if i >= 0 and runs[i][1] >= last:
+                return  # already taken: the statement would change nothing
+            _merge(runs, first, last)
         self._db.execute(_COVER, (
             space, pack(first), space, pack(first), pack(min(last + 1, TOP)),
             pack(max(first - 1, 0)), pack(first), pack(last), space, space,
         ))
 
+    def uncover(self, space: str, first: int, last: int, still: Iterable[tuple[int, int]]
+                ) -> None:
+        self._known.pop(space, None)  # read again (after these writes) if asked
+        super().uncover(space, first, last, still)
+        self._known.pop(space, None)
+
     def lowest_free(self, space: str, first: int, last: int, size: int) -> int | None:
+        known = self.known(space)
+        if known is not None:
+            return _lowest_free_in(known, first, last, size)
         start = -(-first // size) * size
-        runs: list[tuple[int, int]] = []  # every run starting from runs[0] up to `known`
-        known = -1
+        runs: list[tuple[int, int]] = []  # every run starting from runs[0] up to `read`
+        read = -1
         while start + size - 1 <= last:
             probe = start + size - 1
-            if probe > known:
-                runs, known = self._around(space, probe)
+            if probe > read:
+                runs, read = self._around(space, probe)
             run = next((r for r in reversed(runs) if r[0] <= probe), None)
             if run is None or run[1] < start:
                 return start
@@ -87,12 +146,43 @@ class PostgresRuns(Runs):
         return runs, known
 
 
+def _merge(runs: list[tuple[int, int]], first: int, last: int) -> None:
+    """Cover `first..last` in sorted, disjoint, non-touching `runs`, as `_COVER` does."""
+    low = bisect.bisect_left(runs, (first, -1))
+    if low > 0 and runs[low - 1][1] >= first - 1:
+        low -= 1  # the run before reaches the range, or ends right before it
+    high = bisect.bisect_right(runs, (last + 1, TOP))  # runs starting by last + 1
+    merged = runs[low:high]
+    start = min([first, *(r[0] for r in merged)])
+    end = max([last, *(r[1] for r in merged)])
+    runs[low:high] = [(start, end)]
+
+
+def _lowest_free_in(runs: list[tuple[int, int]], first: int, last: int, size: int
+                    ) -> int | None:
+    """`Runs.lowest_free` over known runs."""
+    start = -(-first // size) * size
+    while start + size - 1 <= last:
+        i = bisect.bisect_right(runs, (start + size - 1, TOP)) - 1
+        if i < 0 or runs[i][1] < start:
+            return start
+        start = -(-(runs[i][1] + 1) // size) * size
+    return None
+
+
 class PostgresSession(SqliteSession):
     """`SqliteSession` asking its questions of PostgreSQL in fewer statements."""
 
     def __init__(self, connection: Database, path: Path, describe: Describe) -> None:
         super().__init__(connection, path, describe)
-        self._runs = PostgresRuns(connection)
+        self._runs: PostgresRuns = PostgresRuns(connection)
+
+    def vlan_holder(self, index: str, vlan_id: int) -> VLANRecord | None:
+        if 0 <= vlan_id <= TOP:
+            with self._errors():
+                if self._runs.untouched(_vlan_space(index), vlan_id, vlan_id):
+                    return None
+        return super().vlan_holder(index, vlan_id)
 
     def _overlapping(
         self,
@@ -104,10 +194,12 @@ class PostgresSession(SqliteSession):
         limit: int | None,
         columns: str = _IP_COLUMNS,
     ) -> list[tuple[object, ...]]:
-        if host or first == 0:  # nothing can contain the range from before it
-            return super()._overlapping(instance, version, host, first, last, limit, columns)
         if not (version in _BITS and 0 <= first <= last <= TOP) or limit == 0:
             return []
+        if self._runs.untouched(_ip_space(instance, version), first, last):
+            return []  # no row takes anything there
+        if host or first == 0:  # nothing can contain the range from before it
+            return super()._overlapping(instance, version, host, first, last, limit, columns)
         starts = {first & ~((1 << bits) - 1) for bits in range(1, _BITS[version] + 1)}
         starts.discard(first)
         marks = ", ".join("?" * len(starts))
