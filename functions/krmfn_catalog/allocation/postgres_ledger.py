@@ -251,7 +251,8 @@ class PostgresLedger:
         db = psycopg.connect(self.location, connect_timeout=max(1, round(self.timeout)),
                              application_name="krmfn ledger", autocommit=True)
         try:
-            db.execute("SELECT set_config('lock_timeout', %s, false)",
+            db.execute("SELECT set_config('lock_timeout', %s, false),"
+                       " set_config('plan_cache_mode', 'force_custom_plan', false)",
                        (f"{max(1, round(self.timeout * 1000))}ms",))
         except BaseException:
             db.close()
