@@ -9,7 +9,7 @@ texts are sent once, each as the result of a task the jobs depend on (so Dask co
 to the workers that need it, and computes it again if every worker holding it is lost,
 which scattered data would not survive); a job carries the rest of its inputs.
 
-Jobs travel in tasks of up to `BLOCK` consecutive jobs: a task costs the client and the
+Jobs travel in tasks of up to `BLOCK` (16) consecutive jobs: a task costs the client and the
 scheduler several milliseconds of CPU (messages, futures, bookkeeping), about what a
 package's render costs, so one task per job would spend as much on Dask as on the work.
 A task runs each of its jobs in a thread of its own and leaves the worker's thread pool
@@ -48,7 +48,7 @@ from krmfn_fleet.package_job import LEDGER_FUNCTIONS, JobResult, PackageJob, Tex
 __all__ = ["DaskRunner"]
 
 _WAIT = 2.0  # seconds between looks at whether the run was stopped, while waiting a turn
-BLOCK = 8  # jobs per task: a task costs the client and the scheduler far more than a job
+BLOCK = 16  # jobs per task: a task costs the client and the scheduler far more than a job
 
 
 def installed() -> tuple[str, list[tuple[str, str]]]:
@@ -241,7 +241,7 @@ class DaskRunner:
             self._send()
 
     def done(self) -> list[JobResult]:
-        from distributed import Event, KilledWorker
+        from distributed import KilledWorker
 
         if self._pending:  # nothing more comes before something finishes
             self._send()
@@ -254,7 +254,9 @@ class DaskRunner:
                                  "nothing more was rendered") from None
             first, worker = self._blocks.pop(future.key)
             self._load[worker] = self._load.get(worker, 1) - 1
-            Event(_event(self._run, first), client=self._client).clear()
+            # (sent by the client's event loop: the event is done with, nobody waits)
+            self._client.loop.add_callback(self._client.scheduler.event_clear,
+                                           name=_event(self._run, first))
             out += results
         return out
 
