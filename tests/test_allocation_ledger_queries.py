@@ -6,7 +6,6 @@ import dataclasses
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -205,17 +204,6 @@ def apply(session: LedgerSession, plan: list[Step], held: dict[str, IPRecord]) -
 
 class Rollback(Exception):
     """Ends a session without keeping anything, so one file serves every example."""
-
-
-@pytest.fixture(scope="module")
-def shared_file() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield Path(folder) / "ledger.sqlite"
-
-
-@pytest.fixture(scope="module")
-def shared_database(postgres_server: PostgresServer) -> str:
-    return postgres_server.database()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,8 +5,6 @@ writes fail as one-line errors with nothing written, even when the failure surfa
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,6 @@ from krmfn_catalog.allocation.ledger import (
 )
 from krmfn_catalog.allocation.postgres_ledger import PostgresLedger
 from krmfn_catalog.allocation.sqlite_ledger import SqliteLedger
-from postgres_server import PostgresServer
 
 TOP4, TOP6 = (1 << 32) - 1, (1 << 128) - 1
 # Where records are drawn: the bottom and the top of each space (a run at address 0 or
@@ -134,17 +131,6 @@ def stored_runs(session: LedgerSession) -> list[tuple[str, int, int]]:
 
 class Rollback(Exception):
     """Ends a session without keeping anything, so one database serves every example."""
-
-
-@pytest.fixture(scope="module")
-def shared_file() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield Path(folder) / "ledger.sqlite"
-
-
-@pytest.fixture(scope="module")
-def shared_database(postgres_server: PostgresServer) -> str:
-    return postgres_server.database()
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
