@@ -17,7 +17,7 @@ import hashlib
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +50,10 @@ class Programs:
                 out.append(["exec", ref, self._look("exec", program, _file_digest)])
         return out
 
-    def _look(self, kind: str, name: str, how: Any) -> str:
+    def _look(self, kind: str, name: str, how: Callable[[str], str]) -> str:
         key = (kind, name)
         if key not in self._seen:
-            self._seen[key] = str(how(name))
+            self._seen[key] = how(name)
         return self._seen[key]
 
 
