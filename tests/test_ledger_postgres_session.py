@@ -277,3 +277,45 @@ def test_a_discarded_session_whose_queued_write_failed_says_so(postgres_url: str
         session.put_ip([IPRecord("k3", "a", "pool", "10.0.3.0/24")])
         raise Discard
     assert _prefixes(postgres_url) == before
+
+
+def _whole_table_scans(session: LedgerSession) -> list[tuple[str, int]]:
+    """The scans of the ledger's tables this connection made and has not yet reported
+    to the server's statistics (which it does only between transactions)."""
+    rows = session._db.execute(  # type: ignore[attr-defined]
+        "SELECT relname, seq_scan FROM pg_stat_xact_user_tables"
+        " WHERE relname IN ('ip_allocations', 'vlan_allocations', 'taken_runs')"
+        " ORDER BY relname").fetchall()
+    return [(str(name), int(count)) for name, count in rows]
+
+
+@pytest.mark.parametrize("space_runs", [256, 1])
+def test_no_question_scans_a_whole_table_even_on_a_nearly_empty_ledger(
+    postgres_url: str, space_runs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plans are made once per connection and kept as the tables grow, so they must not
+    be the whole-table scans that look cheapest while the ledger is nearly empty: every
+    question of a session (with its space's runs read at once, or asked one by one)
+    is answered from an index."""
+    monkeypatch.setattr(_postgres_session, "SPACE_RUNS", space_runs)
+    ledger = PostgresLedger(postgres_url)
+    ip = [IPRecord(f"k{i}", "a", "pool", f"10.0.{i}.0/24", None, "c", "p", "x")
+          for i in range(4)]
+    ip.append(IPRecord("h0", "a", "network", "10.0.9.1/24", None, "c", "p", "x"))
+    for _ in range(2):  # the second time on a connection whose plans are made
+        with ledger.session() as session:
+            before = _whole_table_scans(session)  # creating the tables scanned them
+            session.put_ip(ip)
+            session.put_vlan([VLANRecord(f"v{i}", "x", 10 + i, "c", "p", "y") for i in range(3)])
+            session.ip_lowest_free("a", 4, 10 << 24, (11 << 24) - 1, 256)
+            session.ip_blocks("a", 4, (10 << 24) + 256, (10 << 24) + 1023, None)
+            session.ip_hosts("a", 4, (10 << 24) + 2304, (10 << 24) + 2559, 2)
+            session.vlan_holder("x", 11)
+            session.vlan_lowest_free("x", 0, 4095)
+            session.ip_owned("c", "p")
+            session.vlan_owned("c", "p")
+            session.ip_records("a")
+            session.vlan_records("x")
+            session.pop_ip(["k1"])
+            session.pop_vlan(["v1"])
+            assert _whole_table_scans(session) == before
