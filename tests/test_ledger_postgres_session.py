@@ -123,6 +123,9 @@ def expected_runs(ip: dict[str, IPRecord], vlan: dict[str, VLANRecord]
 
 
 def stored_runs(session: LedgerSession) -> list[tuple[str, int, int]]:
+    """What `taken_runs` holds once the session has sent what it holds back."""
+    if isinstance(session, _postgres_session.PostgresSession):
+        session.flush()
     rows = session._db.execute(  # type: ignore[attr-defined]
         "SELECT space, first, last FROM taken_runs ORDER BY space, first").fetchall()
     return [(str(space), int.from_bytes(first, "big"), int.from_bytes(last, "big"))
@@ -279,6 +282,31 @@ def test_a_discarded_session_whose_queued_write_failed_says_so(postgres_url: str
     assert _prefixes(postgres_url) == before
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans=st.lists(steps, min_size=1, max_size=4))
+def test_runs_covered_in_a_session_are_in_the_table_once_it_commits(
+    shared_database: str, plans: list[list[Step]]
+) -> None:
+    """Covering a space read once is written when the session ends: every committed
+    session leaves `taken_runs` the union of what the rows take, for the next to read."""
+    ledger = PostgresLedger(shared_database)
+    ip: dict[str, IPRecord] = {}
+    vlan: dict[str, VLANRecord] = {}
+    with ledger.session() as session:  # a clean start for every example
+        session.pop_ip([r.key for r in session.ip_where()])
+        session.pop_vlan([r.key for r in session.vlan_where()])
+    for plan in plans:
+        with ledger.session() as session:
+            for instance in "ab":  # the spaces are read, so their covering waits
+                session.ip_lowest_free(instance, 4, 0, TOP4, 256)
+                session.ip_lowest_free(instance, 6, 0, TOP6, 1 << 64)
+            for index in "xy":
+                session.vlan_lowest_free(index, 0, 4095)
+            apply(session, plan, ip, vlan)
+        with ledger.session() as session:  # a new session has nothing held back
+            assert stored_runs(session) == expected_runs(ip, vlan)
+
+
 def _whole_table_scans(session: LedgerSession) -> list[tuple[str, int]]:
     """The scans of the ledger's tables this connection made and has not yet reported
     to the server's statistics (which it does only between transactions)."""
@@ -318,4 +346,5 @@ def test_no_question_scans_a_whole_table_even_on_a_nearly_empty_ledger(
             session.vlan_records("x")
             session.pop_ip(["k1"])
             session.pop_vlan(["v1"])
+            session.flush()
             assert _whole_table_scans(session) == before

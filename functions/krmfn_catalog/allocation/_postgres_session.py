@@ -5,10 +5,11 @@ A PostgreSQL session runs in pipeline mode (see `postgres_ledger`): a statement 
 result nobody reads costs no round trip of its own, one that is read costs one. So the
 questions are asked with as few reads as give the same answers as `SqliteSession`:
 
-- covering a range in `taken_runs` is one statement that reads nothing back: it merges
-  the range with the runs it touches on the server. The merged run keeps the key of its
-  lowest run (an update in place, where SQLite's delete and insert would leave a dead
-  row and index entry behind on every claim of a pool);
+- the rows a call records are inserted by one statement, whatever their number;
+- covering a range in `taken_runs` of a space not read (below) is one statement that
+  reads nothing back: it merges the range with the runs it touches on the server. The
+  merged run keeps the key of its lowest run (an update in place, where SQLite's delete
+  and insert would leave a dead row and index entry behind on every claim of a pool);
 - the lowest free gap reads the run before the first candidate and a few after it in one
   statement, instead of one statement per step;
 - the rows overlapping a range are read in one statement (the rows containing its first
@@ -16,11 +17,15 @@ questions are asked with as few reads as give the same answers as `SqliteSession
 - the runs of a space (a pool, a VLAN index) are read once per session, in one statement,
   when the space has at most `SPACE_RUNS` of them (a space carved out one block after
   the other is one run). The session holds the ledger's lock, so they stay true until it
-  ends; its own covering is applied to them as it is sent, and uncovering (rare: a
-  claim given back) drops them, to be read again if asked. From them the lowest free gap
-  is found without asking, a range no run touches is known to hold no row (`taken_runs`
-  is the union of what the rows take), and covering a range already taken sends
-  nothing. A space with more runs is asked as above.
+  ends. Its own covering is applied to them alone, and what changed is written by one
+  statement for all spaces when the session ends (`flush`), or before a claim given back
+  (rare) is uncovered, which drops them, to be read again if asked. From them the lowest
+  free gap is found without asking, and a range no run touches is known to hold no row
+  (`taken_runs` is the union of what the rows take). A space with more runs is asked as
+  above.
+
+Statements are planned once per connection (see `postgres_ledger`): the inserts take
+their rows as arrays, so one statement serves any number of rows and is planned once.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from ._sqlite_session import (
     _BITS,
     _IP_COLUMNS,
     _NO_LIMIT,
+    _VLAN_COLUMNS,
     Describe,
     SqliteSession,
     _ip_space,
     _vlan_space,
+    ip_rows,
 )
-from .ledger import VLANRecord
+from .ledger import IPRecord, VLANRecord
 
 __all__ = ["PostgresRuns", "PostgresSession"]
 
@@ -68,6 +75,24 @@ INSERT INTO taken_runs (space, first, last) SELECT ?, low, high FROM span
 ON CONFLICT (space, first) DO UPDATE SET last = EXCLUDED.last
     WHERE taken_runs.last <> EXCLUDED.last"""
 
+# What changed in the runs read once, for every space at once: the runs gone (by key), and
+# the runs new or longer. The keys deleted are never among those written, so the two parts
+# of the statement, which see the same snapshot, do not meet.
+_WRITE_RUNS = """WITH gone AS (
+    DELETE FROM taken_runs WHERE (space, first) IN
+        (SELECT * FROM unnest(?::text[], ?::bytea[]))
+)
+INSERT INTO taken_runs (space, first, last) SELECT * FROM unnest(?::text[], ?::bytea[], ?::bytea[])
+ON CONFLICT (space, first) DO UPDATE SET last = EXCLUDED.last"""
+
+_INSERT_IPS = """INSERT INTO ip_allocations (owner, instance, kind, prefix, gateway, version, host,
+    first, last, cluster, package, claim)
+SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::integer[],
+    ?::boolean[], ?::bytea[], ?::bytea[], ?::text[], ?::text[], ?::text[])"""
+
+_INSERT_VLANS = f"""INSERT INTO vlan_allocations ({_VLAN_COLUMNS})
+SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[])"""
+
 _AROUND = """(SELECT first, last FROM taken_runs WHERE space = ? AND first <= ?
  ORDER BY first DESC LIMIT 1)
 UNION ALL
@@ -81,6 +106,7 @@ class PostgresRuns(Runs):
     def __init__(self, connection: Database) -> None:
         super().__init__(connection)
         self._known: dict[str, list[tuple[int, int]] | None] = {}  # None: too many to read
+        self._stored: dict[str, list[tuple[int, int]]] = {}  # known runs as the table has them
 
     def known(self, space: str) -> list[tuple[int, int]] | None:
         """Every run of `space`, sorted (read once per session), or None when it has more
@@ -89,8 +115,10 @@ class PostgresRuns(Runs):
             rows = self._db.execute(
                 "SELECT first, last FROM taken_runs WHERE space = ? ORDER BY first LIMIT ?",
                 (space, SPACE_RUNS + 1)).fetchall()
-            self._known[space] = (None if len(rows) > SPACE_RUNS else
-                                  [(unpack(start), unpack(end)) for start, end in rows])
+            runs = [(unpack(start), unpack(end)) for start, end in rows]
+            self._known[space] = None if len(runs) > SPACE_RUNS else runs
+            if len(runs) <= SPACE_RUNS:
+                self._stored[space] = list(runs)
         return self._known[space]
 
     def untouched(self, space: str, first: int, last: int) -> bool:
@@ -104,10 +132,8 @@ class PostgresRuns(Runs):
     def cover(self, space: str, first: int, last: int) -> None:
         runs = self._known.get(space)
         if runs is not None:
-            i = bisect.bisect_right(runs, (first, TOP)) - 1
-            if i >= 0 and runs[i][1] >= last:
-                return  # already taken: the statement would change nothing
-            _merge(runs, first, last)
+            _merge(runs, first, last)  # written by `flush`
+            return
         self._db.execute(_COVER, (
             space, pack(first), space, pack(first), pack(min(last + 1, TOP)),
             pack(max(first - 1, 0)), pack(first), pack(last), space, space,
@@ -115,9 +141,33 @@ class PostgresRuns(Runs):
 
     def uncover(self, space: str, first: int, last: int, still: Iterable[tuple[int, int]]
                 ) -> None:
+        self.flush()
         self._known.pop(space, None)  # read again (after these writes) if asked
+        self._stored.pop(space, None)
         super().uncover(space, first, last, still)
         self._known.pop(space, None)
+        self._stored.pop(space, None)
+
+    def flush(self) -> None:
+        """Write what covering changed in the runs read once, in one statement (sent, not
+        waited for)."""
+        gone: list[tuple[str, int]] = []
+        new: list[tuple[str, int, int]] = []
+        for space, stored in self._stored.items():
+            runs = self._known[space]
+            if runs is None or runs == stored:
+                continue
+            kept = {start for start, _ in runs}
+            gone += [(space, start) for start, _ in stored if start not in kept]
+            before = set(stored)
+            new += [(space, start, end) for start, end in runs if (start, end) not in before]
+            self._stored[space] = list(runs)
+        if gone or new:
+            self._db.execute(_WRITE_RUNS, (
+                [space for space, _ in gone], [pack(start) for _, start in gone],
+                [space for space, _, _ in new], [pack(start) for _, start, _ in new],
+                [pack(end) for _, _, end in new],
+            ))
 
     def lowest_free(self, space: str, first: int, last: int, size: int) -> int | None:
         known = self.known(space)
@@ -176,6 +226,23 @@ class PostgresSession(SqliteSession):
     def __init__(self, connection: Database, path: Path, describe: Describe) -> None:
         super().__init__(connection, path, describe)
         self._runs: PostgresRuns = PostgresRuns(connection)
+
+    def flush(self) -> None:
+        """Send what the session still holds back; before it commits."""
+        with self._errors():
+            self._runs.flush()
+
+    def _insert_ips(self, records: list[IPRecord]) -> None:
+        columns = [list(column) for column in zip(*ip_rows(records), strict=True)]
+        self._db.execute(_INSERT_IPS, columns)
+        self._cover_ips(records)
+
+    def _insert_vlans(self, records: list[VLANRecord]) -> None:
+        self._db.execute(_INSERT_VLANS, [
+            [r.key for r in records], [r.index for r in records], [r.vlan_id for r in records],
+            [r.cluster for r in records], [r.package for r in records],
+            [r.claim for r in records]])
+        self._cover_vlans(records)
 
     def vlan_holder(self, index: str, vlan_id: int) -> VLANRecord | None:
         if 0 <= vlan_id <= TOP:

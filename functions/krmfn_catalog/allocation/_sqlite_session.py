@@ -25,7 +25,7 @@ from pathlib import Path
 from ._sqlite_runs import TOP, Database, Runs, pack, unpack
 from .ledger import HOST_KIND, IPRecord, LedgerError, VLANRecord, ip_extent
 
-__all__ = ["Database", "SqliteSession"]
+__all__ = ["Database", "SqliteSession", "ip_rows"]
 
 Describe = Callable[[Path, sqlite3.Error], LedgerError]
 _NO_LIMIT = (1 << 63) - 1  # what both SQLite and PostgreSQL take for "no limit"
@@ -54,6 +54,19 @@ def _ip_record(row: tuple[object, ...]) -> IPRecord:
 def _vlan_record(row: tuple[object, ...]) -> VLANRecord:
     return VLANRecord(str(row[0]), str(row[1]), int(str(row[2])), str(row[3]), str(row[4]),
                       str(row[5]))
+
+
+def ip_rows(records: Iterable[IPRecord]) -> list[tuple[object, ...]]:
+    """The `ip_allocations` rows of `records`, in the table's column order."""
+    rows: list[tuple[object, ...]] = []
+    for record in records:
+        extent = ip_extent(record)
+        version, first, last = (None, None, None) if extent is None else extent
+        rows.append((record.key, record.instance, record.kind, record.prefix, record.gateway,
+                     version, record.kind == HOST_KIND, None if first is None else pack(first),
+                     None if last is None else pack(last), record.cluster, record.package,
+                     record.claim))
+    return rows
 
 
 def _filters(cluster: str | None, package: str | None) -> tuple[str, tuple[str, ...]]:
@@ -141,8 +154,8 @@ class SqliteSession:
             for record in records:
                 if record.key in held:
                     self._delete_ip(record.key)
-            for record in records:
-                self._insert_ip(record)
+            if records:
+                self._insert_ips(records)
 
     def put_vlan(self, records: Iterable[VLANRecord]) -> None:
         records = list(records)
@@ -151,15 +164,8 @@ class SqliteSession:
             for record in records:
                 if record.key in held:
                     self._delete_vlan(record.key)
-            for record in records:
-                self._db.execute(
-                    f"INSERT INTO vlan_allocations ({_VLAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.key, record.index, record.vlan_id, record.cluster, record.package,
-                     record.claim),
-                )
-                if 0 <= record.vlan_id <= TOP:
-                    space = _vlan_space(record.index)
-                    self._runs.cover(space, record.vlan_id, record.vlan_id)
+            if records:
+                self._insert_vlans(records)
 
     def pop_ip(self, keys: Iterable[str]) -> list[IPRecord]:
         with self._errors():
@@ -259,29 +265,35 @@ class SqliteSession:
             found.update(str(row[0]) for row in rows)
         return found
 
-    def _insert_ip(self, record: IPRecord) -> None:
-        extent = ip_extent(record)
-        version, first, last = (None, None, None) if extent is None else extent
-        self._db.execute(
-            "INSERT INTO ip_allocations (owner, instance, kind, prefix, gateway, version, host,"
-            " first, last, cluster, package, claim) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.key,
-                record.instance,
-                record.kind,
-                record.prefix,
-                record.gateway,
-                version,
-                record.kind == HOST_KIND,
-                None if first is None else pack(first),
-                None if last is None else pack(last),
-                record.cluster,
-                record.package,
-                record.claim,
-            ),
-        )
-        if version is not None and first is not None and last is not None:
-            self._runs.cover(_ip_space(record.instance, version), first, last)
+    def _insert_ips(self, records: list[IPRecord]) -> None:
+        """Insert rows for `records` (whose keys hold none) and cover what they take."""
+        for row in ip_rows(records):
+            self._db.execute(
+                "INSERT INTO ip_allocations (owner, instance, kind, prefix, gateway, version,"
+                " host, first, last, cluster, package, claim)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        self._cover_ips(records)
+
+    def _insert_vlans(self, records: list[VLANRecord]) -> None:
+        """Insert rows for `records` (whose keys hold none) and cover what they take."""
+        for record in records:
+            self._db.execute(
+                f"INSERT INTO vlan_allocations ({_VLAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (record.key, record.index, record.vlan_id, record.cluster, record.package,
+                 record.claim),
+            )
+        self._cover_vlans(records)
+
+    def _cover_ips(self, records: list[IPRecord]) -> None:
+        for record in records:
+            extent = ip_extent(record)
+            if extent is not None:
+                self._runs.cover(_ip_space(record.instance, extent[0]), extent[1], extent[2])
+
+    def _cover_vlans(self, records: list[VLANRecord]) -> None:
+        for record in records:
+            if 0 <= record.vlan_id <= TOP:
+                self._runs.cover(_vlan_space(record.index), record.vlan_id, record.vlan_id)
 
     def _delete_ip(self, key: str) -> IPRecord | None:
         row = self._db.execute(

@@ -173,7 +173,9 @@ class PostgresLedger:
     def _session(self) -> Iterator[PostgresSession]:
         db, pipeline = self._begin()
         try:
-            yield PostgresSession(_Translated(db, self), Path(self.shown), _unused)
+            session = PostgresSession(_Translated(db, self), Path(self.shown), _unused)
+            yield session
+            session.flush()
             db.execute("COMMIT")
             pipeline.close()  # sends a sync and waits for every statement sent
         except BaseException as exc:
