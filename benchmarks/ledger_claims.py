@@ -72,28 +72,37 @@ def claims_per_second(location: str, writers: int, claims: int, run: str) -> flo
 
 
 @contextmanager
-def postgres() -> Iterator[tuple[str, str]]:
-    """(a location for each measurement, where it came from), or ("", why not)."""
+def postgres_databases() -> Iterator[tuple[Callable[[], str], str]]:
+    """(a function giving an empty database at each call, where it came from), or one
+    giving "" and why not. KRMFN_BENCH_POSTGRES names one database: it is given once."""
     given = os.environ.get("KRMFN_BENCH_POSTGRES")
     if given:
-        yield given, "KRMFN_BENCH_POSTGRES"
+        once = [given]
+        yield (lambda: once.pop() if once else ""), "KRMFN_BENCH_POSTGRES"
         return
     sys.path.insert(0, str(TESTS))
     try:
         import psycopg  # noqa: F401
         from postgres_server import PostgresServer, binaries
     except ImportError as exc:
-        yield "", f"not measured: {exc}"
+        yield (lambda: ""), f"not measured: {exc}"
         return
     found = binaries()
     if found is None:
-        yield "", "not measured: no PostgreSQL binaries"
+        yield (lambda: ""), "not measured: no PostgreSQL binaries"
         return
     server = PostgresServer(found, durable=True)
     try:
-        yield server.database(), f"PostgreSQL from {found}, local socket"
+        yield server.database, f"PostgreSQL from {found}, local socket"
     finally:
         server.stop()
+
+
+@contextmanager
+def postgres() -> Iterator[tuple[str, str]]:
+    """(a location for each measurement, where it came from), or ("", why not)."""
+    with postgres_databases() as (database, origin):
+        yield database(), origin
 
 
 def run(report: Report, tmp: Path, claims: int = 2000) -> None:
